@@ -1,0 +1,176 @@
+"""The `salespulse` command: demo, run, report, seed.
+
+Every expected failure (bad setting, bad configuration, bad date, unreachable database) ends as
+one line on stderr and a non-zero exit; a traceback means a bug.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from db.engine import DatabaseError, check_connection, engine_from_settings, redact
+from db.settings import Settings, SettingsError, check_timezone, load_settings
+from metrics.config import ConfigError, load_config
+from metrics.day import ReportDay
+from reports.request import METRICS, ReportInputError, parse_date, parse_metric
+
+log = logging.getLogger("salespulse")
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="salespulse", description="Sales numbers from Postgres to Telegram.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("demo", help="embedded Postgres + demo data + a digest in ./out (and the bot when a token is set)")
+    sub.add_parser("run", help="run the Telegram bot")
+
+    r = sub.add_parser("report", help="compute the digest for one day")
+    r.add_argument("--date", default="yesterday", help="YYYY-MM-DD, today or yesterday (default)")
+    r.add_argument("--metric", action="append", help=f"one of {', '.join(METRICS)}; repeatable; default all")
+    r.add_argument("--format", choices=("json", "text", "png"), default="text")
+    r.add_argument("--out", type=Path, help="directory for --format png (default OUT_DIR or ./out)")
+    r.add_argument("--timezone", help="report time zone (default REPORT_TIMEZONE)")
+
+    s = sub.add_parser("seed", help="load deterministic demo data")
+    s.add_argument("--users", type=int, default=2000)
+    s.add_argument("--days", type=int, default=60)
+    s.add_argument("--start", help="first day YYYY-MM-DD (default: so that the data ends yesterday)")
+    s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def today_in(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def cmd_report(args, settings: Settings) -> int:
+    tz = check_timezone("--timezone", args.timezone) if args.timezone else settings.report_timezone
+    day = parse_date(args.date, today_in(tz))
+    names = tuple(dict.fromkeys(parse_metric(m) for m in args.metric)) if args.metric else METRICS
+    cfg = load_config(settings.metrics_config)
+    engine = engine_from_settings(settings)
+    check_connection(engine)
+
+    from reports.digest import build_digest
+    from reports.serialize import dumps
+
+    digest = build_digest(
+        engine, settings.source_schema, cfg, ReportDay(day, tz), settings.locale, names,
+        with_charts=args.format == "png",
+    )
+    if args.format == "json":
+        print(dumps(digest.to_json()))
+    elif args.format == "text":
+        print(digest.text)
+    else:
+        out = write_digest(digest, args.out or settings.out_dir)
+        print(f"digest for {day:%Y-%m-%d} written to {out}")
+    return 0
+
+
+def write_digest(digest, out_dir: Path) -> Path:
+    from reports.serialize import dumps
+
+    out = Path(out_dir) / f"{digest.report_date:%Y-%m-%d}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "digest.txt").write_text(digest.text + "\n", encoding="utf-8")
+    (out / "digest.json").write_text(dumps(digest.to_json()) + "\n", encoding="utf-8")
+    if digest.csv:
+        (out / "digest.csv").write_text(digest.csv, encoding="utf-8")
+    for chart in digest.charts:
+        (out / f"{chart.name}.png").write_bytes(chart.png)
+    return out
+
+
+def cmd_seed(args, settings: Settings) -> int:
+    from db.seed import seed
+
+    if args.users < 1 or args.days < 1:
+        raise UsageError("--users and --days must be at least 1")
+    tz = settings.report_timezone
+    start = (
+        parse_date(args.start, date.max - timedelta(days=1)) if args.start
+        else today_in(tz) - timedelta(days=args.days)
+    )
+    engine = engine_from_settings(settings)
+    check_connection(engine)
+    stats = seed(engine, settings.source_schema, users=args.users, days=args.days, start=start,
+                 seed=args.seed, progress=not args.no_progress)
+    print(stats.summary())
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from db.seed import seed, source_is_empty
+    from db.source import create_source_tables
+    from reports.digest import build_digest
+
+    cfg = load_config(settings.metrics_config)
+    engine = engine_from_settings(settings)
+    check_connection(engine)
+    tz = settings.report_timezone
+    yesterday = today_in(tz) - timedelta(days=1)
+    with engine.begin() as conn:
+        create_source_tables(conn, settings.source_schema)
+    if source_is_empty(engine, settings.source_schema):
+        print("empty database: loading demo data (3,000 users, 60 days)…")
+        seed(engine, settings.source_schema, users=3000, days=60, start=yesterday - timedelta(days=59), seed=42)
+    digest = build_digest(engine, settings.source_schema, cfg, ReportDay(yesterday, tz), settings.locale)
+    out = write_digest(digest, settings.out_dir)
+    print(digest.text)
+    print(f"\nThe digest for {yesterday:%Y-%m-%d} is in {out.resolve()} (digest.txt, digest.json, *.png)")
+    if settings.telegram_bot_token:
+        from bot.app import run_bot
+
+        run_bot(settings, cfg, engine)
+    else:
+        print("Set TELEGRAM_BOT_TOKEN (and ADMIN_USER_IDS) in .env to run the bot as well.")
+    return 0
+
+
+def cmd_run(args, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    if not settings.telegram_bot_token:
+        raise UsageError("TELEGRAM_BOT_TOKEN is not set; put it in .env (see .env.example)")
+    cfg = load_config(settings.metrics_config)
+    engine = engine_from_settings(settings)
+    check_connection(engine)
+    run_bot(settings, cfg, engine)
+    return 0
+
+
+COMMANDS = {"report": cmd_report, "seed": cmd_seed, "demo": cmd_demo, "run": cmd_run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        _setup_logging(settings)
+        return COMMANDS[args.command](args, settings)
+    except (SettingsError, ConfigError, ReportInputError, UsageError, DatabaseError) as exc:
+        print(f"salespulse: error: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

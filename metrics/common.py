@@ -1,0 +1,51 @@
+"""Small pieces every metric shares: event-name resolution and the experiment-flow exclusion."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from db.source import Source
+from metrics.config import MetricConfig
+
+
+def event_ids(conn: Connection, src: Source, names: tuple[str, ...] | list[str]) -> dict[str, list[int]]:
+    """Map each event name to its ids in events_dict (a name may have several ids, or none)."""
+    out: dict[str, list[int]] = {n: [] for n in names}
+    if not names:
+        return out
+    rows = conn.execute(
+        sa.text(f"select id, description from {src.table('events_dict')} where description = any(:names)"),
+        {"names": list(names)},
+    )
+    for event_id, description in rows:
+        out[description].append(event_id)
+    return out
+
+
+def excluded_event_ids(conn: Connection, src: Source, cfg: MetricConfig) -> list[int]:
+    """Ids of the experiment-flow events; an empty list when exclusion is off."""
+    ids = event_ids(conn, src, cfg.excluded_events)
+    # -1 never matches a real id and keeps `= any(:excluded_ids)` valid SQL for an empty list.
+    return sorted({i for v in ids.values() for i in v}) or [-1]
+
+
+def not_excluded(src: Source, user_col: str) -> str:
+    """SQL predicate: the user has no experiment-flow event, ever.
+
+    A per-user probe of the (user_id, happened_at) INCLUDE (event_id) index, so its cost follows
+    the users being reported on, not the size of the experiment.
+    """
+    return (
+        f"not exists (select 1 from {src.table('events')} x "
+        f"where x.user_id = {user_col} and x.event_id = any(:excluded_ids))"
+    )
+
+
+def money(value: Decimal | float | int | None) -> float:
+    return round(float(value or 0), 2)
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    return None if not denominator else round(numerator / denominator, 4)

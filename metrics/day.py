@@ -1,0 +1,32 @@
+"""The report day: a calendar date in the report time zone and its half-open instant window."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class ReportDay:
+    day: date
+    timezone: str = "UTC"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def midnight(self, d: date) -> datetime:
+        # combine() with a ZoneInfo resolves DST correctly: a spring-forward day is 23 hours long.
+        return datetime.combine(d, time(0), self.tz)
+
+    @property
+    def start(self) -> datetime:
+        return self.midnight(self.day)
+
+    @property
+    def end(self) -> datetime:
+        """The cutoff T: the first instant after day D."""
+        return self.midnight(self.day + timedelta(days=1))
+
+    def shifted(self, days: int) -> "ReportDay":
+        return ReportDay(self.day + timedelta(days=days), self.timezone)

@@ -1,0 +1,120 @@
+"""New paying users: users whose first-ever payment (amount > 0) falls on day D.
+
+One range scan of payments over the series window; the "first ever" check is a per-user probe of
+payments before the window, so the cost follows the window's payers, not the whole history.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from db.source import Source
+from metrics.common import excluded_event_ids, money, not_excluded
+from metrics.config import MetricConfig
+from metrics.day import ReportDay
+
+TABLES = ("payments",)
+
+
+@dataclass(frozen=True)
+class PayersDay:
+    date: date
+    new_payers: int = 0
+    new_payer_revenue: float = 0.0
+    payments: int = 0
+    paying_users: int = 0
+    revenue: float = 0.0
+
+
+@dataclass(frozen=True)
+class NewPayersResult:
+    report_date: date
+    new_payers: int
+    new_payer_revenue: float
+    payments: int
+    paying_users: int
+    revenue: float
+    previous_day: PayersDay
+    week_ago: PayersDay
+    daily: list[PayersDay] = field(default_factory=list)
+
+
+def _sql(src: Source) -> str:
+    payments = src.table("payments")
+    return f"""
+with window_payments as (
+    select p.user_id,
+           (p.transaction_created_at::timestamptz at time zone :tz)::date as day,
+           p.transaction_created_at::timestamptz as paid_at,
+           p.amount
+    from {payments} p
+    where p.transaction_created_at >= :window_start
+      and p.transaction_created_at < :window_end
+      and p.amount > 0
+      and {not_excluded(src, "p.user_id")}
+),
+first_in_window as (
+    select w.user_id, min(w.day) as first_day
+    from window_payments w
+    group by w.user_id
+),
+new_payers as (
+    select f.user_id, f.first_day
+    from first_in_window f
+    where not exists (
+        select 1 from {payments} q
+        where q.user_id = f.user_id and q.amount > 0 and q.transaction_created_at < :window_start
+    )
+),
+totals as (
+    select day, count(*) as payments, count(distinct user_id) as paying_users, sum(amount) as revenue
+    from window_payments group by day
+),
+newcomers as (
+    select w.day, count(distinct w.user_id) as new_payers, sum(w.amount) as new_payer_revenue
+    from window_payments w
+    join new_payers n on n.user_id = w.user_id and n.first_day = w.day
+    group by w.day
+)
+select t.day, coalesce(n.new_payers, 0), coalesce(n.new_payer_revenue, 0),
+       t.payments, t.paying_users, t.revenue
+from totals t left join newcomers n using (day)
+order by t.day
+"""
+
+
+def compute(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay) -> NewPayersResult:
+    days = max(cfg.new_payers_series_days, 8)  # D-7 must always be inside the window
+    first = day.day - timedelta(days=days - 1)
+    rows = conn.execute(
+        sa.text(_sql(src)),
+        {
+            "tz": day.timezone,
+            "window_start": day.midnight(first),
+            "window_end": day.end,
+            "excluded_ids": excluded_event_ids(conn, src, cfg),
+        },
+    )
+    by_day = {
+        r[0]: PayersDay(r[0], int(r[1]), money(r[2]), int(r[3]), int(r[4]), money(r[5])) for r in rows
+    }
+
+    def at(d: date) -> PayersDay:
+        return by_day.get(d, PayersDay(d))
+
+    today = at(day.day)
+    series_first = day.day - timedelta(days=cfg.new_payers_series_days - 1)
+    return NewPayersResult(
+        report_date=day.day,
+        new_payers=today.new_payers,
+        new_payer_revenue=today.new_payer_revenue,
+        payments=today.payments,
+        paying_users=today.paying_users,
+        revenue=today.revenue,
+        previous_day=at(day.day - timedelta(days=1)),
+        week_ago=at(day.day - timedelta(days=7)),
+        daily=[at(series_first + timedelta(days=i)) for i in range(cfg.new_payers_series_days)],
+    )
