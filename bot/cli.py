@@ -118,6 +118,7 @@ def cmd_seed(args, settings: Settings) -> int:
 
 def cmd_demo(args, settings: Settings) -> int:
     from db.seed import seed, source_is_empty
+
     from db.source import create_source_tables
     from reports.digest import build_digest
 

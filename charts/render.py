@@ -6,7 +6,7 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def render_all(outcomes: dict, day, locale: str = "en") -> list[tuple[str, bytes]]:

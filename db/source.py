@@ -27,6 +27,8 @@ class Source:
 
     schema: str = "public"
     tables: frozenset[str] = frozenset(SOURCE_TABLES)
+    # The bot's own schema, for derived data a metric keeps between runs (attribution sessions).
+    state_schema: str = "salespulse"
 
     def table(self, name: str) -> str:
         """Qualified name for SQL text; `schema` is validated as a plain identifier."""
@@ -39,7 +41,7 @@ class Source:
         return [n for n in names if n not in self.tables]
 
 
-def inspect_source(conn: Connection, schema: str) -> Source:
+def inspect_source(conn: Connection, schema: str, state_schema: str = "salespulse") -> Source:
     rows = conn.execute(
         sa.text(
             "select table_name from information_schema.tables "
@@ -47,7 +49,7 @@ def inspect_source(conn: Connection, schema: str) -> Source:
         ),
         {"schema": schema, "names": list(SOURCE_TABLES)},
     )
-    return Source(schema=schema, tables=frozenset(r[0] for r in rows))
+    return Source(schema=schema, tables=frozenset(r[0] for r in rows), state_schema=state_schema)
 
 
 def source_ddl(schema: str, naive_timestamps: bool = False) -> str:

@@ -43,7 +43,7 @@ def not_excluded(src: Source, user_col: str) -> str:
     )
 
 
-def money(value: Decimal | float | int | None) -> float:
+def money(value: Decimal | float | None) -> float:
     return round(float(value or 0), 2)
 
 

@@ -28,5 +28,5 @@ class ReportDay:
         """The cutoff T: the first instant after day D."""
         return self.midnight(self.day + timedelta(days=1))
 
-    def shifted(self, days: int) -> "ReportDay":
+    def shifted(self, days: int) -> ReportDay:
         return ReportDay(self.day + timedelta(days=days), self.timezone)

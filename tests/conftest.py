@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 os.environ.setdefault("RETENTIONEERING_NO_TRACK", "1")
 
-from db.engine import embedded_url, make_engine  # noqa: E402
-from db.source import Source, create_source_tables  # noqa: E402
-from metrics.config import load_config  # noqa: E402
+from db.engine import embedded_url, make_engine
+from db.source import Source, create_source_tables
+from metrics.config import load_config
 
 _counter = itertools.count()
 
