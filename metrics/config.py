@@ -166,7 +166,7 @@ def _pipelines(r: _Reader) -> tuple[Pipeline, ...]:
             raise r.fail(key, p, "a table with name, start and ends")
         unknown = set(p) - {"name", "start", "ends", "sla_hours"}
         if unknown:
-            raise r.fail(f"{key}.{sorted(unknown)[0]}", p[sorted(unknown)[0]], "only name, start, ends, sla_hours")
+            raise r.fail(f"{key}.{min(unknown)}", p[min(unknown)], "only name, start, ends, sla_hours")
         name = r.str_(f"{key}.name", p.get("name"))
         if name in names:
             raise r.fail(f"{key}.name", name, "a name no other pipeline uses")
@@ -220,7 +220,7 @@ def load_config(path: Path | None = None) -> MetricConfig:
             raise ConfigError(f"cannot read metric configuration {path}: {exc}") from None
         unknown = set(user) - set(data)
         if unknown:
-            raise ConfigError(f"{path}: unknown section [{sorted(unknown)[0]}]; allowed: {', '.join(sorted(data))}")
+            raise ConfigError(f"{path}: unknown section [{min(unknown)}]; allowed: {', '.join(sorted(data))}")
         data = _merge(data, user)
     r = _Reader(data, origin)
 
