@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from db.engine import DatabaseError, check_connection, engine_from_settings, redact
+from db.state import migrate
 from db.settings import Settings, SettingsError, check_timezone, load_settings
 from metrics.config import ConfigError, load_config
 from metrics.day import ReportDay
@@ -70,9 +71,10 @@ def cmd_report(args, settings: Settings) -> int:
     from reports.digest import build_digest
     from reports.serialize import dumps
 
+    migrate(engine, settings.state_schema)
     digest = build_digest(
         engine, settings.source_schema, cfg, ReportDay(day, tz), settings.locale, names,
-        with_charts=args.format == "png",
+        with_charts=args.format == "png", state_schema=settings.state_schema,
     )
     if args.format == "json":
         print(dumps(digest.to_json()))
@@ -132,7 +134,11 @@ def cmd_demo(args, settings: Settings) -> int:
     if source_is_empty(engine, settings.source_schema):
         print("empty database: loading demo data (3,000 users, 60 days)…")
         seed(engine, settings.source_schema, users=3000, days=60, start=yesterday - timedelta(days=59), seed=42)
-    digest = build_digest(engine, settings.source_schema, cfg, ReportDay(yesterday, tz), settings.locale)
+    migrate(engine, settings.state_schema)
+    digest = build_digest(
+        engine, settings.source_schema, cfg, ReportDay(yesterday, tz), settings.locale,
+        state_schema=settings.state_schema,
+    )
     out = write_digest(digest, settings.out_dir)
     print(digest.text)
     print(f"\nThe digest for {yesterday:%Y-%m-%d} is in {out.resolve()} (digest.txt, digest.json, *.png)")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from db.source import inspect_source
@@ -64,20 +65,37 @@ def compute_metrics(
     cfg: MetricConfig,
     day: ReportDay,
     names: tuple[str, ...] = METRICS,
+    state_schema: str = "salespulse",
 ) -> dict[str, MetricOutcome]:
     outcomes: dict[str, MetricOutcome] = {}
     with engine.connect() as conn:
-        src = inspect_source(conn, source_schema)
+        src = inspect_source(conn, source_schema, state_schema)
+        conn.commit()
         for name in names:
             spec = REGISTRY[name]
             missing = src.missing(*spec.tables)
             if missing:
                 outcomes[name] = MetricOutcome(name, skipped=f"no table {', '.join(missing)}")
                 continue
-            # Each metric runs in its own transaction so one failure cannot poison the others.
-            with conn.begin():
-                outcomes[name] = MetricOutcome(name, result=spec.compute(conn, src, cfg, day))
+            outcomes[name] = _run_one(conn, spec, src, cfg, day)
     return outcomes
+
+
+def _run_one(conn, spec, src, cfg: MetricConfig, day: ReportDay) -> MetricOutcome:
+    """One metric in its own transaction, so one failure cannot poison the others.
+
+    A lost connection is the database being down: that propagates, so the caller can retry the
+    whole digest. Anything else (a company table with an unexpected column type, a bug) fails this
+    metric only, with the traceback in the log and a short reason in the digest.
+    """
+    try:
+        with conn.begin():
+            return MetricOutcome(spec.name, result=spec.compute(conn, src, cfg, day))
+    except sa.exc.OperationalError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - isolate one metric's failure from the digest
+        log.exception("metric %s failed for %s", spec.name, day.day)
+        return MetricOutcome(spec.name, skipped=f"failed ({type(exc).__name__})")
 
 
 def build_digest(
@@ -88,11 +106,12 @@ def build_digest(
     locale: str = "en",
     names: tuple[str, ...] = METRICS,
     with_charts: bool = True,
+    state_schema: str = "salespulse",
 ) -> Digest:
     from charts import render_charts  # lazy: matplotlib is only paid for when charts are drawn
     from reports.text import render_csv, render_text
 
-    outcomes = compute_metrics(engine, source_schema, cfg, day, names)
+    outcomes = compute_metrics(engine, source_schema, cfg, day, names, state_schema)
     return Digest(
         report_date=day.day,
         timezone=day.timezone,
