@@ -53,7 +53,9 @@ def make_engine(url: str, data_timezone: str = "UTC", **kwargs) -> Engine:
     u = make_url(url)
     if u.drivername in ("postgres", "postgresql"):
         u = u.set(drivername="postgresql+psycopg2")
-    connect_args = {"options": f"-c timezone={data_timezone}", "connect_timeout": 10}
+    # JIT off: the metrics' per-user index probes inflate cost estimates past the JIT threshold,
+    # and compiling then costs more than the whole query (seen: 1.1 s of 1.6 s).
+    connect_args = {"options": f"-c timezone={data_timezone} -c jit=off", "connect_timeout": 10}
     connect_args.update(kwargs.pop("connect_args", {}))
     return sa.create_engine(u, connect_args=connect_args, pool_pre_ping=True, **kwargs)
 

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS {schema}.message_sends (
     cost         numeric(12, 4)
 );
 CREATE INDEX IF NOT EXISTS message_sends_sent_at_idx ON {schema}.message_sends (sent_at);
+CREATE INDEX IF NOT EXISTS message_sends_user_sent_idx ON {schema}.message_sends (user_id, sent_at);
 
 CREATE TABLE IF NOT EXISTS {schema}.message_interactions (
     id          bigserial PRIMARY KEY,
