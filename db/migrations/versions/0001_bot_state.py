@@ -30,7 +30,12 @@ def upgrade(schema: str) -> None:
         started_at    timestamptz not null default now(),
         finished_at   timestamptz,
         state         text not null check (state in ('working', 'sent', 'failed', 'skipped')),
+        -- How many parts (messages / albums / documents) reached Telegram: a run that was killed
+        -- mid-delivery resumes after the last part recorded here instead of starting over.
         parts_sent    integer not null default 0,
+        -- The process that owns a working row; a different owner means the run was interrupted.
+        owner         text,
+        resumed       integer not null default 0,
         error         text
     );
     -- At most one digest per chat and day: only one working-or-sent row may exist.

@@ -1,0 +1,192 @@
+"""Command handlers: who may do what, and the polite words for everyone else."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.i18n import t
+from bot.schedule import next_run, schedule_chat, unschedule_chat
+from bot.service import DatabaseDown
+from db.settings import SettingsError, parse_hhmm
+from reports.request import METRICS, ReportInputError, parse_request
+
+log = logging.getLogger("salespulse.bot.commands")
+
+
+def _ctx(context: ContextTypes.DEFAULT_TYPE):
+    return context.bot_data["delivery"], context.bot_data["settings"], context.bot_data["clock"]
+
+
+def _is_admin(update: Update, settings) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in settings.admin_user_ids
+
+
+async def _subscription(update: Update, context) -> object | None:
+    delivery, _, _ = _ctx(context)
+    return await delivery.db("reading a subscription", delivery.store.get, update.effective_chat.id)
+
+
+def _locale(sub, settings) -> str:
+    return (sub.locale if sub is not None and sub.locale else None) or settings.locale
+
+
+async def _reply(update: Update, text: str) -> None:
+    await update.effective_message.reply_text(text, do_quote=False)
+
+
+def _fmt(dt: datetime | None, tz: str) -> str:
+    return dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z") if dt else "—"
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _, settings, _ = _ctx(context)
+    sub = await _subscription(update, context)
+    loc = _locale(sub, settings)
+    state = (t(loc, "state_subscribed", time=f"{sub.delivery_time:%H:%M}", tz=sub.timezone)
+             if sub is not None and sub.active else t(loc, "state_not_subscribed"))
+    await _reply(update, t(loc, "start", chat_id=update.effective_chat.id, state=state))
+
+
+async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _, settings, _ = _ctx(context)
+    await _reply(update, t(settings.locale, "help", metrics=", ".join(METRICS),
+                           time=f"{settings.default_delivery_time:%H:%M}", tz=settings.report_timezone))
+
+
+async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    delivery, settings, clock = _ctx(context)
+    chat_id = update.effective_chat.id
+    sub = await _subscription(update, context)
+    loc = _locale(sub, settings)
+    if not (_is_admin(update, settings) or (sub is not None and sub.active)):
+        log.info("chat %s: /report refused (not subscribed, user not an admin)", chat_id)
+        await _reply(update, t(loc, "refuse_data", chat_id=chat_id))
+        return
+    tz = sub.timezone if sub is not None else settings.report_timezone
+    try:
+        req = parse_request(list(context.args or []), clock().astimezone(ZoneInfo(tz)).date())
+    except ReportInputError as exc:
+        await _reply(update, t(loc, "report_bad", error=str(exc)))
+        return
+    await _reply(update, t(loc, "computing", day=f"{req.day:%Y-%m-%d}"))
+    digest = await delivery.cache.get(req.day, tz, loc, req.metrics)
+    await delivery.send_digest(chat_id, digest)
+    log.info("chat %s: /report %s %s sent", chat_id, req.day, ",".join(req.metrics))
+
+
+def _parse_subscribe(args: list[str], settings, loc: str):
+    """[HH:MM] [IANA zone] [en|ru] in any order; returns (time, tz, locale) or an error text."""
+    at, tz, locale = None, None, None
+    for arg in args:
+        if arg[:1].isdigit() and at is None:
+            try:
+                at = parse_hhmm("time", arg)
+            except SettingsError:
+                return t(loc, "bad_time", value=arg)
+        elif arg.lower() in ("en", "ru") and locale is None:
+            locale = arg.lower()
+        elif tz is None:
+            try:
+                ZoneInfo(arg)
+            except (ZoneInfoNotFoundError, ValueError):
+                return t(loc, "bad_tz", value=arg)
+            tz = arg
+        else:
+            return t(loc, "bad_args")
+    return at or settings.default_delivery_time, tz or settings.report_timezone, locale
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    delivery, settings, _ = _ctx(context)
+    chat = update.effective_chat
+    loc = settings.locale
+    if not _is_admin(update, settings):
+        await _reply(update, t(loc, "refuse_admin", user_id=update.effective_user.id, chat_id=chat.id))
+        return
+    parsed = _parse_subscribe(list(context.args or []), settings, loc)
+    if isinstance(parsed, str):
+        await _reply(update, parsed)
+        return
+    at, tz, locale = parsed
+    title = chat.title or chat.full_name or chat.username
+    sub = await delivery.db("subscribing", delivery.store.subscribe, chat.id, title, at, tz, locale,
+                            update.effective_user.id)
+    schedule_chat(context.application, sub)
+    loc = _locale(sub, settings)
+    log.info("chat %s subscribed at %s %s by user %s", chat.id, at, tz, update.effective_user.id)
+    await _reply(update, t(loc, "subscribed", time=f"{at:%H:%M}", tz=tz,
+                           next=_fmt(next_run(context.application, chat.id), tz)))
+
+
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    delivery, settings, _ = _ctx(context)
+    chat = update.effective_chat
+    if not _is_admin(update, settings):
+        await _reply(update, t(settings.locale, "refuse_admin", user_id=update.effective_user.id,
+                               chat_id=chat.id))
+        return
+    changed = await delivery.db("unsubscribing", delivery.store.deactivate, chat.id,
+                                f"unsubscribed by {update.effective_user.id}")
+    unschedule_chat(context.application, chat.id)
+    log.info("chat %s unsubscribed by user %s", chat.id, update.effective_user.id)
+    await _reply(update, t(settings.locale, "unsubscribed" if changed else "not_subscribed"))
+
+
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    delivery, settings, _ = _ctx(context)
+    loc = settings.locale
+    if not _is_admin(update, settings):
+        await _reply(update, t(loc, "refuse_admin", user_id=update.effective_user.id,
+                               chat_id=update.effective_chat.id))
+        return
+    subs = await delivery.db("reading subscriptions", delivery.store.all)
+    if not subs:
+        await _reply(update, t(loc, "status_empty"))
+        return
+    last = await delivery.db("reading the ledger", delivery.store.last_deliveries)
+    lines = [t(loc, "status_head")]
+    for s in subs:
+        ld = last.get(s.chat_id)
+        last_text = (f"{ld.report_date:%Y-%m-%d} {ld.state}" + (f" ({ld.error[:80]})" if ld.error else "")
+                     if ld else t(loc, "never"))
+        lines.append(t(
+            loc, "status_line", chat=s.chat_id, title=f"{s.chat_title} " if s.chat_title else "",
+            state=t(loc, "active") if s.active else t(loc, "inactive", reason=s.deactivated_reason or "—"),
+            time=f"{s.delivery_time:%H:%M}", tz=s.timezone,
+            next=_fmt(next_run(context.application, s.chat_id), s.timezone), last=last_text))
+    from bot.messages import split_text
+
+    for chunk in split_text("\n".join(lines)):
+        await _reply(update, chunk)
+
+
+async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The service message in the old group when it becomes a supergroup."""
+    delivery, _, _ = _ctx(context)
+    msg = update.effective_message
+    if msg.migrate_to_chat_id:
+        await delivery.migrate(msg.chat_id, msg.migrate_to_chat_id)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure with its traceback (token redacted by the log filter); the chat gets one
+    polite sentence and never a stack trace."""
+    settings = context.bot_data["settings"]
+    err = context.error
+    db_down = isinstance(err, DatabaseDown)
+    chat_id = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+    if db_down:
+        log.error("chat %s: database down while handling an update: %s", chat_id, err)
+    else:
+        log.error("chat %s: error while handling an update", chat_id, exc_info=err)
+    if chat_id is None:
+        return
+    try:
+        await context.bot.send_message(chat_id, t(settings.locale, "db_down" if db_down else "error"))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("chat %s: could not send the error notice: %s", chat_id, type(exc).__name__)

@@ -1,0 +1,113 @@
+"""Shared machinery of the bot: options, retries against the database, the digest cache.
+
+The digest for a (date, time zone, locale) is computed once, in a worker thread (the event loop
+keeps answering commands meanwhile), and shared by every chat that asks for it at the same time.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time as _time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from metrics.day import ReportDay
+
+log = logging.getLogger("salespulse.bot")
+
+Clock = Callable[[], datetime]
+DigestBuilder = Callable[..., Any]  # build_digest(engine, source_schema, cfg, day, locale, names)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class BotOptions:
+    """Knobs that production leaves alone and tests shrink (backoffs in seconds)."""
+
+    send_attempts: int = 5            # timeouts / 5xx: tries per part
+    send_backoff: float = 1.0         # first wait; doubles each time
+    db_attempts: int = 5              # database down: tries per step before telling the admins
+    db_backoff: float = 2.0
+    rate_limit_retries: int = 5       # AIORateLimiter: resends after a 429's retry_after
+    max_parallel_chats: int = 16      # deliveries in flight at once (the rate limiter paces them)
+    digest_ttl: float = 1800.0        # seconds a computed digest is reused
+    read_timeout: float = 30.0
+    with_csv: bool = False            # also send the CSV as a document
+
+
+def is_db_outage(exc: BaseException) -> bool:
+    """Errors that mean 'the database is down or slow', worth a retry; not bugs in our SQL."""
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+class DatabaseDown(RuntimeError):
+    def __init__(self, what: str, attempts: int, cause: BaseException):
+        first_line = (str(getattr(cause, "orig", None) or cause).strip().splitlines() or [type(cause).__name__])[0]
+        super().__init__(f"{what}: {first_line}")
+        self.attempts = attempts
+
+
+async def retry_db(what: str, make: Callable[[], Awaitable[Any]], attempts: int, backoff: float) -> Any:
+    """Await make() until it succeeds; a database outage is retried with doubling waits."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await make()
+        except Exception as exc:
+            if not is_db_outage(exc):
+                raise
+            if attempt == attempts:
+                from db.engine import redact
+
+                raise DatabaseDown(redact(what), attempts, exc) from exc
+            wait = backoff * 2 ** (attempt - 1)
+            log.warning("database unavailable during %s (attempt %d/%d); retrying in %.1fs",
+                        what, attempt, attempts, wait)
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+class DigestCache:
+    """One digest computation per key at a time; concurrent callers await the same task."""
+
+    def __init__(self, build: Callable[[date, str, str, tuple[str, ...]], Any], ttl: float):
+        self._build = build
+        self._ttl = ttl
+        self._tasks: dict[tuple, tuple[float, asyncio.Task]] = {}
+
+    async def get(self, day: date, tz: str, locale: str, names: tuple[str, ...]) -> Any:
+        key = (day, tz, locale, names)
+        now = _time.monotonic()
+        entry = self._tasks.get(key)
+        if entry is None or now - entry[0] > self._ttl or (entry[1].done() and (entry[1].cancelled() or entry[1].exception())):
+            log.info("computing the digest for %s (%s, %s, %s)", day, tz, locale, ",".join(names))
+            task = asyncio.ensure_future(asyncio.to_thread(self._build, day, tz, locale, names))
+            self._tasks[key] = (now, task)
+            self._prune(now)
+            entry = self._tasks[key]
+        # shield: a cancelled waiter (one chat) must not cancel the computation others share.
+        return await asyncio.shield(entry[1])
+
+    def _prune(self, now: float) -> None:
+        for key, (born, task) in list(self._tasks.items()):
+            if task.done() and now - born > self._ttl:
+                del self._tasks[key]
+
+    def cancel_all(self) -> None:
+        for _, task in self._tasks.values():
+            task.cancel()
+        self._tasks.clear()
+
+
+def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg) -> Callable:
+    def build(day: date, tz: str, locale: str, names: tuple[str, ...]):
+        return builder(engine, source_schema, cfg, ReportDay(day, tz), locale, names)
+    return build
