@@ -57,7 +57,7 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
     app = builder.build()
 
     store = Store(engine, settings.state_schema)
-    cache = DigestCache(make_builder(digest_builder, engine, settings.source_schema, cfg), options.digest_ttl)
+    cache = DigestCache(make_builder(digest_builder, engine, settings.source_schema, cfg, settings.state_schema), options.digest_ttl)
     delivery = Delivery(store, cache, options, settings.admin_user_ids, settings.locale, names)
     app.bot_data.update(delivery=delivery, settings=settings, clock=clock or utc_now, engine=engine)
 

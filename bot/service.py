@@ -107,7 +107,9 @@ class DigestCache:
         self._tasks.clear()
 
 
-def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg) -> Callable:
+def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg,
+                 state_schema: str = "salespulse") -> Callable:
     def build(day: date, tz: str, locale: str, names: tuple[str, ...]):
-        return builder(engine, source_schema, cfg, ReportDay(day, tz), locale, names)
+        return builder(engine, source_schema, cfg, ReportDay(day, tz), locale, names,
+                       state_schema=state_schema)
     return build

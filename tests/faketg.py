@@ -279,7 +279,7 @@ def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: in
     """A digest builder that costs nothing; records each call in `.calls`."""
     from reports.digest import Chart, Digest
 
-    def build(engine, source_schema, cfg, day, locale, names):
+    def build(engine, source_schema, cfg, day, locale, names, state_schema="salespulse"):
         build.calls.append((day.day, day.timezone, locale, names))
         return Digest(day.day, day.timezone, locale, {}, text=f"{text}\n{day.day:%Y-%m-%d}",
                       charts=[Chart(f"c{i}", PNG) for i in range(n_charts)], csv=csv)

@@ -150,7 +150,7 @@ async def test_russian_locale(tg, engine, schema):
 
 
 async def test_a_failing_handler_replies_politely_never_a_traceback(tg, engine, schema, caplog):
-    def broken(*args):
+    def broken(*args, **kwargs):
         raise RuntimeError("boom: secret internals")
 
     h = await BotHarness(tg, engine, schema, digest=broken).start()
@@ -166,7 +166,7 @@ async def test_a_failing_handler_replies_politely_never_a_traceback(tg, engine, 
 
 
 async def test_database_down_during_a_command(bot, monkeypatch):
-    def down(*args):
+    def down(*args, **kwargs):
         raise sa.exc.OperationalError("select", {}, Exception("connection refused"))
 
     monkeypatch.setattr(bot.delivery.store, "get", down)

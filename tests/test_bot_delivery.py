@@ -255,7 +255,7 @@ async def test_migrated_group_keeps_its_subscription(tg, engine, schema):
 async def test_database_down_at_delivery_retries_then_tells_admins(tg, engine, schema):
     attempts = []
 
-    def down(*args):
+    def down(*args, **kwargs):
         attempts.append(1)
         raise sa.exc.OperationalError("select", {}, Exception("could not connect to server"))
 
@@ -302,10 +302,10 @@ async def test_real_digest_end_to_end(tg, engine, schema, source):
     """The real reports.digest.build_digest on a tiny source schema (new payers only)."""
     source.payments((1, datetime(2024, 3, 14, 10, tzinfo=UTC), 100), (2, datetime(2024, 3, 10, tzinfo=UTC), 50))
 
-    def real(engine_, source_schema, cfg, day, locale, names):
+    def real(engine_, source_schema, cfg, day, locale, names, **_):
         from reports.digest import build_digest
 
-        return build_digest(engine_, source_schema, cfg, day, locale, ("new_payers",))
+        return build_digest(engine_, source_schema, cfg, day, locale, ("new_payers",), **_)
 
     h = await BotHarness(tg, engine, schema, digest=real, source_schema=source.schema).start()
     try:
