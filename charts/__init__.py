@@ -1,8 +1,12 @@
-"""Charts: pure functions from metric results to PNG bytes (matplotlib, Agg backend)."""
+"""Charts: pure functions from metric results to PNG bytes (matplotlib, Agg backend).
+
+No SQL and no imports from reports/ or db/: each module takes a metric result dataclass, the
+report date and a locale ('en'/'ru') and returns PNG bytes, 1080 px wide, under 1 MB.
+"""
 from __future__ import annotations
 
 
-def render_charts(outcomes: dict, day, locale: str = "en") -> list:
+def render_charts(outcomes: dict, day, locale: str = "en") -> list[tuple[str, bytes]]:
     from charts.render import render_all
 
     return render_all(outcomes, day, locale)

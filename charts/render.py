@@ -1,24 +1,50 @@
-"""(Minimal first version; the full chart set comes with issue 6.)"""
+"""Every chart of a digest: metric results in, (name, PNG bytes) out, in digest order.
+
+A metric that was skipped gets no chart (the text says why). A metric whose result is empty gets a
+'no data for D' image from its own renderer. A renderer that fails on data nobody foresaw must
+not take the digest down: it is logged and replaced by the 'no data' image.
+"""
 from __future__ import annotations
 
-import io
+import logging
+from collections.abc import Callable
+from datetime import date
+from typing import Any
 
-import matplotlib
+from charts import attribution, campaigns, funnel, hanging, new_payers
+from charts.empty import render_empty
+from charts.labels import norm_locale
+from charts.words import w
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+log = logging.getLogger(__name__)
+
+# Digest order: what is stuck first, then money, then why.
+RENDERERS: dict[str, tuple[Callable[[Any, date, str], bytes], str]] = {
+    "hanging": (hanging.render, "hanging.title"),
+    "new_payers": (new_payers.render, "payers.title"),
+    "funnel": (funnel.render, "funnel.title"),
+    "attribution": (attribution.render, "attr.title"),
+    "campaigns": (campaigns.render, "camp.title"),
+}
+
+
+def render_one(name: str, result: Any, day: date, locale: str = "en") -> bytes:
+    render, title_key = RENDERERS[name]
+    locale = norm_locale(locale)
+    try:
+        return render(result, day, locale)
+    except Exception:
+        log.exception("chart %s failed for %s; sending the 'no data' image instead", name, day)
+        return render_empty(w(title_key, locale), day, locale)
 
 
 def render_all(outcomes: dict, day, locale: str = "en") -> list[tuple[str, bytes]]:
+    """`outcomes`: name -> object with .result (None when skipped); `day`: a ReportDay or date."""
+    d = getattr(day, "day", day)
     out = []
-    np = outcomes.get("new_payers")
-    if np is not None and np.result is not None:
-        fig, ax = plt.subplots(figsize=(8, 4), dpi=150)
-        days = [d.date for d in np.result.daily]
-        ax.bar(days, [d.new_payers for d in np.result.daily])
-        ax.set_title(f"New payers, 30 days to {day.day:%Y-%m-%d}")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        plt.close(fig)
-        out.append(("new_payers", buf.getvalue()))
+    for name in RENDERERS:
+        outcome = outcomes.get(name)
+        if outcome is None or getattr(outcome, "result", None) is None:
+            continue
+        out.append((name, render_one(name, outcome.result, d, locale)))
     return out
