@@ -1,16 +1,40 @@
-"""Hanging business processes. (Result contract fixed; compute() is implemented in issue 3.)"""
+"""Hanging business processes: per pipeline, the users whose latest start event has no end yet.
+
+Definitions (DESIGN section 4; T = cutoff = end of report day D in the report time zone):
+
+- lookback window: the instants [T - lookback_days * 24 h, T). Per user and pipeline the process
+  is the user's LATEST start event in that window (a restart replaces the earlier process).
+- open: no end event of the pipeline at or after the start and before T. An end event at exactly
+  the start instant closes it; an end event before the start does not. The end `purchase` means a
+  payment with amount > 0.
+- age = T - start, in absolute time (a 23-hour DST day is 23 hours).
+- hanging: open and age >= SLA.  open_within_sla: open and age < SLA.
+- breached_today: open processes whose SLA deadline (start + SLA) lies in [D.start, T): the
+  process crossed its SLA during D. A process becomes hanging at the instant start + SLA, so this
+  is a subset of `hanging` (a deadline exactly at T is hanging at the cutoff, but breaches at the
+  first instant of D+1, so it is not counted as breached on D).
+- age buckets of the hanging backlog: whole days floor(age / 24 h), each bucket [from, to]
+  inclusive, labelled "from-to"; a hanging process whose age falls in no bucket is in none.
+
+Experiment-flow users are left out. Cost: one range scan of the start events over the lookback
+window (event_id, happened_at index), then per-user probes of (user_id, happened_at) for the ends.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics.config import MetricConfig
+from metrics.common import event_ids, excluded_event_ids, not_excluded
+from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
 
 TABLES = ("events", "events_dict")
+# `purchase` ends also read payments; when the table is absent such a pipeline cannot be closed
+# by a purchase, which the lead may prefer to report as "skipped" (see has_payments below).
 
 
 @dataclass(frozen=True)
@@ -30,6 +54,7 @@ class PipelineStatus:
     open_within_sla: int
     breached_today: int
     age_buckets: list[AgeBucket] = field(default_factory=list)
+    end_events: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -39,5 +64,108 @@ class HangingResult:
     pipelines: list[PipelineStatus] = field(default_factory=list)
 
 
+def _sql(src: Source, ends_on_purchase: bool) -> str:
+    events, payments = src.table("events"), src.table("payments")
+    # The LATERAL ... LIMIT 1 probes are deliberate: a NOT EXISTS would let the planner hash-join
+    # against every end event in history; a lateral with LIMIT stays a per-user index probe.
+    purchase_end = (
+        f"""
+    left join lateral (
+        select 1 as found from {payments} p
+        where p.user_id = s.user_id and p.amount > 0
+          and p.transaction_created_at >= s.started_at and p.transaction_created_at < :cutoff
+        limit 1
+    ) by_purchase on true"""
+        if ends_on_purchase
+        else "\n    cross join (select null::int as found) by_purchase"
+    )
+    return f"""
+with latest_starts as (
+    -- the process per user: the latest start in the lookback window
+    select e.user_id, max(e.happened_at::timestamptz) as started_at
+    from {events} e
+    where e.event_id = any(:start_ids)
+      and e.happened_at >= :lookback_start
+      and e.happened_at < :cutoff
+    group by e.user_id
+),
+open_processes as (
+    -- open: no end event (or purchase) at or after the start and before T
+    select s.user_id, s.started_at
+    from latest_starts s
+    left join lateral (
+        select 1 as found from {events} x
+        where x.user_id = s.user_id and x.event_id = any(:end_ids)
+          and x.happened_at >= s.started_at and x.happened_at < :cutoff
+        limit 1
+    ) by_event on true{purchase_end}
+    where by_event.found is null and by_purchase.found is null
+      and {not_excluded(src, "s.user_id")}
+),
+aged as (
+    select o.started_at <= :sla_cutoff as is_hanging,
+           o.started_at >= :breach_from and o.started_at < :sla_cutoff as breached_today,
+           floor(extract(epoch from (:cutoff - o.started_at)) / 86400)::int as age_days
+    from open_processes o
+)
+-- at most (lookback + 1) * 2 * 2 rows: Python only sums them into the result
+select is_hanging, breached_today, age_days, count(*) as processes
+from aged
+group by is_hanging, breached_today, age_days
+"""
+
+
+def _pipeline_status(
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline, excluded: list[int]
+) -> PipelineStatus:
+    ids = event_ids(conn, src, (p.start, *p.end_events))
+    start_ids = ids[p.start]
+    end_ids = sorted({i for name in p.end_events for i in ids[name]}) or [-1]
+    ends_on_purchase = p.ends_on_purchase and src.has("payments")
+    # Absolute instants (UTC arithmetic): an aware datetime's `-` in its own zone is wall-clock.
+    cutoff = day.end.astimezone(UTC)
+    sla = timedelta(hours=p.sla_hours)
+    params = {
+        "start_ids": start_ids or [-1],
+        "end_ids": end_ids,
+        "excluded_ids": excluded,
+        "cutoff": cutoff,
+        "lookback_start": cutoff - timedelta(days=cfg.hanging.lookback_days),
+        # hanging <=> T - start >= SLA <=> start <= T - SLA
+        "sla_cutoff": cutoff - sla,
+        # deadline start + SLA in [D.start, T) <=> start in [D.start - SLA, T - SLA)
+        "breach_from": day.start.astimezone(UTC) - sla,
+    }
+    hanging = open_within = breached = 0
+    hanging_by_age: dict[int, int] = {}
+    rows = conn.execute(sa.text(_sql(src, ends_on_purchase)), params) if start_ids else []
+    for is_hanging, is_breached, age_days, n in rows:
+        if is_hanging:
+            hanging += n
+            hanging_by_age[age_days] = hanging_by_age.get(age_days, 0) + n
+        else:
+            open_within += n
+        breached += n if is_breached else 0
+    buckets = [
+        AgeBucket(f"{lo}-{hi}", lo, hi, sum(n for a, n in hanging_by_age.items() if lo <= a <= hi))
+        for lo, hi in cfg.hanging.age_buckets
+    ]
+    return PipelineStatus(
+        name=p.name,
+        start_event=p.start,
+        sla_hours=p.sla_hours,
+        hanging=hanging,
+        open_within_sla=open_within,
+        breached_today=breached,
+        age_buckets=buckets,
+        end_events=list(p.ends),
+    )
+
+
 def compute(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay) -> HangingResult:
-    raise NotImplementedError
+    excluded = excluded_event_ids(conn, src, cfg)
+    return HangingResult(
+        report_date=day.day,
+        lookback_days=cfg.hanging.lookback_days,
+        pipelines=[_pipeline_status(conn, src, cfg, day, p, excluded) for p in cfg.hanging.pipelines],
+    )

@@ -1,0 +1,116 @@
+"""Behavioural clusters of the funnel cohort: retentioneering's k-means over per-user behaviour.
+
+Pure: a bounded frame of events in, user -> human-readable cluster label out. No SQL here.
+
+Features per user (retentioneering MetricBuilder): whether and how often each event happened in
+the user's conversion window, min-max scaled; k-means with retentioneering's fixed random_state
+(42), on rows in a fixed order, so the same events always give the same clusters. Each cluster is
+then named by its most distinctive event: the event whose share of users in the cluster exceeds
+its share in the whole cohort the most ("reached Успешный ВУ" for a funnel step most of the
+cluster reached, else "often: Дозвон 2Л"); a cluster with nothing above the cohort is named by
+what it lacks most ("without Назначение ВУ" / "rarely: ..."). Labels are unique.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping
+
+import pandas as pd
+
+ALL_USERS = "all users"
+# retentioneering uses "->" as its path delimiter and refuses event names containing it.
+_DELIMITER, _SAFE = "->", "→"
+
+
+def _presence(events: pd.DataFrame) -> pd.DataFrame:
+    """users x events, True where the user had the event at least once."""
+    return pd.crosstab(events["user_id"], events["event"]) > 0
+
+
+def _with_reached(presence: pd.DataFrame, reached: Mapping[int, Collection[str]]) -> tuple[pd.DataFrame, set[str]]:
+    """Replace the presence of step events by the funnel's reached flags."""
+    steps = {s for v in reached.values() for s in v}
+    if not reached:
+        return presence, steps
+    flags = pd.DataFrame(
+        {s: [s in reached.get(int(u), ()) for u in presence.index] for s in sorted(steps)}, index=presence.index
+    )
+    return pd.concat([presence.drop(columns=[c for c in presence.columns if c in steps]), flags], axis=1), steps
+
+
+def _kmeans_labels(events: pd.DataFrame, k: int) -> pd.Series:
+    """user_id -> raw cluster id, via retentioneering's Eventstream.add_clusters."""
+    os.environ["RETENTIONEERING_NO_TRACK"] = "1"  # never send telemetry; set before the import
+    from retentioneering import Eventstream  # heavy import, only when clustering runs
+
+    frame = events.rename(columns={"happened_at": "timestamp"})[["user_id", "event", "timestamp"]]
+    frame = frame.assign(event=frame["event"].str.replace(_DELIMITER, _SAFE, regex=False))
+    frame = frame.sort_values(["user_id", "timestamp", "event"], kind="stable").reset_index(drop=True)
+    stream = Eventstream(frame, schema={"path_cols": ["user_id"], "event_col": "event", "timestamp_col": "timestamp"})
+    clustered = stream.add_clusters(
+        name="cluster",
+        features=[{"metric": "has_event_bulk"}, {"metric": "event_count_bulk"}],
+        method="kmeans",
+        method_args={"n_clusters": k},
+        scaler="minmax",
+    )
+    out = clustered.df.drop_duplicates("user_id").set_index("user_id")["cluster"]
+    return out.astype(str)
+
+
+def _name(share: float, lift: float, event: str, steps: Collection[str]) -> str:
+    if event in steps:  # funnel steps speak of reaching them (in the funnel's sense)
+        if lift > 0:
+            return f"reached {event}"
+        return f"never reached {event}" if share == 0 else f"rarely reached {event}"
+    if lift > 0:
+        return f"often: {event}"
+    return f"without {event}" if share == 0 else f"rarely: {event}"
+
+
+def label_clusters(presence: pd.DataFrame, raw: pd.Series, steps: Collection[str] = ()) -> dict[str, str]:
+    """raw cluster id -> unique readable label, biggest clusters choosing first."""
+    overall = presence.mean()
+    sizes = raw.value_counts()
+    order = sorted(sizes.index, key=lambda c: (-sizes[c], c))
+    used: set[str] = set()
+    labels: dict[str, str] = {}
+    for cluster in order:
+        members = raw.index[raw == cluster]
+        share = presence.loc[members].mean()
+        lift = share - overall
+        # positive lifts first (largest first), then the strongest negative ones; ties by name
+        ranked = sorted(lift.index, key=lambda e: (lift[e] <= 0, -abs(lift[e]), e))
+        names = [_name(share[e], lift[e], e, steps) for e in ranked if lift[e] != 0]
+        label = next((n for n in names if n not in used), None)
+        if label is None:  # identical behaviour to the whole cohort, or every name taken
+            base = names[0] if names else "typical"
+            label = next(f"{base} #{i}" for i in range(2, len(order) + 2) if f"{base} #{i}" not in used)
+        used.add(label)
+        labels[cluster] = label
+    return labels
+
+
+def cluster_users(
+    events: pd.DataFrame, k: int, reached: Mapping[int, Collection[str]] | None = None
+) -> dict[int, str]:
+    """events: columns user_id, event, happened_at (the cohort's conversion-window events).
+
+    reached: user -> the funnel steps the user reached (funnel definitions). Labels use it, not
+    the raw events, for step names, so "reached X" means what the funnel means by it.
+
+    Returns user_id -> label. Fewer distinct behaviours than k gives fewer clusters; a single
+    behaviour (or k = 1) gives one segment, ALL_USERS, without running k-means.
+    """
+    if events.empty:
+        return {}
+    presence = _presence(events)
+    counts = pd.crosstab(events["user_id"], events["event"])
+    distinct = len(counts.drop_duplicates())
+    k = min(k, distinct)
+    if k <= 1:
+        return {int(u): ALL_USERS for u in presence.index}
+    raw = _kmeans_labels(events, k)
+    presence, steps = _with_reached(presence, reached or {})
+    labels = label_clusters(presence, raw.loc[presence.index], steps)
+    return {int(u): labels[c] for u, c in raw.items()}
