@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import queue
+import re
 import sys
 import threading
 import time
@@ -28,7 +29,7 @@ from db.seed_messages import CAMPAIGNS, KINDS, REASONS, STATUSES, click_url, gen
 from db.seed_sales import EVENT_NAMES, generate_sales
 from db.seed_web import COLUMNS as WEB_COLUMNS
 from db.seed_web import make_devices, plan_sessions, web_chunks
-from db.source import SOURCE_TABLES, create_source_tables
+from db.source import SOURCE_TABLES, create_source_tables, source_ddl
 
 __all__ = ["SeedStats", "Volumes", "seed", "source_is_empty"]
 
@@ -80,6 +81,12 @@ def seed(engine: Engine, schema: str, users: int, days: int, start: date, seed: 
     try:
         cur = raw.cursor()
         offsets = _offsets(cur, schema)
+        # Into empty tables, building the secondary indexes once at the end is about 3x faster
+        # than maintaining them row by row during COPY (the web_events text index dominates).
+        bulk = not any(offsets[t] for t in SOURCE_TABLES[1:])
+        if bulk:
+            for name in _secondary_indexes(schema):
+                cur.execute(f'drop index if exists "{schema}".{name}')
         event_ids, new_names = _events_dict(cur, schema)
         raw.commit()  # the names first, so every writer's foreign-key checks can see them
         rows = {"events_dict": new_names} | _generate_and_copy(
@@ -93,9 +100,12 @@ def seed(engine: Engine, schema: str, users: int, days: int, start: date, seed: 
             )
         for r in raws:
             r.commit()
-        raw.autocommit = True
+        if bulk:
+            cur.execute("set maintenance_work_mem = '256MB'")
+            cur.execute(source_ddl(schema))
         for table in SOURCE_TABLES:
             cur.execute(f'analyze "{schema}".{table}')
+        raw.commit()
     except BaseException:
         for r in raws:
             r.rollback()
@@ -104,6 +114,10 @@ def seed(engine: Engine, schema: str, users: int, days: int, start: date, seed: 
         for r in raws:
             r.close()
     return SeedStats(schema, users, days, start, rows, time.perf_counter() - began)
+
+
+def _secondary_indexes(schema: str) -> list[str]:
+    return re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", source_ddl(schema))
 
 
 def _offsets(cur, schema: str) -> dict[str, int]:
