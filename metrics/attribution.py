@@ -1,16 +1,36 @@
-"""Channel attribution. (Result contract fixed; compute() is implemented in issue 4.)"""
+"""Channel attribution: which channels bring the sessions, the users and the payments of day D.
+
+Sessions come from the incremental store of metrics.sessions (brought up to date first, in the
+caller's transaction); channels from metrics.channels; credit from metrics.attribution_models.
+Payments whose user has no session in the lookback window are *unattributed*: every model's list
+ends with a row whose channel is "Unattributed" (0 sessions, 0 users) when there are any, so
+each model's conversions add up to D's payments; the same numbers are in `unattributed_*`.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
+from metrics.attribution_models import (
+    MARKOV,
+    RULE_MODELS,
+    journeys_sql,
+    markov_shares,
+    markov_transitions_sql,
+    rule_credits_sql,
+)
+from metrics.channels import PAID_CHANNELS, channel_sql
+from metrics.common import excluded_event_ids, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
+from metrics.sessions import update_sessions
 
 TABLES = ("web_events", "payments")
+UNATTRIBUTED = "Unattributed"  # the same label as the funnel's channel breakdown
 
 
 @dataclass(frozen=True)
@@ -30,7 +50,184 @@ class AttributionResult:
     session_timeout_minutes: int
     channels: list[ChannelRow] = field(default_factory=list)  # the default model
     models: dict[str, list[ChannelRow]] = field(default_factory=dict)
+    sessions: int = 0  # all sessions that started on D
+    users: int = 0
+    payments: int = 0  # D's payments (amount > 0, non-experiment users)
+    revenue: float = 0.0
+    unattributed_payments: int = 0  # payments with no session in the lookback window
+    unattributed_revenue: float = 0.0
+
+
+@dataclass(frozen=True)
+class UserTouches:
+    user_id: int
+    first_touch: str | None  # channel of the user's first session before T
+    last_touch: str | None
+    first_paid_touch: str | None  # first session of a paid channel (Paid Search/Social, Display)
+    last_paid_touch: str | None
+    first_payment_at: datetime | None
+    sessions_before_first_payment: int | None  # None: no payment before T
+    sessions: int  # all sessions before T
+
+
+def _channel(cfg: MetricConfig) -> str:
+    return channel_sql(cfg.attribution, "s.ch_source", "s.ch_medium")
+
+
+def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: str) -> dict:
+    return {
+        "scope": scope,
+        "start": day.start,
+        "end": day.end,
+        "lookback": cfg.attribution.lookback_days,
+        "excluded_ids": excluded_event_ids(conn, src, cfg),
+    }
+
+
+def _day_sessions_sql(src: Source, cfg: MetricConfig) -> str:
+    sessions = f'"{src.state_schema}".attribution_sessions'
+    return f"""
+with day_sessions as (
+    select {_channel(cfg)} as channel, s.skey
+    from {sessions} s
+    where s.scope = :scope and s.started_at >= :start and s.started_at < :end
+      and (s.user_id is null or {not_excluded(src, "s.user_id")})
+)
+select channel, count(*) as sessions, count(distinct skey) as users
+from day_sessions
+group by grouping sets ((channel), ())
+"""
+
+
+def _unattributed_sql(src: Source, cfg: MetricConfig) -> str:
+    return f"""with {journeys_sql(src, _channel(cfg))}
+select count(*) as payments, coalesce(sum(d.amount), 0) as revenue,
+       count(*) filter (where not exists (select 1 from journeys j where j.payment_id = d.payment_id)),
+       coalesce(sum(d.amount) filter (where not exists (
+           select 1 from journeys j where j.payment_id = d.payment_id)), 0)
+from payments_d d
+"""
+
+
+def _rows(
+    traffic: dict[str, tuple[int, int]], credit: dict[str, tuple[float, float]], unattributed: tuple[int, float]
+) -> list[ChannelRow]:
+    names = set(traffic) | set(credit)
+    rows = [
+        ChannelRow(
+            channel=n,
+            sessions=traffic.get(n, (0, 0))[0],
+            users=traffic.get(n, (0, 0))[1],
+            conversions=round(credit.get(n, (0.0, 0.0))[0], 4),
+            revenue=round(credit.get(n, (0.0, 0.0))[1], 4),
+        )
+        for n in names
+    ]
+    rows.sort(key=lambda r: (-r.revenue, -r.conversions, -r.sessions, r.channel))
+    if unattributed[0]:
+        rows.append(ChannelRow(UNATTRIBUTED, 0, 0, float(unattributed[0]), round(unattributed[1], 4)))
+    return rows
 
 
 def compute(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay) -> AttributionResult:
-    raise NotImplementedError
+    scope = update_sessions(conn, src, cfg.attribution, day.timezone)
+    params = _params(conn, src, cfg, day, scope)
+    traffic, total = {}, (0, 0)
+    for ch, n, users in conn.execute(sa.text(_day_sessions_sql(src, cfg)), params):
+        if ch is None:
+            total = (int(n), int(users))
+        else:
+            traffic[ch] = (int(n), int(users))
+    payments, revenue, unatt_n, unatt_rev = conn.execute(sa.text(_unattributed_sql(src, cfg)), params).one()
+    attributed = (int(payments) - int(unatt_n), float(revenue) - float(unatt_rev))
+
+    credit: dict[str, dict[str, tuple[float, float]]] = {m: {} for m in RULE_MODELS}
+    rules_sql = f"with {journeys_sql(src, _channel(cfg))}\n{rule_credits_sql()}"
+    for model, ch, conv, rev in conn.execute(sa.text(rules_sql), params):
+        credit[model][ch] = (float(conv), float(rev))
+    markov_sql = f"with {journeys_sql(src, _channel(cfg))}{markov_transitions_sql(src, _channel(cfg))}"
+    counts = {(a, b): int(c) for a, b, c in conn.execute(sa.text(markov_sql), params)}
+    shares = markov_shares(counts)
+    credit[MARKOV] = {ch: (s * attributed[0], s * attributed[1]) for ch, s in shares.items()}
+
+    unattributed = (int(unatt_n), float(unatt_rev))
+    models = {m: _rows(traffic, credit[m], unattributed) for m in (*RULE_MODELS, MARKOV)}
+    return AttributionResult(
+        report_date=day.day,
+        model=cfg.attribution.model,
+        lookback_days=cfg.attribution.lookback_days,
+        session_timeout_minutes=cfg.attribution.session_timeout_minutes,
+        channels=models[cfg.attribution.model],
+        models=models,
+        sessions=total[0],
+        users=total[1],
+        payments=int(payments),
+        revenue=round(float(revenue), 4),
+        unattributed_payments=unattributed[0],
+        unattributed_revenue=round(unattributed[1], 4),
+    )
+
+
+def _touches_sql(src: Source, cfg: MetricConfig) -> str:
+    sessions = f'"{src.state_schema}".attribution_sessions'
+    paid = ", ".join(f"'{c}'" for c in PAID_CHANNELS)
+    return f"""
+with users as (
+    select u.user_id,
+           (select min(p.transaction_created_at::timestamptz) from {src.table('payments')} p
+            where p.user_id = u.user_id and p.amount > 0 and p.transaction_created_at < :end) as first_paid_at
+    from unnest(cast(:user_ids as bigint[])) as u(user_id)
+),
+touches as (
+    select s.user_id, s.started_at, s.first_event_id, {_channel(cfg)} as channel
+    from {sessions} s
+    where s.scope = :scope and s.user_id = any(:user_ids) and s.started_at < :end
+)
+select u.user_id,
+       (array_agg(t.channel order by t.started_at, t.first_event_id))[1],
+       (array_agg(t.channel order by t.started_at desc, t.first_event_id desc))[1],
+       (array_agg(t.channel order by t.started_at, t.first_event_id) filter (where t.channel in ({paid})))[1],
+       (array_agg(t.channel order by t.started_at desc, t.first_event_id desc)
+            filter (where t.channel in ({paid})))[1],
+       u.first_paid_at,
+       count(t.started_at) filter (where t.started_at < u.first_paid_at),
+       count(t.started_at)
+from users u
+left join touches t on t.user_id = u.user_id
+group by u.user_id, u.first_paid_at
+"""
+
+
+def user_touches(
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, user_ids: list[int]
+) -> dict[int, UserTouches]:
+    """Per user (a bounded cohort): first/last touch, first/last paid touch and the sessions
+    before the first payment, all as of the cutoff T of `day`. Users without sessions get Nones."""
+    if not user_ids:
+        return {}
+    scope = update_sessions(conn, src, cfg.attribution, day.timezone)
+    rows = conn.execute(
+        sa.text(_touches_sql(src, cfg)), {"scope": scope, "end": day.end, "user_ids": list(user_ids)}
+    )
+    return {
+        int(r[0]): UserTouches(
+            user_id=int(r[0]),
+            first_touch=r[1],
+            last_touch=r[2],
+            first_paid_touch=r[3],
+            last_paid_touch=r[4],
+            first_payment_at=r[5],
+            sessions_before_first_payment=int(r[6]) if r[5] is not None else None,
+            sessions=int(r[7]),
+        )
+        for r in rows
+    }
+
+
+def user_channel(
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, user_ids: list[int]
+) -> dict[int, str]:
+    """Acquisition channel (first touch before T) of each user that has a session; users without
+    one are left out (the funnel labels them Unattributed)."""
+    touches = user_touches(conn, src, cfg, day, user_ids)
+    return {u: t.first_touch for u, t in touches.items() if t.first_touch is not None}
