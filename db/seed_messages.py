@@ -39,15 +39,15 @@ class Campaign:
 
 CAMPAIGNS = (
     Campaign("Welcome: первые шаги", "welcome", "email", 10, None, 3, "courses"),
-    Campaign("Весенняя скидка 20%", "spring_sale", "email", 11, 0.002, 2, "pricing"),
+    Campaign("Весенняя скидка 20%", "spring_sale", "email", 11, 0.25, 2, "pricing"),
     Campaign("Дайджест блога", "blog_digest", "email", 9, None, 2, "blog"),
-    Campaign("Напоминание о ВУ", "lesson_reminder", "sms", 12, 0.045, 2, "trial"),
+    Campaign("Напоминание о ВУ", "lesson_reminder", "sms", 12, 4.5, 2, "trial"),
     Campaign("Скидка сгорает сегодня", "last_call", "sms", 18, None, 1, "pricing"),
     Campaign("Новый курс: Python", "new_python", "push", 19, None, 2, "courses/python"),
     Campaign("Брошенная корзина", "cart", "push", 20, 0.0, 1, "checkout"),
-    Campaign("LINE: пробный урок", "line_trial", "line", 13, 0.012, 1, "trial"),
+    Campaign("LINE: пробный урок", "line_trial", "line", 13, 1.2, 1, "trial"),
     Campaign("Telegram: вебинар", "tg_webinar", "messenger", 17, None, 1, "webinar"),
-    Campaign("Продление подписки", "renewal", "messenger", 15, 0.009, 1, "pricing"),
+    Campaign("Продление подписки", "renewal", "messenger", 15, 0.9, 1, "pricing"),
 )
 STATUSES = ("sent", "blocked", "failed")
 # (blocked share, failed share, {reason: weight}) per channel.
