@@ -1,0 +1,56 @@
+"""Identity stitching: which user an anonymous device belongs to.
+
+Every anonymous_id seen on a row with a user_id belongs to that user; the latest such row wins
+(by happened_at, then id). The link applies to all of the device's events, before and after the
+login, so a row's stitched key is the device's linked user, else the row's own user_id, else the
+device: `coalesce(link(anonymous_id), user_id, anonymous_id)`.
+
+Links are kept per scope in the state schema (attribution_links) as of the scope's watermark, so
+an incremental update can tell which devices changed hands and move their sessions.
+"""
+from __future__ import annotations
+
+from db.source import Source
+
+
+def key_sql(user_expr: str, anon_expr: str) -> str:
+    """The stitched key text: 'u:<user>' for a (linked) user, else 'a:<anonymous_id>'."""
+    return f"case when {user_expr} is not null then 'u:' || {user_expr} else 'a:' || {anon_expr} end"
+
+
+def latest_links_sql(src: Source, where: str) -> str:
+    """The latest link per device among web_events rows matching `where` (alias w)."""
+    return f"""
+    select distinct on (w.anonymous_id)
+           w.anonymous_id, w.user_id, w.happened_at::timestamptz as linked_at, w.id as row_id
+    from {src.table('web_events')} w
+    where w.anonymous_id is not null and w.user_id is not null and {where}
+    order by w.anonymous_id, w.happened_at desc, w.id desc
+    """
+
+
+def link_changes_sql(src: Source) -> str:
+    """Links that the new rows (:low, :high] change: the device's new user and its previous one.
+
+    A late-arriving row older than the stored link does not win. Inserting into a temp table
+    `_link_changes` (anonymous_id, user_id, linked_at, row_id, old_user_id).
+    """
+    links = f'"{src.state_schema}".attribution_links'
+    return f"""
+    create temp table _link_changes as
+    with candidates as ({latest_links_sql(src, "w.id > :low and w.id <= :high")})
+    select c.anonymous_id, c.user_id, c.linked_at, c.row_id, l.user_id as old_user_id
+    from candidates c
+    left join {links} l on l.scope = :scope and l.anonymous_id = c.anonymous_id
+    where l.anonymous_id is null or (c.linked_at, c.row_id) > (l.linked_at, l.row_id)
+    """
+
+
+def apply_link_changes_sql(src: Source) -> str:
+    links = f'"{src.state_schema}".attribution_links'
+    return f"""
+    insert into {links} (scope, anonymous_id, user_id, linked_at, row_id)
+    select :scope, anonymous_id, user_id, linked_at, row_id from _link_changes
+    on conflict (scope, anonymous_id) do update
+    set user_id = excluded.user_id, linked_at = excluded.linked_at, row_id = excluded.row_id
+    """
