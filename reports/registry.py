@@ -1,9 +1,8 @@
 """Which metric module computes which part of the digest, and which source tables it needs."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from metrics import attribution, campaigns, funnel, hanging, new_payers
 
@@ -15,7 +14,20 @@ class MetricSpec:
     tables: tuple[str, ...]
 
 
+def funnel_with_channels(conn, src, cfg, day):
+    """The funnel, broken down by acquisition channel too when web tracking exists."""
+    if not src.has(*attribution.TABLES):
+        return funnel.compute(conn, src, cfg, day)
+    return funnel.compute(
+        conn, src, cfg, day,
+        channels=lambda reach: attribution.user_channel(conn, src, cfg, day, list(reach.users)),
+    )
+
+
 REGISTRY: dict[str, MetricSpec] = {
-    m.__name__.rsplit(".", 1)[1]: MetricSpec(m.__name__.rsplit(".", 1)[1], m.compute, m.TABLES)
-    for m in (hanging, new_payers, funnel, attribution, campaigns)
+    "hanging": MetricSpec("hanging", hanging.compute, hanging.TABLES),
+    "new_payers": MetricSpec("new_payers", new_payers.compute, new_payers.TABLES),
+    "funnel": MetricSpec("funnel", funnel_with_channels, funnel.TABLES),
+    "attribution": MetricSpec("attribution", attribution.compute, attribution.TABLES),
+    "campaigns": MetricSpec("campaigns", campaigns.compute, campaigns.TABLES),
 }
