@@ -13,8 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from db.engine import DatabaseError, check_connection, engine_from_settings, redact
-from db.state import migrate
 from db.settings import Settings, SettingsError, check_timezone, load_settings
+from db.state import migrate
 from metrics.config import ConfigError, load_config
 from metrics.day import ReportDay
 from reports.request import METRICS, ReportInputError, parse_date, parse_metric
@@ -121,7 +121,6 @@ def cmd_seed(args, settings: Settings) -> int:
 
 def cmd_demo(args, settings: Settings) -> int:
     from db.seed import seed, source_is_empty
-
     from db.source import create_source_tables
     from reports.digest import build_digest
 

@@ -93,7 +93,7 @@ def _run_one(conn, spec, src, cfg: MetricConfig, day: ReportDay) -> MetricOutcom
             return MetricOutcome(spec.name, result=spec.compute(conn, src, cfg, day))
     except sa.exc.OperationalError:
         raise
-    except Exception as exc:  # noqa: BLE001 - isolate one metric's failure from the digest
+    except Exception as exc:
         log.exception("metric %s failed for %s", spec.name, day.day)
         return MetricOutcome(spec.name, skipped=f"failed ({type(exc).__name__})")
 

@@ -1,8 +1,9 @@
 """Which metric module computes which part of the digest, and which source tables it needs."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from metrics import attribution, campaigns, funnel, hanging, new_payers
 

@@ -3,10 +3,9 @@
 Default configuration: human click = web event in [click - 120 s, click + 300 s]; conversion
 window [interaction, interaction + 24 h); fees email 0, sms 0.05, push 0 (sent sends only).
 """
+import dataclasses
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-import dataclasses
 
 import pytest
 

@@ -16,7 +16,7 @@ def salespulse(*args, env=None, cwd=None):
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120,
+        check=False, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120,
     )
 
 

@@ -3,8 +3,8 @@ from datetime import timedelta
 
 import pytest
 
-from reports.registry import REGISTRY
 from metrics.day import ReportDay
+from reports.registry import REGISTRY
 from tests.test_attribution_fixtures import D, at, make_web
 
 

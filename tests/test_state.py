@@ -27,5 +27,5 @@ def test_migrations_create_and_rerun(engine):
 def test_env_example_documents_every_setting():
     code = (ROOT / "db" / "settings.py").read_text(encoding="utf-8")
     keys = set(re.findall(r'get\("([A-Z_]+)"\)', code)) | set(re.findall(r'\("([A-Z_]+)", "[a-z_]+"\)', code))
-    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.M))
+    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.MULTILINE))
     assert keys and keys <= documented, keys - documented
