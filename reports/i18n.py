@@ -59,6 +59,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (en, ru)
                     "Открыто {opens} · клики {clicks} · конв. {conv} · выручка {rev}{roas}"),
     "camp.roas": (" · ROAS {v}", " · ROAS {v}"),
     "camp.best": ("Best: {name} ({channel}) {rev}", "Лучшая: {name} ({channel}) {rev}"),
+    "camp.worst": ("Worst ROAS: {name} ({channel}) {roas}", "Худший ROAS: {name} ({channel}) {roas}"),
     "camp.empty": ("✉️ Campaigns: nothing sent", "✉️ Рассылки: отправок не было"),
     "skipped": ("⚠️ {metric} skipped: {reason}", "⚠️ {metric}: пропущено — {reason}"),
     "metric.hanging": ("Hanging processes", "Зависшие процессы"),

@@ -160,6 +160,11 @@ def _campaigns(r: CampaignResult, loc: str) -> list[Line]:
     if best is not None:
         out.append(Line(t("camp.best", loc, name=shorten(best.campaign or "–", 40),
                           channel=shorten(best.channel, 16), rev=fmt_money(best.revenue, loc))))
+    # The campaign that returned least per unit of cost; campaigns without cost have no ROAS.
+    worst = min((c for c in r.campaigns if c.roas is not None), key=lambda c: (c.roas, -c.cost), default=None)
+    if worst is not None and worst is not best:
+        out.append(Line(t("camp.worst", loc, name=shorten(worst.campaign or "–", 40),
+                          channel=shorten(worst.channel, 16), roas=fmt_num(worst.roas, loc, 1))))
     return out
 
 

@@ -151,3 +151,13 @@ def test_csv_has_one_row_per_number():
     assert ["attribution", "skipped", "", "reason", "no table web_events"] in rows
     assert ["campaigns", "campaign", "sms / promo_code_march", "roas", "0.0"] in rows
     assert ["campaigns", "channel", "email", "roas", ""] in rows  # no cost -> no ROAS
+
+
+def test_campaign_lines_name_the_best_by_revenue_and_the_worst_by_roas():
+    # Normal data: spring_sale_2024 earns most (84,000); ROAS = revenue / cost is 45,000 / 115
+    # = 391.3 for the sms reminder and 0 / 45 = 0.0 for promo_code_march; campaigns without
+    # cost have no ROAS and cannot be "worst".
+    text = render_text(normal(), DAY, "en")
+    assert "Best: spring_sale_2024 (email) 84,000" in text
+    assert "Worst ROAS: promo_code_march (sms) 0.0" in text
+    assert "Худший ROAS: promo_code_march (sms) 0,0" in render_text(normal(), DAY, "ru")
