@@ -16,8 +16,9 @@ Definitions (DESIGN section 4; T = cutoff = end of report day D in the report ti
 - age buckets of the hanging backlog: whole days floor(age / 24 h), each bucket [from, to]
   inclusive, labelled "from-to"; a hanging process whose age falls in no bucket is in none.
 
-Experiment-flow users are left out. Cost: one range scan of the start events over the lookback
-window (event_id, happened_at index), then per-user probes of (user_id, happened_at) for the ends.
+Experiment-flow users are left out. Cost: range scans of the start and end events (and payments)
+over the lookback window on the (event_id, happened_at) index, aggregated per user: the window's
+data, never the history before it.
 """
 from __future__ import annotations
 
@@ -66,18 +67,20 @@ class HangingResult:
 
 def _sql(src: Source, ends_on_purchase: bool) -> str:
     events, payments = src.table("events"), src.table("payments")
-    # The LATERAL ... LIMIT 1 probes are deliberate: a NOT EXISTS would let the planner hash-join
-    # against every end event in history; a lateral with LIMIT stays a per-user index probe.
-    purchase_end = (
+    # Every end that can close a process lies in [start, T), and start >= T - lookback, so the
+    # ends are inside the lookback window too: one range scan per kind, aggregated per user,
+    # replaces a per-user probe of each user's history.
+    purchase_ends = (
         f"""
-    left join lateral (
-        select 1 as found from {payments} p
-        where p.user_id = s.user_id and p.amount > 0
-          and p.transaction_created_at >= s.started_at and p.transaction_created_at < :cutoff
-        limit 1
-    ) by_purchase on true"""
+    union all
+    select p.user_id, max(p.transaction_created_at::timestamptz)
+    from {payments} p
+    where p.amount > 0
+      and p.transaction_created_at >= :lookback_start
+      and p.transaction_created_at < :cutoff
+    group by p.user_id"""
         if ends_on_purchase
-        else "\n    cross join (select null::int as found) by_purchase"
+        else ""
     )
     return f"""
 with latest_starts as (
@@ -89,17 +92,25 @@ with latest_starts as (
       and e.happened_at < :cutoff
     group by e.user_id
 ),
+last_ends as (
+    -- the latest end (event or purchase) per user in the same window
+    select user_id, max(ended_at) as ended_at
+    from (
+        select e.user_id, max(e.happened_at::timestamptz) as ended_at
+        from {events} e
+        where e.event_id = any(:end_ids)
+          and e.happened_at >= :lookback_start
+          and e.happened_at < :cutoff
+        group by e.user_id{purchase_ends}
+    ) ends
+    group by user_id
+),
 open_processes as (
-    -- open: no end event (or purchase) at or after the start and before T
+    -- open: no end at or after the start (an end at the very instant of the start closes it)
     select s.user_id, s.started_at
     from latest_starts s
-    left join lateral (
-        select 1 as found from {events} x
-        where x.user_id = s.user_id and x.event_id = any(:end_ids)
-          and x.happened_at >= s.started_at and x.happened_at < :cutoff
-        limit 1
-    ) by_event on true{purchase_end}
-    where by_event.found is null and by_purchase.found is null
+    left join last_ends x on x.user_id = s.user_id
+    where (x.ended_at is null or x.ended_at < s.started_at)
       and {not_excluded(src, "s.user_id")}
 ),
 aged as (
