@@ -103,9 +103,16 @@ def seed(engine: Engine, schema: str, users: int, days: int, start: date, seed: 
         if bulk:
             cur.execute("set maintenance_work_mem = '256MB'")
             cur.execute(source_ddl(schema))
-        for table in SOURCE_TABLES:
-            cur.execute(f'analyze "{schema}".{table}')
-        raw.commit()
+            raw.commit()
+        # VACUUM, not only ANALYZE: without a visibility map the metrics' index-only probes go to
+        # the heap (measured: new payers 0.55 s -> 0.12 s, hanging 2.2 s -> 0.35 s at 24 months).
+        driver = raw.driver_connection
+        driver.autocommit = True
+        try:
+            for table in SOURCE_TABLES:
+                cur.execute(f'vacuum (analyze) "{schema}".{table}')
+        finally:
+            driver.autocommit = False
     except BaseException:
         for r in raws:
             r.rollback()
