@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -144,23 +145,40 @@ def cmd_demo(args, settings: Settings) -> int:
     print(digest.text)
     print(f"\nThe digest for {yesterday:%Y-%m-%d} is in {out.resolve()} (digest.txt, digest.json, *.png)")
     if settings.telegram_bot_token:
-        from bot.app import run_bot
-
-        run_bot(settings, cfg, engine)
+        start_bot(settings, cfg, engine)
     else:
         print("Set TELEGRAM_BOT_TOKEN (and ADMIN_USER_IDS) in .env to run the bot as well.")
     return 0
 
 
-def cmd_run(args, settings: Settings) -> int:
+def start_bot(settings: Settings, cfg, engine) -> None:
+    """Run the bot; a token the server rejects or an unreachable Bot API is one clear line."""
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.app import run_bot
 
+    server = settings.telegram_api_base_url or "Telegram"
+    try:
+        run_bot(settings, cfg, engine)
+    except InvalidToken:
+        raise UsageError(
+            f"TELEGRAM_BOT_TOKEN was rejected by {server}; copy the token from @BotFather "
+            "(the value is not shown)"
+        ) from None
+    except NetworkError as exc:
+        raise UsageError(
+            f"cannot reach the Bot API at {server} ({type(exc).__name__}); check the network "
+            "and TELEGRAM_API_BASE_URL"
+        ) from None
+
+
+def cmd_run(args, settings: Settings) -> int:
     if not settings.telegram_bot_token:
         raise UsageError("TELEGRAM_BOT_TOKEN is not set; put it in .env (see .env.example)")
     cfg = load_config(settings.metrics_config)
     engine = engine_from_settings(settings)
     check_connection(engine)
-    run_bot(settings, cfg, engine)
+    start_bot(settings, cfg, engine)
     return 0
 
 
@@ -169,6 +187,7 @@ COMMANDS = {"report": cmd_report, "seed": cmd_seed, "demo": cmd_demo, "run": cmd
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    settings = None
     try:
         settings = load_settings()
         _setup_logging(settings)
@@ -178,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for secrets
+        # A crash is a bug and deserves its traceback, but never with the token or a password in it.
+        import traceback
+
+        token = os.environ.get("TELEGRAM_BOT_TOKEN") or (settings.telegram_bot_token if settings else None)
+        text = "".join(traceback.format_exception(exc))
+        print(redact(text.replace(token, "<token>") if token else text), file=sys.stderr, end="")
+        return 1
 
 
 if __name__ == "__main__":

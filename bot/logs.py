@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from telegram.error import InvalidToken
+
 from db.engine import redact
 
 
@@ -24,8 +26,10 @@ class RedactFilter(logging.Filter):
         message = record.getMessage()
         cleaned = self._clean(message)
         if record.exc_info and record.exc_info[1] is not None:
-            # Tracebacks are formatted later from exc_info; bake a clean text in now.
-            cleaned += "\n" + self._clean(logging.Formatter().formatException(record.exc_info))
+            # A rejected token is a setting, not a bug: the CLI says so in one line, no traceback.
+            if not isinstance(record.exc_info[1], InvalidToken):
+                # Tracebacks are formatted later from exc_info; bake a clean text in now.
+                cleaned += "\n" + self._clean(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
             record.exc_text = None
         if cleaned != message or record.args:
