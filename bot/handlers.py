@@ -71,7 +71,7 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         req = parse_request(list(context.args or []), clock().astimezone(ZoneInfo(tz)).date())
     except ReportInputError as exc:
-        await _reply(update, t(loc, "report_bad", error=str(exc)))
+        await _reply(update, t(loc, "report_bad", error=exc.text(loc)))
         return
     await _reply(update, t(loc, "computing", day=f"{req.day:%Y-%m-%d}"))
     digest = await delivery.cache.get(req.day, tz, loc, req.metrics)
