@@ -68,7 +68,8 @@ def _panel(ax: Axes, names: list[str], default: dict, others: dict, field: str, 
     top = max([value(default.get(n)) for n in names]
               + [value(m.get(n)) for m in others.values() for n in names] + [1e-9])
     clean_axes(ax)
-    ax.set_xlim(0, top * 1.04)
+    # A margin left of zero keeps a dot at 0 inside the track, clear of the channel's label.
+    ax.set_xlim(-top * 0.03, top * 1.04)
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -76,7 +77,7 @@ def _panel(ax: Axes, names: list[str], default: dict, others: dict, field: str, 
     numbers = blended_transform_factory(ax.transAxes, ax.transData)
     fmt = fmt_compact if field == "revenue" else fmt_count
     for i, n in enumerate(names):
-        ax.barh(i, top * 1.04, height=0.56, color=TRACK, zorder=0)
+        ax.barh(i, top * 1.07, left=-top * 0.03, height=0.56, color=TRACK, zorder=0)
         v = value(default.get(n))
         ax.barh(i, v, height=0.56, color=ACCENT_LIGHT, zorder=1)
         ax.text(1.04, i, fmt(v, locale), transform=numbers, va="center", ha="left",
