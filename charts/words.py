@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from charts.labels import norm_locale
+from metrics.attribution import UNATTRIBUTED
 
 WORDS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "no_data": ("No data for {day}", "Нет данных за {day}"),
@@ -30,7 +31,7 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "funnel.cluster": ("Behaviour clusters", "Поведенческие кластеры"),
     "funnel.channel": ("Acquisition channels", "Каналы привлечения"),
     "purchase": ("purchase", "покупка"),
-    "unattributed": ("(unattributed)", "(без источника)"),
+    "unattributed": ("Unattributed", "Без источника"),
     "payers.title": ("New paying users", "Новые платящие"),
     "payers.sub": ("{n} days to {day}; {day} highlighted", "{n} дн. по {day}; {day} выделен"),
     "payers.count": ("new payers", "новые платящие"),
@@ -93,7 +94,7 @@ def model_name(model: str, locale: str) -> str:
 
 def channel_name(channel: str, locale: str) -> str:
     """Metric-made channel labels get words of the locale; real channel names stay as they are."""
-    if channel == "(unattributed)":
+    if channel == UNATTRIBUTED:
         return w("unattributed", locale)
     return channel
 

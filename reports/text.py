@@ -18,6 +18,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from charts.words import channel_name
 from metrics.attribution import AttributionResult
 from metrics.campaigns import CampaignResult
 from metrics.day import ReportDay
@@ -135,7 +136,8 @@ def _attribution(r: AttributionResult, loc: str) -> list[Line]:
                   r=fmt_money(revenue, loc)), True)]
     top = sorted((c for c in rows if c.revenue > 0), key=lambda c: -c.revenue)[:3]
     if top:
-        items = " · ".join(f"{shorten(c.channel, 24)} {fmt_money(c.revenue, loc)} ({fmt_pct(c.revenue / revenue, loc)})"
+        items = " · ".join(f"{shorten(channel_name(c.channel, loc), 24)} {fmt_money(c.revenue, loc)} "
+                           f"({fmt_pct(c.revenue / revenue, loc)})"
                            for c in top)
         out.append(Line(t("attr.top", loc, items=items), True))
     return out

@@ -104,7 +104,7 @@ def payers_empty() -> NewPayersResult:
     return NewPayersResult(D, 0, 0.0, 0, 0, 0.0, daily[-2], daily[-8], daily)
 
 
-CHANNELS = ["Paid Search", "Organic Search", "Direct", "Paid Social", "Email", "Referral", "(unattributed)"]
+CHANNELS = ["Paid Search", "Organic Search", "Direct", "Paid Social", "Email", "Referral", "Unattributed"]
 
 
 def attribution_normal() -> AttributionResult:

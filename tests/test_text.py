@@ -161,3 +161,12 @@ def test_campaign_lines_name_the_best_by_revenue_and_the_worst_by_roas():
     assert "Best: spring_sale_2024 (email) 84,000" in text
     assert "Worst ROAS: promo_code_march (sms) 0.0" in text
     assert "Худший ROAS: promo_code_march (sms) 0,0" in render_text(normal(), DAY, "ru")
+
+
+def test_unattributed_payments_are_named_in_the_readers_language():
+    from metrics.attribution import UNATTRIBUTED, AttributionResult, ChannelRow
+
+    rows = [ChannelRow("Email", 10, 8, 1.0, 300.0), ChannelRow(UNATTRIBUTED, 0, 0, 2.0, 700.0)]
+    outcomes = {"attribution": Outcome("attribution", AttributionResult(DAY.day, "last_non_direct", 3, 30, rows))}
+    assert "Без источника 700 (70%) · Email 300 (30%)" in render_text(outcomes, DAY, "ru")
+    assert "Unattributed 700 (70%) · Email 300 (30%)" in render_text(outcomes, DAY, "en")
