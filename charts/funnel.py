@@ -27,7 +27,7 @@ from charts.style import (
     styled,
     to_png,
 )
-from charts.words import event_name, w
+from charts.words import event_name, segment_name, w
 from metrics.funnel import FunnelResult, FunnelSegment
 
 MAX_STEPS = 12
@@ -94,7 +94,7 @@ def _draw_segments(fig: Figure, result: FunnelResult, locale: str, segs: list[Fu
     ax.set_yticklabels([str(i + 1) for i in range(n_steps)], fontsize=SMALL_PT, color=MUTED)
     col_chars = chars_fit(width / len(segs) - 0.05, SMALL_PT)
     for c, seg in enumerate(segs):
-        head = wrap(seg.name, col_chars, 3) + f"\nn={fmt_num(seg.users, locale)}"
+        head = wrap(segment_name(seg.name, locale), col_chars, 3) + f"\nn={fmt_num(seg.users, locale)}"
         ax.text(c + 0.5, -0.15, head, ha="center", va="bottom", fontsize=SMALL_PT - 0.5,
                 color=INK, linespacing=1.05)
         by_step = seg.steps[:n_steps]

@@ -102,3 +102,29 @@ def channel_name(channel: str, locale: str) -> str:
 def event_name(event: str, locale: str) -> str:
     """The configured token `purchase` means a payment; show it as a word of the locale."""
     return w("purchase", locale) if event == "purchase" else event
+
+
+# Behavioural cluster labels are made by metrics.clusters in English ("reached X", "often: X");
+# the reader gets them in the locale's words, with the event name left as configured.
+_SEGMENT_PREFIXES_RU = (
+    # a colon, not a preposition: event names are nouns in the nominative ("до покупка" is wrong)
+    ("never reached ", "не дошли: "),
+    ("rarely reached ", "редко доходят: "),
+    ("reached ", "дошли: "),
+    ("often: ", "часто: "),
+    ("rarely: ", "редко: "),
+    ("without ", "нет события: "),
+)
+
+
+def segment_name(name: str, locale: str) -> str:
+    if name == UNATTRIBUTED:
+        return channel_name(name, locale)
+    if norm_locale(locale) != "ru":
+        return name
+    if name == "all users":
+        return "все пользователи"
+    for en, ru in _SEGMENT_PREFIXES_RU:
+        if name.startswith(en):
+            return ru + event_name(name[len(en):], locale)
+    return name

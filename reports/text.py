@@ -18,7 +18,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from charts.words import channel_name
+from charts.words import channel_name, segment_name
 from metrics.attribution import AttributionResult
 from metrics.campaigns import CampaignResult
 from metrics.day import ReportDay
@@ -121,8 +121,8 @@ def _funnel(r: FunnelResult, loc: str) -> list[Line]:
             if _final(best.steps) == _final(worst.steps):
                 continue  # no spread, nothing to say
             out.append(Line(t("funnel.segments", loc, kind=t(f"funnel.{kind}", loc),
-                              best=f"«{shorten(best.name, 36)}»", bp=fmt_pct(_final(best.steps), loc),
-                              worst=f"«{shorten(worst.name, 36)}»", wp=fmt_pct(_final(worst.steps), loc))))
+                              best=f"«{shorten(segment_name(best.name, loc), 36)}»", bp=fmt_pct(_final(best.steps), loc),
+                              worst=f"«{shorten(segment_name(worst.name, loc), 36)}»", wp=fmt_pct(_final(worst.steps), loc))))
     return out
 
 

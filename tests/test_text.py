@@ -170,3 +170,21 @@ def test_unattributed_payments_are_named_in_the_readers_language():
     outcomes = {"attribution": Outcome("attribution", AttributionResult(DAY.day, "last_non_direct", 3, 30, rows))}
     assert "Без источника 700 (70%) · Email 300 (30%)" in render_text(outcomes, DAY, "ru")
     assert "Unattributed 700 (70%) · Email 300 (30%)" in render_text(outcomes, DAY, "en")
+
+
+@pytest.mark.parametrize(
+    "label, ru",
+    [
+        ("reached Успешный ВУ", "дошли: Успешный ВУ"),
+        ("never reached purchase", "не дошли: покупка"),
+        ("often: Дозвон 2Л", "часто: Дозвон 2Л"),
+        ("without Дозвон 2Л", "нет события: Дозвон 2Л"),
+        ("all users", "все пользователи"),
+        ("Paid Search", "Paid Search"),
+    ],
+)
+def test_cluster_labels_are_read_in_russian(label, ru):
+    from charts.words import segment_name
+
+    assert segment_name(label, "ru") == ru
+    assert segment_name(label, "en") == label
