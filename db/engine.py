@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,7 +34,11 @@ def redact(text: str) -> str:
 
 def embedded_url(data_dir: Path) -> str:
     """Start (or reuse) the embedded Postgres in `data_dir` and return its URL."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    if "XDG_RUNTIME_DIR" not in os.environ:
+        # pgserver asks platformdirs for a runtime dir, which wants one private to this user.
+        runtime = Path(tempfile.gettempdir()) / f"salespulse-runtime-{os.getuid()}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     import pgserver  # imported lazily: only the no-DATABASE_URL path needs it
 
     data_dir = data_dir.resolve()
