@@ -127,3 +127,13 @@ def source(engine) -> SourceDB:
 def make_source(engine):
     """Factory: make_source(naive=True, data_timezone='Europe/Moscow') for naive-timestamp tables."""
     return lambda naive=False, data_timezone="UTC": _make_source(engine, naive, data_timezone)
+
+
+@pytest.fixture
+async def tg():
+    """A fake Telegram Bot API server on loopback (tests/faketg.py), closed after the test."""
+    from tests.faketg import FakeTelegram
+
+    server = await FakeTelegram().start()
+    yield server
+    await server.close()

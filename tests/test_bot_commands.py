@@ -8,14 +8,7 @@ from datetime import time
 import pytest
 import sqlalchemy as sa
 
-from tests.faketg import ADMIN, GROUP, USER, BotHarness, FakeTelegram, fake_digest
-
-
-@pytest.fixture
-async def tg():
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
+from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest
 
 
 @pytest.fixture

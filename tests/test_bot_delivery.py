@@ -10,19 +10,12 @@ import sqlalchemy as sa
 
 from bot.messages import CAPTION_LIMIT
 from db.state import migrate
-from tests.faketg import ADMIN, GROUP, USER, BotHarness, FakeTelegram, fake_digest
+from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest
 
 # The bot's clock for catch-up tests: 08:55 UTC on 15 March, ten minutes after an 08:45 run.
 NOW = datetime(2024, 3, 15, 8, 55, tzinfo=UTC)
 DAY = date(2024, 3, 14)  # the 08:45 run of the 15th reports the 14th
 LONG_TEXT = "\n".join(f"line {i}: " + "x" * 60 for i in range(30))  # > 1024: text, then the album
-
-
-@pytest.fixture
-async def tg():
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture
