@@ -27,6 +27,11 @@ def norm_locale(locale: str | None) -> str:
     return head if head in LOCALES else "en"
 
 
+def pick(pair: tuple[str, str], locale: str | None) -> str:
+    """The (english, russian) pair's text for the locale: every word table's one lookup."""
+    return pair[1] if norm_locale(locale) == "ru" else pair[0]
+
+
 def fmt_num(x: float | None, locale: str, decimals: int = 0) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"

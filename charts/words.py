@@ -1,7 +1,7 @@
 """The words on the charts, in English and Russian. (The digest text has its own, reports/i18n.py.)"""
 from __future__ import annotations
 
-from charts.labels import norm_locale
+from charts.labels import norm_locale, pick
 from metrics.attribution import UNATTRIBUTED
 
 WORDS: dict[str, tuple[str, str]] = {  # key: (en, ru)
@@ -80,8 +80,7 @@ MODELS: dict[str, tuple[str, str]] = {
 
 
 def w(key: str, locale: str, **kw: object) -> str:
-    en, ru = WORDS[key]
-    text = ru if norm_locale(locale) == "ru" else en
+    text = pick(WORDS[key], locale)
     return text.format(**kw) if kw else text
 
 
@@ -89,7 +88,7 @@ def model_name(model: str, locale: str) -> str:
     pair = MODELS.get(model)
     if pair is None:
         return model.replace("_", " ")
-    return pair[1] if norm_locale(locale) == "ru" else pair[0]
+    return pick(pair, locale)
 
 
 def channel_name(channel: str, locale: str) -> str:

@@ -34,8 +34,8 @@ from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
 
 TABLES = ("events", "events_dict")
-# `purchase` ends also read payments; when the table is absent such a pipeline cannot be closed
-# by a purchase, which the lead may prefer to report as "skipped" (see has_payments below).
+# `purchase` ends also read payments when the table exists; without it there are no purchases,
+# so such a pipeline closes by its end events only.
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from charts.labels import (  # noqa: F401 - re-exported: the text's formatting v
     fmt_pct,
     fmt_short_date,
     norm_locale,
+    pick,
     shorten,
 )
-from charts.words import event_name, model_name  # noqa: F401
+from charts.words import channel_name, event_name, model_name, segment_name  # noqa: F401
 
 STRINGS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "header": ("SalesPulse · {day} ({tz})", "SalesPulse · {day} ({tz})"),
@@ -72,8 +73,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (en, ru)
 
 
 def t(key: str, locale: str, **kw: object) -> str:
-    en, ru = STRINGS[key]
-    text = ru if norm_locale(locale) == "ru" else en
+    text = pick(STRINGS[key], locale)
     return text.format(**kw) if kw else text
 
 

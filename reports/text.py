@@ -18,7 +18,6 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from charts.words import channel_name, segment_name
 from metrics.attribution import AttributionResult
 from metrics.campaigns import CampaignResult
 from metrics.day import ReportDay
@@ -26,6 +25,7 @@ from metrics.funnel import FunnelResult
 from metrics.hanging import HangingResult
 from metrics.new_payers import NewPayersResult
 from reports.i18n import (
+    channel_name,
     event_name,
     fmt_changes,
     fmt_count,
@@ -37,6 +37,7 @@ from reports.i18n import (
     metric_title,
     model_name,
     norm_locale,
+    segment_name,
     shorten,
     skip_reason,
     t,
