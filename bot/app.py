@@ -125,9 +125,8 @@ async def stop(app: Application) -> None:
 
 
 def run_bot(settings: Settings, cfg: MetricConfig, engine: Engine) -> None:
-    """`salespulse run`: migrate the state schema, then poll until interrupted."""
+    """`salespulse run`: poll until interrupted (post_init migrates the state schema)."""
     install_redaction(settings.telegram_bot_token)
-    migrate(engine, settings.state_schema)
     app = build_application(settings, cfg, engine)
     log.info("SalesPulse bot starting (admins: %s)", ", ".join(map(str, sorted(settings.admin_user_ids))) or "none")
     app.run_polling(allowed_updates=Update.ALL_TYPES)
