@@ -6,21 +6,29 @@ too, exactly as under run_polling).
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from telegram import BotCommand, BotCommandScopeDefault, Update
-from telegram.ext import AIORateLimiter, Application, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
-from bot import handlers
+from bot import buttons, handlers, invites, settings_menu
+from bot.context import CONTEXT_TYPES, BotData
 from bot.delivery import Delivery
 from bot.i18n import COMMANDS
 from bot.logs import install_redaction
-from bot.schedule import schedule_all_and_catch_up, schedule_chat, unschedule_chat
+from bot.schedule import schedule_chat, schedule_sweep, unschedule_chat
 from bot.service import BotOptions, Clock, DigestBuilder, DigestCache, make_builder, utc_now
 from bot.store import Store
+from bot.sweep import Sweeper
 from db.settings import Settings
 from db.state import migrate
 from metrics.config import MetricConfig
@@ -37,7 +45,7 @@ def _file_url(base_url: str) -> str:
 def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
                       clock: Clock | None = None, digest_builder: DigestBuilder | None = None,
                       options: BotOptions | None = None,
-                      names: tuple[str, ...] = METRICS) -> Application:
+                      names: tuple[str, ...] = METRICS, leads_builder=None) -> Application:
     options = options or BotOptions()
     if digest_builder is None:
         from reports.digest import build_digest as digest_builder
@@ -48,6 +56,7 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
         .read_timeout(options.read_timeout)
         .write_timeout(options.read_timeout)
         .media_write_timeout(max(options.read_timeout, 20.0))
+        .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_stop(_post_stop)
     )
@@ -56,10 +65,10 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
         builder = builder.base_url(base).base_file_url(_file_url(base))
     app = builder.build()
 
+    clock = clock or utc_now
+    grace = timedelta(hours=settings.delivery_grace_hours)
     store = Store(engine, settings.state_schema)
     cache = DigestCache(make_builder(digest_builder, engine, settings.source_schema, cfg, settings.state_schema), options.digest_ttl)
-    delivery = Delivery(store, cache, options, settings.admin_user_ids, settings.locale, names)
-    app.bot_data.update(delivery=delivery, settings=settings, clock=clock or utc_now, engine=engine)
 
     async def on_migrate(old: int, new: int) -> None:
         unschedule_chat(app, old)
@@ -67,16 +76,31 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
         if sub is not None:
             schedule_chat(app, sub)
 
-    delivery.on_migrate = on_migrate
-    delivery.on_deactivate = lambda chat_id: unschedule_chat(app, chat_id)
+    delivery = Delivery(store, cache, options, bot=app.bot, clock=clock, grace=grace,
+                        admin_ids=settings.admin_user_ids, default_locale=settings.locale, names=names,
+                        on_migrate=on_migrate, on_deactivate=lambda chat_id: unschedule_chat(app, chat_id),
+                        after_digest=buttons.after_digest_hook(app))
+    sweeper = Sweeper(delivery, store, clock, grace,
+                      prepare=lambda: migrate(engine, settings.state_schema),
+                      schedule_all=lambda subs: [schedule_chat(app, s) for s in subs])
+    data: BotData = app.bot_data
+    data.settings, data.engine, data.clock = settings, engine, clock
+    data.store, data.delivery, data.sweeper = store, delivery, sweeper
+    data.leads = leads_builder or buttons.default_leads_builder(
+        engine, settings.source_schema, cfg, settings.state_schema)
 
-    app.add_handler(CommandHandler("start", handlers.start))
+    app.add_handler(CommandHandler("start", invites.start))  # with a token: a deep link opened
     app.add_handler(CommandHandler("help", handlers.help_))
     # block=False: a report that computes for seconds does not hold up other chats' commands.
     app.add_handler(CommandHandler("report", handlers.report, block=False))
     app.add_handler(CommandHandler("subscribe", handlers.subscribe))
     app.add_handler(CommandHandler("unsubscribe", handlers.unsubscribe))
     app.add_handler(CommandHandler("status", handlers.status))
+    app.add_handler(CommandHandler("invite", invites.invite))
+    app.add_handler(CommandHandler("settings", settings_menu.settings))
+    app.add_handler(CallbackQueryHandler(buttons.on_press, pattern=buttons.PATTERN, block=False))
+    app.add_handler(CallbackQueryHandler(settings_menu.on_press, pattern=settings_menu.PATTERN))
+    app.add_handler(CallbackQueryHandler(buttons.on_unknown))  # anything else: answered, refused
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.migrated))
     app.add_error_handler(handlers.on_error)
     return app
@@ -90,18 +114,19 @@ async def _set_commands(app: Application, default_locale: str) -> None:
 
 
 async def _post_init(app: Application) -> None:
-    settings: Settings = app.bot_data["settings"]
-    delivery: Delivery = app.bot_data["delivery"]
-    delivery.bot = app.bot
-    await asyncio.to_thread(migrate, app.bot_data["engine"], settings.state_schema)
-    await _set_commands(app, settings.locale)
-    await schedule_all_and_catch_up(app, timedelta(hours=settings.delivery_grace_hours))
+    data: BotData = app.bot_data
+    await _set_commands(app, data.settings.locale)
+    # The first sweep migrates the state schema, schedules the daily jobs and catches up; with
+    # the database down it only notes that, and the repeating sweep goes on trying.
+    await data.sweeper.run()
+    schedule_sweep(app, data.delivery.options.sweep_interval)
 
 
 async def _post_stop(app: Application) -> None:
     # A delivery still in flight is cancelled, not failed: its ledger row stays 'working' and
     # the next start resumes it after the last part Telegram accepted.
-    app.bot_data["delivery"].cancel_all()
+    app.bot_data.sweeper.close()
+    app.bot_data.delivery.cancel_all()
 
 
 async def start(app: Application, poll_interval: float = 0.0, timeout: int = 10) -> None:
@@ -115,7 +140,8 @@ async def start(app: Application, poll_interval: float = 0.0, timeout: int = 10)
 
 async def stop(app: Application) -> None:
     """What run_polling does on exit (the deliveries in flight are cancelled first)."""
-    app.bot_data["delivery"].cancel_all()
+    app.bot_data.sweeper.close()
+    app.bot_data.delivery.cancel_all()
     if app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -4,41 +4,58 @@ The ledger row is claimed before the first request and advanced after each part 
 accepted, so a run killed mid-delivery resumes after the last accepted part. The one unavoidable
 window: a part whose request was in flight when the process died (Telegram may or may not have
 accepted it) is sent again on resume — at most one part, never the whole digest.
+
+A failure that time may cure (the database down, Telegram unreachable after the per-part
+retries) leaves the row waiting for its next attempt (bot.ledger.after_failure decides when, or
+that the grace period is over); the sweep (bot.sweep) picks it up again. A 403 is final at once.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 
 from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.i18n import t
+from bot.ledger import Event, Outcome, State, after_failure
 from bot.messages import Part, plan_parts
-from bot.service import BotOptions, DatabaseDown, DigestCache, retry_db
-from bot.store import Store
+from bot.outage import OutageNotices
+from bot.service import BotOptions, Clock, DatabaseDown, DigestCache, retry_db
+from bot.store import Claim, Store
 
 log = logging.getLogger("salespulse.bot.delivery")
 
+OnMigrate = Callable[[int, int], Awaitable[None]]
+OnDeactivate = Callable[[int], None]
+AfterDigest = Callable[[int, date, str, str, tuple[str, ...]], Awaitable[None]]
+
 
 class Delivery:
-    def __init__(self, store: Store, cache: DigestCache, options: BotOptions,
-                 admin_ids: frozenset[int], default_locale: str, names: tuple[str, ...]):
+    def __init__(self, store: Store, cache: DigestCache, options: BotOptions, *, bot: Bot,
+                 clock: Clock, grace: timedelta, admin_ids: frozenset[int], default_locale: str,
+                 names: tuple[str, ...], on_migrate: OnMigrate | None = None,
+                 on_deactivate: OnDeactivate | None = None, after_digest: AfterDigest | None = None):
         self.store = store
         self.cache = cache
         self.options = options
+        self.bot = bot
+        self.clock = clock
+        self.grace = grace
         self.admin_ids = admin_ids
         self.default_locale = default_locale
         self.names = names
+        self.on_migrate = on_migrate        # reschedules the job under the new chat id
+        self.on_deactivate = on_deactivate  # removes the job of a chat that blocked the bot
         self.owner = uuid.uuid4().hex  # this process; ledger rows of other owners are orphans
-        self.bot: Bot | None = None
-        self.on_migrate = None  # set by the app: reschedules the job under the new chat id
-        self.on_deactivate = None
+        self.after_digest = after_digest    # the buttons under a scheduled digest (best effort)
+        self.notices = OutageNotices(store, self.notify_admins, clock)
         self._inflight: set[tuple[int, date]] = set()
+        self.busy_ids: set[int] = set()  # ledger rows this process is sending right now
         self._tasks: set[asyncio.Task] = set()
-        self._notified: set[tuple] = set()
         self._slots = asyncio.Semaphore(options.max_parallel_chats)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -52,6 +69,13 @@ class Delivery:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def in_flight(self, chat_id: int, day: date) -> bool:
+        return (chat_id, day) in self._inflight
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks or self._inflight)
+
     async def idle(self) -> None:
         """Wait until every spawned delivery has finished (tests, graceful shutdown)."""
         while self._tasks:
@@ -62,12 +86,8 @@ class Delivery:
             task.cancel()
         self.cache.cancel_all()
 
-    async def notify_admins(self, key: str, once: tuple | None = None, **kwargs) -> None:
+    async def notify_admins(self, key: str, **kwargs) -> None:
         """Best effort: an admin who never opened a private chat with the bot cannot be told."""
-        if once is not None:
-            if once in self._notified:
-                return
-            self._notified.add(once)
         for admin in sorted(self.admin_ids):
             try:
                 await self.bot.send_message(admin, t(self.default_locale, key, **kwargs))
@@ -142,38 +162,49 @@ class Delivery:
 
     # -- one scheduled delivery ---------------------------------------------------------
     async def deliver(self, chat_id: int, day: date, scheduled_for: datetime, tz: str,
-                      locale: str | None) -> str:
-        """Deliver the digest of `day` to `chat_id` unless the ledger says it is done.
-        Returns the outcome: sent, duplicate, failed, blocked."""
+                      locale: str | None, scope: str | None = None,
+                      names: tuple[str, ...] | None = None) -> Outcome:
+        """Deliver the digest of `day` (of `scope`, with the chat's own metric `names`) to
+        `chat_id` unless the ledger says it is done."""
         key = (chat_id, day)
         if key in self._inflight:
-            return "duplicate"
+            return Outcome.DUPLICATE
         self._inflight.add(key)
         try:
             async with self._slots:
-                return await self._deliver(chat_id, day, scheduled_for, tz, locale or self.default_locale)
+                return await self._deliver(chat_id, day, scheduled_for, tz, locale or self.default_locale,
+                                           scope, names or self.names)
         finally:
             self._inflight.discard(key)
 
-    async def _deliver(self, chat_id, day, scheduled_for, tz, locale) -> str:
+    async def _deliver(self, chat_id, day, scheduled_for, tz, locale, scope=None, names=None) -> Outcome:
         try:
             claim = await self.db(f"claiming chat {chat_id}", self.store.claim,
                                   chat_id, day, scheduled_for, self.owner)
         except DatabaseDown as exc:
-            log.error("chat %s, %s: not delivered, database down: %s", chat_id, day, exc)
-            await self.notify_admins("admin_db", once=("db", day), day=day, error=exc,
-                                     attempts=exc.attempts, chats=chat_id)
-            return "failed"
-        if claim is None:
+            # Nothing recorded: the sweep finds the slot empty again and retries it.
+            log.error("chat %s, %s: delayed, database down: %s", chat_id, day, exc)
+            await self.notices.delayed(day=day, chats=chat_id, error=f"database: {exc}", next_at=None,
+                                       until=scheduled_for + self.grace)
+            return Outcome.DELAYED
+        if claim is None or claim.delivery_id in self.busy_ids:
             log.info("chat %s, %s: already delivered (or in progress); nothing to do", chat_id, day)
-            return "duplicate"
+            return Outcome.DUPLICATE
         if claim.resumed:
             log.info("chat %s, %s: resuming an interrupted delivery after part %d",
                      chat_id, day, claim.parts_sent)
+        self.busy_ids.add(claim.delivery_id)
+        try:
+            return await self._send_claimed(claim, chat_id, day, scheduled_for, tz, locale, scope, names)
+        finally:
+            self.busy_ids.discard(claim.delivery_id)
+
+    async def _send_claimed(self, claim: Claim, chat_id, day, scheduled_for, tz, locale,
+                            scope=None, names=None) -> Outcome:
         current = chat_id
         try:
             digest = await retry_db(f"computing the digest for {day}",
-                                    lambda: self.cache.get(day, tz, locale, self.names),
+                                    lambda: self.cache.get(day, tz, locale, names or self.names, scope),
                                     self.options.db_attempts, self.options.db_backoff)
 
             async def progress(n: int) -> None:
@@ -181,35 +212,61 @@ class Delivery:
                               self.store.progress, claim.delivery_id, n)
 
             current = await self.send_digest(chat_id, digest, claim.parts_sent, progress)
-            await self.db("closing the delivery", self.store.finish, claim.delivery_id, "sent")
+            await self.db("closing the delivery", self.store.transition, claim.delivery_id,
+                          Event.SENT, self.owner)
             log.info("chat %s, %s: digest delivered (%d parts)", current, day, len(self.parts_of(digest)))
-            return "sent"
+            if self.after_digest is not None:
+                await self.after_digest(current, day, tz, locale, names or self.names)
+            return Outcome.SENT
         except asyncio.CancelledError:
             raise  # killed: the row stays 'working' and the next start resumes it
         except Forbidden as exc:
-            await self._close(claim.delivery_id, "failed", f"blocked: {exc.message}")
+            await self._record(claim.delivery_id, Event.BLOCKED, f"blocked: {exc.message}")
             await self.db("deactivating", self.store.deactivate, current, f"blocked: {exc.message}")
             if self.on_deactivate is not None:
                 self.on_deactivate(current)
             log.warning("chat %s blocked the bot (%s); subscription deactivated", current, exc.message)
             await self.notify_admins("admin_blocked", chat_id=current, error=exc.message)
-            return "blocked"
-        except DatabaseDown as exc:
-            log.error("chat %s, %s: not delivered, database down: %s", current, day, exc)
-            await self._close(claim.delivery_id, "failed", f"database: {exc}")
-            await self.notify_admins("admin_db", once=("db", day), day=day, error=exc,
-                                     attempts=exc.attempts, chats=current)
-            return "failed"
-        except Exception as exc:
-            error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            log.error("chat %s, %s: delivery failed: %s", current, day, error,
-                      exc_info=not isinstance(exc, (NetworkError, RetryAfter)))
-            await self._close(claim.delivery_id, "failed", error)
-            await self.notify_admins("admin_failed", day=day, chat_id=current, error=error)
-            return "failed"
+            return Outcome.BLOCKED
+        except (DatabaseDown, NetworkError, RetryAfter) as exc:
+            if isinstance(exc, BadRequest):  # a 400 (a NetworkError subclass) no retry can fix
+                return await self._final_failure(claim, current, day, exc)
+            error = (f"database: {exc}" if isinstance(exc, DatabaseDown)
+                     else f"telegram: {getattr(exc, 'message', None) or type(exc).__name__}")
+            return await self._passing_failure(claim, current, day, scheduled_for, error)
+        except Exception as exc:  # noqa: BLE001 - a bug fails this delivery, never the bot
+            return await self._final_failure(claim, current, day, exc)
 
-    async def _close(self, delivery_id: int, state: str, error: str) -> None:
+    async def _final_failure(self, claim: Claim, chat_id, day, exc: Exception) -> Outcome:
+        error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        log.error("chat %s, %s: delivery failed: %s", chat_id, day, error,
+                  exc_info=not isinstance(exc, BadRequest))
+        await self._record(claim.delivery_id, Event.FINAL, error)
+        await self.notify_admins("admin_failed", day=day, chat_id=chat_id, error=error)
+        return Outcome.FAILED
+
+    async def _passing_failure(self, claim: Claim, chat_id, day, scheduled_for, error) -> Outcome:
+        decision = after_failure(Event.RETRYABLE, attempts=claim.attempts, scheduled_for=scheduled_for,
+                                 now=self.clock(), grace=self.grace, error=error,
+                                 waits=self.options.retry_waits)
+        event = Event.RETRYABLE if decision.state is State.WAITING else Event.EXPIRE
+        # If even this cannot be written (database down) the row stays 'working' and the sweep
+        # resumes it once the database answers: the same retry, timed by the sweep instead.
+        await self._record(claim.delivery_id, event, decision.reason, decision.next_attempt_at)
+        if decision.state is State.WAITING:
+            log.warning("chat %s, %s: delayed (%s); next attempt at %s", chat_id, day, error,
+                        decision.next_attempt_at.isoformat())
+            await self.notices.delayed(day=day, chats=chat_id, error=error,
+                                       next_at=decision.next_attempt_at, until=scheduled_for + self.grace)
+            return Outcome.DELAYED
+        log.error("chat %s, %s: not delivered: %s", chat_id, day, decision.reason)
+        await self.notices.gave_up(day=day, chats=chat_id, error=error)
+        return Outcome.FAILED
+
+    async def _record(self, delivery_id: int, event: Event, reason: str,
+                      next_attempt_at: datetime | None = None) -> None:
         try:
-            await self.db("closing the delivery", self.store.finish, delivery_id, state, error[:1000])
+            await self.db("recording the delivery", self.store.transition, delivery_id, event,
+                          self.owner, reason[:1000], next_attempt_at)
         except DatabaseDown as exc:
-            log.error("could not record delivery %s as %s: %s", delivery_id, state, exc)
+            log.error("could not record delivery %s (%s): %s", delivery_id, event.value, exc)

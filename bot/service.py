@@ -1,6 +1,6 @@
 """Shared machinery of the bot: options, retries against the database, the digest cache.
 
-The digest for a (date, time zone, locale) is computed once, in a worker thread (the event loop
+The digest for a (date, time zone, locale, metrics, scope) is computed once, in a worker thread (the event loop
 keeps answering commands meanwhile), and shared by every chat that asks for it at the same time.
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ from metrics.day import ReportDay
 log = logging.getLogger("salespulse.bot")
 
 Clock = Callable[[], datetime]
-DigestBuilder = Callable[..., Any]  # build_digest(engine, source_schema, cfg, day, locale, names)
+DigestBuilder = Callable[..., Any]  # build_digest(engine, source_schema, cfg, day, locale, names, ...)
+Progress = Callable[[str], None]
 
 
 def utc_now() -> datetime:
@@ -40,6 +41,12 @@ class BotOptions:
     digest_ttl: float = 1800.0        # seconds a computed digest is reused
     read_timeout: float = 30.0
     with_csv: bool = False            # also send the CSV as a document
+    digest_buttons: bool = True       # the inline menu under each digest (bot/buttons.py)
+    # A delivery that failed for a passing reason waits this long before its next attempt (the
+    # n-th wait after the n-th failure; the last repeats) until the grace period ends.
+    retry_waits: tuple[float, ...] = (60, 120, 300, 600, 900)
+    sweep_interval: float = 60.0      # how often the sweep looks for due and waiting deliveries
+    progress_interval: float = 2.0    # at most one edit of a "preparing…" message this often
 
 
 def is_db_outage(exc: BaseException) -> bool:
@@ -76,30 +83,54 @@ async def retry_db(what: str, make: Callable[[], Awaitable[Any]], attempts: int,
 
 
 class DigestCache:
-    """One digest computation per key at a time; concurrent callers await the same task."""
+    """One digest computation per key at a time; concurrent callers await the same task. Each
+    caller may pass `progress`: it hears the stages of the computation it waits for (called on
+    the event loop, whichever worker thread the builder reports from)."""
 
-    def __init__(self, build: Callable[[date, str, str, tuple[str, ...]], Any], ttl: float):
+    def __init__(self, build: Callable[..., Any], ttl: float):
         self._build = build
         self._ttl = ttl
         self._tasks: dict[tuple, tuple[float, asyncio.Task]] = {}
+        self._listeners: dict[tuple, set[Progress]] = {}
 
-    async def get(self, day: date, tz: str, locale: str, names: tuple[str, ...]) -> Any:
-        key = (day, tz, locale, names)
+    async def get(self, day: date, tz: str, locale: str, names: tuple[str, ...],
+                  scope: str | None = None, progress: Progress | None = None) -> Any:
+        key = (day, tz, locale, names, scope)
         now = _time.monotonic()
         entry = self._tasks.get(key)
         if entry is None or now - entry[0] > self._ttl or (entry[1].done() and (entry[1].cancelled() or entry[1].exception())):
-            log.info("computing the digest for %s (%s, %s, %s)", day, tz, locale, ",".join(names))
-            task = asyncio.ensure_future(asyncio.to_thread(self._build, day, tz, locale, names))
+            log.info("computing the digest for %s (%s, %s, %s, scope %s)", day, tz, locale, ",".join(names),
+                     scope or "company")
+            task = asyncio.ensure_future(asyncio.to_thread(
+                self._build, day, tz, locale, names, self._relay(key, asyncio.get_running_loop()), scope))
             self._tasks[key] = (now, task)
             self._prune(now)
             entry = self._tasks[key]
-        # shield: a cancelled waiter (one chat) must not cancel the computation others share.
-        return await asyncio.shield(entry[1])
+        listeners = self._listeners.setdefault(key, set())
+        if progress is not None and not entry[1].done():
+            listeners.add(progress)
+        try:
+            # shield: a cancelled waiter (one chat) must not cancel the computation others share.
+            return await asyncio.shield(entry[1])
+        finally:
+            listeners.discard(progress)
+
+    def _relay(self, key: tuple, loop: asyncio.AbstractEventLoop) -> Progress:
+        def tell(stage: str) -> None:
+            for listener in list(self._listeners.get(key, ())):
+                try:
+                    listener(stage)
+                except Exception:
+                    log.warning("progress listener failed", exc_info=True)
+
+        # The builder calls this from its worker thread; the listeners live on the event loop.
+        return lambda stage: loop.call_soon_threadsafe(tell, stage)
 
     def _prune(self, now: float) -> None:
         for key, (born, task) in list(self._tasks.items()):
             if task.done() and now - born > self._ttl:
                 del self._tasks[key]
+                self._listeners.pop(key, None)
 
     def cancel_all(self) -> None:
         for _, task in self._tasks.values():
@@ -109,7 +140,10 @@ class DigestCache:
 
 def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg,
                  state_schema: str = "salespulse") -> Callable:
-    def build(day: date, tz: str, locale: str, names: tuple[str, ...]):
+    def build(day: date, tz: str, locale: str, names: tuple[str, ...], progress: Progress | None = None,
+              scope: str | None = None):
+        # `scope` only when set: a company-wide build calls the builder exactly as before.
+        extra = {"scope": scope} if scope is not None else {}
         return builder(engine, source_schema, cfg, ReportDay(day, tz), locale, names,
-                       state_schema=state_schema)
+                       state_schema=state_schema, progress=progress, **extra)
     return build

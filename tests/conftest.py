@@ -100,6 +100,10 @@ class SourceDB:
             [{"user_id": u, "transaction_created_at": t, "amount": a} for u, t, a in rows],
         )
 
+    def tags(self, *rows: tuple[int, str]) -> None:
+        """(user_id, tag) pairs of the optional user_tags table (scopes and owners)."""
+        self.insert("user_tags", [{"user_id": u, "tag": t} for u, t in rows])
+
     def drop_tables(self, *names: str) -> None:
         with self.engine.begin() as conn:
             for n in names:

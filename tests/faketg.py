@@ -2,7 +2,9 @@
 
 It serves /bot<token>/<method>, records every request, feeds queued updates to getUpdates (so a
 test can "type" commands as users in chats), and can be told to answer a method (optionally for
-one chat) with 429 + retry_after, 500, 403, a migrate_to_chat_id, or to hang. With
+one chat) with 429 + retry_after, 500, 403, a migrate_to_chat_id, or to hang. `press` queues a
+callback query (a button pressed under a message); answerCallbackQuery and the message edits are
+recorded, and `messages` keeps each message's current text and inline keyboard. With
 `enforce_limits` it answers 429 when the bot exceeds Telegram's flood limits, modelled as leaky
 buckets (30 messages a second overall, 20 a minute per group, a burst of one bucket's size).
 """
@@ -27,6 +29,7 @@ class Call:
     files: dict[str, int]  # field name -> size in bytes
     at: float
     status: int = 0        # 0 while hanging
+    result: object = None  # what the server answered (a message dict for sends and edits)
 
     @property
     def chat_id(self) -> int | None:
@@ -78,6 +81,7 @@ class FakeTelegram:
     faults: list[Fault] = field(default_factory=list)
     limit_hits: int = 0
     commands: dict = field(default_factory=dict)
+    messages: dict = field(default_factory=dict)  # message id -> current text and reply_markup
 
     def __post_init__(self):
         self._updates: list[dict] = []
@@ -132,6 +136,30 @@ class FakeTelegram:
         self._new_update.set()
         return uid
 
+    def press(self, chat_id: int, user_id: int, message_id: int, data: str) -> str:
+        """Queue a press of an inline button with callback `data` under message `message_id`;
+        returns the callback query id (answerCallbackQuery carries it back)."""
+        uid = next(self._update_ids)
+        query_id = f"cbq{uid}"
+        query = {"id": query_id, "chat_instance": f"ci{chat_id}", "data": data,
+                 "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+                 "message": {"message_id": message_id, "date": int(time.time()), "chat": self._chat(chat_id),
+                             "from": {"id": BOT_ID, "is_bot": True, "first_name": "SalesPulse"},
+                             "text": self.messages.get(message_id, {}).get("text", "menu")}}
+        self._updates.append({"update_id": uid, "callback_query": query})
+        self._new_update.set()
+        return query_id
+
+    def answers(self, query_id: str | None = None) -> list[Call]:
+        return [c for c in self.calls if c.method == "answerCallbackQuery"
+                and (query_id is None or c.params.get("callback_query_id") == query_id)]
+
+    def edits(self, chat_id: int | None = None, ok_only: bool = False) -> list[Call]:
+        """editMessageText / editMessageReplyMarkup requests (to `chat_id`; only those that
+        succeeded with `ok_only`)."""
+        return [c for c in self.calls if c.method.startswith("editMessage")
+                and (chat_id is None or c.chat_id == chat_id) and (c.ok or not ok_only)]
+
     def say_migrated(self, old: int, new: int) -> None:
         uid = next(self._update_ids)
         message = {"message_id": next(self._ids), "date": int(time.time()), "chat": self._chat(old),
@@ -181,6 +209,7 @@ class FakeTelegram:
         self.calls.append(call)
         status, body = await self._answer(call)
         call.status = status
+        call.result = body.get("result")
         return web.json_response(body, status=status)
 
     def _take_fault(self, call: Call) -> Fault | None:
@@ -229,13 +258,32 @@ class FakeTelegram:
             return self._message(call, {"document": {"file_id": "doc", "file_unique_id": "doc"}})
         if m == "sendMessage":
             return self._message(call, {"text": p.get("text", "")})
+        if m == "answerCallbackQuery":
+            return True
+        if m in ("editMessageText", "editMessageReplyMarkup"):
+            # One record per message: an edit changes its text (and buttons) in place.
+            mid = int(p["message_id"])
+            kept = self.messages.setdefault(mid, {})
+            if m == "editMessageText":
+                kept["text"] = p.get("text", "")
+            kept["reply_markup"] = json.loads(p["reply_markup"]) if p.get("reply_markup") else None
+            return {"message_id": mid, "date": int(time.time()), "edit_date": int(time.time()),
+                    "chat": self._chat(call.chat_id), "text": kept.get("text", "")}
         return True  # deleteWebhook, close, logOut, ...
 
     def _message(self, call: Call, extra: dict) -> dict:
-        return {"message_id": next(self._ids), "date": int(time.time()),
-                "chat": self._chat(call.chat_id), **{k: v for k, v in extra.items() if v is not None}}
+        message = {"message_id": next(self._ids), "date": int(time.time()),
+                   "chat": self._chat(call.chat_id), **{k: v for k, v in extra.items() if v is not None}}
+        markup = call.params.get("reply_markup")
+        self.messages[message["message_id"]] = {"text": extra.get("text") or extra.get("caption") or "",
+                                                "reply_markup": json.loads(markup) if markup else None}
+        return message
 
     async def _get_updates(self, offset: int, timeout: float) -> list[dict]:
+        # As Telegram: an offset confirms every update below it, which is then forgotten (a
+        # restarted bot does not see the commands its predecessor already handled).
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
         deadline = time.monotonic() + min(timeout, 0.25)
         while True:
             pending = [u for u in self._updates if u["update_id"] >= offset]
@@ -276,35 +324,45 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 
 
 def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: int = 2, csv: str = ""):
-    """A digest builder that costs nothing; records each call in `.calls`."""
+    """A digest builder that costs nothing; records each call in `.calls` and reports the
+    stages `.stages` to the `progress` keyword, as reports.digest.build_digest does."""
     from reports.digest import Chart, Digest
 
-    def build(engine, source_schema, cfg, day, locale, names, state_schema="salespulse"):
+    def build(engine, source_schema, cfg, day, locale, names, state_schema="salespulse", **kw):
         build.calls.append((day.day, day.timezone, locale, names))
+        build.scopes.append(kw.get("scope"))  # the scope keyword of reports.digest.build_digest
+        for stage in build.stages:
+            if kw.get("progress") is not None:
+                kw["progress"](stage)
         return Digest(day.day, day.timezone, locale, {}, text=f"{text}\n{day.day:%Y-%m-%d}",
                       charts=[Chart(f"c{i}", PNG) for i in range(n_charts)], csv=csv)
 
     build.calls = []
+    build.scopes = []
+    build.stages = ("sessions", "hanging", "charts")
     return build
 
 
 def fast_options(**kw):
     from bot.service import BotOptions
 
+    # No menu under digests unless a test asks for it: the delivery tests count digest parts.
     base = {"send_attempts": 3, "send_backoff": 0.05, "db_attempts": 3, "db_backoff": 0.05,
-                "rate_limit_retries": 3, "read_timeout": 2.0}
+                "rate_limit_retries": 3, "read_timeout": 2.0, "digest_buttons": False,
+                "retry_waits": (0.3, 0.6, 1.0), "sweep_interval": 0.2, "progress_interval": 0.2}
     base.update(kw)
     return BotOptions(**base)
 
 
 class BotHarness:
     def __init__(self, tg: FakeTelegram, engine, schema: str, *, digest=None, clock=None,
-                 options=None, source_schema: str = "public", **settings):
+                 options=None, source_schema: str = "public", leads=None, **settings):
         from db.settings import Settings
 
         self.tg, self.engine, self.schema = tg, engine, schema
         self.digest = digest or fake_digest()
         self.clock, self.options = clock, options or fast_options()
+        self.leads = leads
         defaults = {"telegram_bot_token": TOKEN, "telegram_api_base_url": tg.base_url,
                         "admin_user_ids": frozenset({ADMIN}), "state_schema": schema,
                         "source_schema": source_schema, "report_timezone": "UTC", "locale": "en"}
@@ -317,7 +375,7 @@ class BotHarness:
         from metrics.config import load_config
 
         return build_application(self.settings, load_config(), self.engine, clock=self.clock,
-                                 digest_builder=self.digest, options=self.options)
+                                 digest_builder=self.digest, options=self.options, leads_builder=self.leads)
 
     async def start(self):
         from bot.app import start
@@ -335,7 +393,7 @@ class BotHarness:
 
     @property
     def delivery(self):
-        return self.app.bot_data["delivery"]
+        return self.app.bot_data.delivery
 
     @property
     def store(self):

@@ -173,7 +173,11 @@ async def test_group_migration_message_moves_the_subscription(bot, tg):
     await bot.ask(GROUP, ADMIN, "/subscribe")
     new_id = -1_000_000_004_242
     tg.say_migrated(GROUP, new_id)
-    await tg.wait_for(lambda: bot.store.get(new_id) is not None, what="migration")
+    # The row moves first, the job a moment later (on_migrate reads the row back), and the
+    # admins are told last: wait for all three.
+    await tg.wait_for(lambda: bot.store.get(new_id) is not None
+                      and bot.app.job_queue.get_jobs_by_name(f"digest:{new_id}")
+                      and any("supergroup" in x for x in tg.texts(ADMIN)), what="migration")
     assert bot.store.get(GROUP) is None
     assert bot.app.job_queue.get_jobs_by_name(f"digest:{new_id}")
     assert bot.app.job_queue.get_jobs_by_name(f"digest:{GROUP}") == ()
@@ -183,3 +187,67 @@ def test_fake_digest_is_cheap():
     d = fake_digest()(None, None, None, type("D", (), {"day": __import__("datetime").date(2024, 1, 1),
                                                         "timezone": "UTC"})(), "en", ())
     assert len(d.charts) == 2
+
+
+async def test_report_during_a_database_outage_says_the_database_is_down(tg, engine, schema):
+    """Defect (issue 15): /report bypassed the database retry, so an outage read as a bug."""
+    calls = []
+
+    def down(*args, **kwargs):
+        calls.append(1)
+        raise sa.exc.OperationalError("select", {}, Exception("connection refused"))
+
+    h = await BotHarness(tg, engine, schema, digest=down).start()
+    try:
+        replies = await h.ask(ADMIN, ADMIN, "/report 2024-03-14", replies=2)
+        assert "database is not reachable" in replies[-1].text
+        assert "something went wrong" not in replies[-1].text
+        assert len(calls) == h.delivery.options.db_attempts  # retried like every database step
+    finally:
+        await h.stop()
+
+
+async def test_report_edits_one_preparing_message_as_the_digest_advances(tg, engine, schema):
+    import time as _time
+
+    inner = fake_digest()
+
+    def slow(*args, progress=None, **kwargs):
+        for stage in ("sessions", "charts"):
+            progress(stage)
+            _time.sleep(0.5)  # longer than progress_interval (0.2 s in tests): each stage is shown
+        return inner(*args, **kwargs)
+
+    h = await BotHarness(tg, engine, schema, digest=slow).start()
+    try:
+        replies = await h.ask(ADMIN, ADMIN, "/report 2024-03-14", replies=2)
+        assert [c.method for c in replies] == ["sendMessage", "sendMediaGroup"]  # no message per step
+        await tg.wait_for(lambda: any("is ready" in c.text for c in tg.edits(ADMIN)), what="the last edit")
+        edits = tg.edits(ADMIN)
+        assert len({c.params["message_id"] for c in edits}) == 1  # one message, edited
+        texts = [c.text for c in edits]
+        assert "building sessions" in texts[0] and "2024-03-14" in texts[0]
+        assert any("drawing the charts" in x for x in texts)
+        assert texts[-1] == "The report for 2024-03-14 is ready:"
+        assert len(edits) <= 3
+    finally:
+        await h.stop()
+
+
+async def test_fake_digest_reports_progress_through_the_cache():
+    """The builder's progress comes from its worker thread and reaches listeners on the loop."""
+    import asyncio
+    import threading
+    from datetime import date
+
+    from bot.service import DigestCache, make_builder
+
+    heard = []
+    build = make_builder(fake_digest(), None, "public", None)
+    cache = DigestCache(build, ttl=60)
+    digest = await cache.get(date(2024, 3, 14), "UTC", "en", ("funnel",),
+                             progress=lambda s: heard.append((s, threading.get_ident())))
+    await asyncio.sleep(0)  # the last relayed call runs on the next turn of the loop
+    assert digest.report_date == date(2024, 3, 14)
+    assert [s for s, _ in heard] == ["sessions", "hanging", "charts"]
+    assert {tid for _, tid in heard} == {threading.get_ident()}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from bot.messages import CAPTION_LIMIT
 from db.state import migrate
-from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest
+from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest, fast_options
 
 # The bot's clock for catch-up tests: 08:55 UTC on 15 March, ten minutes after an 08:45 run.
 NOW = datetime(2024, 3, 15, 8, 55, tzinfo=UTC)
@@ -39,7 +39,9 @@ def state(h: BotHarness, chat_id: int) -> str | None:
 
 
 async def test_schedule_fires_and_the_ledger_allows_one_digest_per_day(tg, engine, schema):
-    h = BotHarness(tg, engine, schema)
+    # The bot's clock reads 30 s after the 08:45 run whatever the wall clock says: the job fires
+    # now (real APScheduler time) and the sweep must see it as the 08:45 run, not one 4 h ago.
+    h = BotHarness(tg, engine, schema, clock=lambda: datetime(2024, 3, 15, 8, 45, 30, tzinfo=UTC))
     subscribe(h, GROUP, since=datetime.now(UTC))  # made just now: nothing to catch up
     await h.start()
     try:
@@ -99,8 +101,6 @@ async def test_digest_is_computed_once_for_all_due_chats(tg, engine, schema):
 
 
 async def test_long_text_goes_first_then_the_album_and_the_csv(tg, engine, schema):
-    from tests.faketg import fast_options
-
     h = BotHarness(tg, engine, schema, clock=lambda: NOW, digest=fake_digest(LONG_TEXT, 12, csv="a,b\n1,2\n"),
                    options=fast_options(with_csv=True))
     subscribe(h, GROUP)
@@ -199,7 +199,9 @@ async def test_5xx_and_timeouts_retry_with_backoff(tg, engine, schema):
 
 async def test_5xx_that_never_ends_fails_the_run_and_tells_the_admins(tg, engine, schema):
     tg.fault("sendMediaGroup", "500", chat_id=GROUP, times=-1)
-    h = BotHarness(tg, engine, schema, clock=lambda: NOW)
+    # A first retry wait longer than the grace period: the failure is final at once (the
+    # retries within grace are tests/test_bot_outage.py's).
+    h = BotHarness(tg, engine, schema, clock=lambda: NOW, options=fast_options(retry_waits=(6 * 3600,)))
     subscribe(h, GROUP)
     await h.start()
     try:
@@ -252,7 +254,8 @@ async def test_database_down_at_delivery_retries_then_tells_admins(tg, engine, s
         attempts.append(1)
         raise sa.exc.OperationalError("select", {}, Exception("could not connect to server"))
 
-    h = BotHarness(tg, engine, schema, clock=lambda: NOW, digest=down)
+    h = BotHarness(tg, engine, schema, clock=lambda: NOW, digest=down,
+                   options=fast_options(retry_waits=(6 * 3600,)))  # no retry fits in the grace period
     subscribe(h, GROUP)
     await h.start()
     try:
@@ -314,5 +317,28 @@ async def test_real_digest_end_to_end(tg, engine, schema, source):
         assert last.method == "sendPhoto" and last.files["photo"] > 1000
         assert "New payers: 1" in last.text and "14 Mar 2024" in last.text
         assert replies[0].text.startswith("Computing")
+    finally:
+        await h.stop()
+
+
+async def test_admins_are_told_the_report_day_when_the_database_is_down_at_the_due_time(
+        tg, engine, schema, monkeypatch):
+    """Defect (issue 15): the alert named the UTC date of the run (the 15th), not the report day."""
+    h = BotHarness(tg, engine, schema, clock=lambda: NOW)
+    subscribe(h, GROUP, since=datetime.now(UTC))  # made just now: the start has nothing to catch up
+    await h.start()
+    try:
+        def down(*args, **kwargs):
+            raise sa.exc.OperationalError("select", {}, Exception("could not connect to server"))
+
+        for name in ("all", "get"):  # every read of the subscriptions fails
+            monkeypatch.setattr(h.delivery.store, name, down)
+        (job,) = h.app.job_queue.get_jobs_by_name(f"digest:{GROUP}")
+        await job.run(h.app)  # the 08:45 job of the 15th fires into a dead database
+        await tg.wait_for(lambda: tg.sent(ADMIN), what="the admin notice")
+        (told,) = tg.texts(ADMIN)
+        assert told.startswith(f"SalesPulse: the digest for {DAY:%Y-%m-%d} to chat {GROUP} is delayed")
+        assert "could not connect" in told
+        assert tg.sent(GROUP) == []
     finally:
         await h.stop()

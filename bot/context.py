@@ -1,0 +1,39 @@
+"""The typed bot context: what handlers and jobs share, as attributes instead of string keys
+(python-telegram-bot's examples/contexttypesbot.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
+    from sqlalchemy.engine import Engine
+
+    from bot.delivery import Delivery
+    from bot.service import Clock
+    from bot.store import Store
+    from bot.sweep import Sweeper
+    from db.settings import Settings
+
+
+@dataclass
+class BotData:
+    """Filled by bot.app.build_application. The Application constructs it with no arguments
+    (ContextTypes' contract), hence the None defaults; after build every field is set."""
+
+    settings: Settings = None  # type: ignore[assignment]
+    engine: Engine = None  # type: ignore[assignment]
+    clock: Clock = None  # type: ignore[assignment]
+    store: Store = None  # type: ignore[assignment]
+    delivery: Delivery = None  # type: ignore[assignment]
+    sweeper: Sweeper = None  # type: ignore[assignment]
+    # (day, tz, scope) -> the stuck leads' CSV or None (bot.buttons.default_leads_builder)
+    leads: Callable[[date, str, str | None], str | None] = None  # type: ignore[assignment]
+
+
+BotContext = CallbackContext[ExtBot, dict, dict, BotData]
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)

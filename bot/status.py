@@ -1,0 +1,27 @@
+"""/status's account of deliveries, read from the ledger and its log: for each chat its last
+deliveries with outcome and reason; a delayed one with its next attempt and last error."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.i18n import t
+from bot.ledger import State
+from bot.store import LastDelivery
+
+
+def _hm(dt: datetime | None, tz: str) -> str:
+    return dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z") if dt else "—"
+
+
+def delivery_line(d: LastDelivery, loc: str, tz: str) -> str:
+    fields = {"day": f"{d.report_date:%Y-%m-%d}", "due": _hm(d.scheduled_for, tz),
+                  "at": _hm(d.finished_at, tz), "reason": (d.error or "—")[:160]}
+    if d.state is State.WAITING:
+        return t(loc, "status_delayed", **fields, next=_hm(d.next_attempt_at, tz),
+                 attempts=d.attempts, since=_hm(d.failing_since, tz))
+    return t(loc, f"status_{d.state.value}", **fields)
+
+
+def delivery_lines(recent: list[LastDelivery], loc: str, tz: str) -> list[str]:
+    return ["   " + delivery_line(d, loc, tz) for d in recent]
