@@ -112,43 +112,29 @@ def rewind_sessions(engine: Engine, schema: str, state_schema: str, day_start, d
 
 
 def prime_sessions(engine: Engine, schema: str, state_schema: str, tz: str, since) -> float:
-    """Bring up a session store the cheap way; returns the seconds it took.
+    """Bring up a session store the way a bot's first report does; returns the seconds it took.
 
-    A full build over all history is a one-off of the first run (about 20k web rows/s here:
-    20+ minutes at 24 months), which this benchmark cannot afford for every size. Instead: all
-    identity links as of now (one pass over the identify rows, as the full build does), the
-    watermark set below the first row id that happened since `since`, and the incremental update
-    sessionizes every row above it (ids follow generation chunks, so a little more than that). That is the store a daily bot has for the days the report reads (D and the
-    3-day lookback), with complete links; older sessions are missing, which the day's queries
-    (range scans on started_at) do not read.
+    The scope is forgotten, then every identity link is loaded (one pass over the rows with both
+    ids) and the days from `since` to the newest event are built (metrics.sessions.ensure_days):
+    the store a daily bot has for the days the report reads (D and the 3-day lookback).
     """
+    from datetime import timedelta
+
     from db.settings import load_settings
     from db.source import inspect_source
     from metrics.config import load_config
-    from metrics.identity import latest_links_sql
-    from metrics.sessions import scope_name, update_sessions
+    from metrics.sessions import ensure_days, scope_name
 
     cfg = load_config(load_settings().metrics_config).attribution
     began = time.perf_counter()
     with engine.begin() as conn:
         src = inspect_source(conn, schema, state_schema)
-        scope = scope_name(src, cfg, tz)
-        p = {"scope": scope}
-        st = f'"{state_schema}"'
-        conn.execute(sa.text(f"delete from {st}.attribution_sessions where scope = :scope"), p)
-        conn.execute(sa.text(f"delete from {st}.attribution_links where scope = :scope"), p)
-        high = conn.exec_driver_sql(f'select coalesce(max(id), 0) from "{schema}".web_events').scalar()
-        conn.execute(sa.text(
-            f"insert into {st}.attribution_links (scope, anonymous_id, user_id, linked_at, row_id) "
-            f"select :scope, x.* from ({latest_links_sql(src, 'w.id <= :high')}) x"), p | {"high": high})
-        conn.execute(sa.text(
-            f"insert into {st}.attribution_scopes (scope, last_event_id) values (:scope, :wm) "
-            "on conflict (scope) do update set last_event_id = excluded.last_event_id"),
-            p | {"wm": max(1, conn.execute(sa.text(
-                f'select coalesce(min(id), 2) - 1 from "{schema}".web_events where happened_at >= :s'),
-                {"s": since}).scalar())})
-    with engine.begin() as conn:
-        update_sessions(conn, inspect_source(conn, schema, state_schema), cfg, tz)
+        conn.execute(sa.text(f'update "{state_schema}".attribution_scopes set last_event_id = 0 where scope = :s'),
+                     {"s": scope_name(src, cfg, tz)})
+        last = conn.exec_driver_sql(f'select max(happened_at)::timestamptz from "{schema}".web_events').scalar()
+        first = since.date() if hasattr(since, "date") else since
+        days = [first + timedelta(days=i) for i in range((last.date() - first).days + 2)]
+        ensure_days(conn, src, cfg, tz, days)
     return time.perf_counter() - began
 
 

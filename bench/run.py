@@ -83,7 +83,7 @@ def measure_size(engine, spec: DatasetSpec, tz: str, args) -> SizeResult:
     build = None
     if not sessions_built(engine, spec.state_schema):
         if args.full_session_build:
-            build = run_worker(engine, "sessions", *w)  # the one-off full build of the session store
+            build = run_worker(engine, "sessions-full", *w)  # every day of the session store
         else:
             since = day.shifted(-(PRIME_DAYS - 1)).start
             build = Run("sessions prime", wall_s=prime_sessions(engine, spec.schema, spec.state_schema, tz, since))

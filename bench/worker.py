@@ -167,15 +167,18 @@ def _run(kind: str, schema: str, state_schema: str, day: date, tz: str) -> dict:
             except Exception as exc:  # noqa: BLE001 - a failing metric is a finding, not a crash
                 out["na"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             w1, c1 = time.perf_counter(), time.process_time()
-    elif kind == "sessions":
-        from metrics.sessions import update_sessions
+    elif kind in ("sessions", "sessions-full"):
+        from metrics.sessions import sync_scope, update_sessions
+
+        # "sessions": the daily update (new rows on built days); "-full": every day of history
+        update = update_sessions if kind == "sessions-full" else sync_scope
 
         with engine.connect() as conn:
             src = inspect_source(conn, schema, state_schema)
             conn.commit()
             w0, c0 = time.perf_counter(), time.process_time()
             with conn.begin():
-                update_sessions(conn, src, cfg.attribution, tz)
+                update(conn, src, cfg.attribution, tz)
             w1, c1 = time.perf_counter(), time.process_time()
     elif kind == "naive":
         from bench.naive import compute_naive

@@ -39,6 +39,8 @@ class Settings:
     embedded_data_dir: Path = Path(".pgdata")
     out_dir: Path = Path("out")
     log_level: str = "INFO"
+    invite_secret: str | None = field(default=None, repr=False)
+    invite_ttl_days: float = 7.0
 
 
 def check_timezone(key: str, value: str) -> str:
@@ -145,6 +147,19 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         kwargs["embedded_data_dir"] = Path(v)
     if (v := get("OUT_DIR")) is not None:
         kwargs["out_dir"] = Path(v)
+    if (v := get("INVITE_SECRET")) is not None:
+        if len(v) < 16:
+            raise SettingsError("INVITE_SECRET is too short; use at least 16 random characters, "
+                                "e.g. the output of `openssl rand -hex 32` (the value is not shown)")
+        kwargs["invite_secret"] = v
+    if (v := get("INVITE_TTL_DAYS")) is not None:
+        try:
+            days = float(v)
+        except ValueError:
+            days = 0.0
+        if not 0 < days <= 366:
+            raise SettingsError(f"INVITE_TTL_DAYS={v!r} must be a number of days between 0 and 366, e.g. 7")
+        kwargs["invite_ttl_days"] = days
     if (v := get("LOG_LEVEL")) is not None:
         if v.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError(f"LOG_LEVEL={v!r}; use DEBUG, INFO, WARNING or ERROR")

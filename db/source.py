@@ -5,11 +5,25 @@ test fixtures, the only writers.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# The time axis a table is partitioned on (by month) in the partitioned variant.
+TIME_COLUMNS = {
+    "events": "happened_at",
+    "payments": "transaction_created_at",
+    "web_events": "happened_at",
+    "message_sends": "sent_at",
+    "message_interactions": "happened_at",
+}
+# pg_class.relkind of the relations a source table may be.
+KINDS = {"r": "table", "p": "partitioned table", "v": "view", "m": "materialized view", "f": "foreign table"}
 
 SOURCE_TABLES = (
     "events_dict",
@@ -18,6 +32,7 @@ SOURCE_TABLES = (
     "web_events",
     "message_sends",
     "message_interactions",
+    "user_tags",  # optional: scopes and owners (DESIGN section 9); no id column
 )
 
 
@@ -30,8 +45,12 @@ class Source:
     # The bot's own schema, for derived data a metric keeps between runs (attribution sessions).
     state_schema: str = "salespulse"
 
+    def __post_init__(self) -> None:
+        for what, name in (("source schema", self.schema), ("state schema", self.state_schema)):
+            check_identifier(what, name)
+
     def table(self, name: str) -> str:
-        """Qualified name for SQL text; `schema` is validated as a plain identifier."""
+        """Qualified name for SQL text; `schema` was validated as a plain identifier (__post_init__)."""
         return f'"{self.schema}"."{name}"'
 
     def has(self, *names: str) -> bool:
@@ -41,22 +60,90 @@ class Source:
         return [n for n in names if n not in self.tables]
 
 
-def inspect_source(conn: Connection, schema: str, state_schema: str = "salespulse") -> Source:
+def check_identifier(what: str, name: str) -> str:
+    """A schema or table name goes into SQL text quoted; only a plain identifier may get there."""
+    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
+        raise ValueError(
+            f"{what} {name!r} is not a plain identifier; use letters, digits and _ "
+            "(at most 63, not starting with a digit), e.g. public"
+        )
+    return name
+
+
+def relations(conn: Connection, schema: str, names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """name -> kind (see KINDS) of the relations among `names` in `schema`.
+
+    Read from pg_class, not information_schema.tables: that view hides a partitioned parent from a
+    role without privileges on it and lists partitions as tables of their own. A partition
+    (relispartition) is never a source table, whatever its name.
+    """
     rows = conn.execute(
         sa.text(
-            "select table_name from information_schema.tables "
-            "where table_schema = :schema and table_name = any(:names)"
+            "select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = :schema and c.relname = any(:names) "
+            "and c.relkind = any(:kinds) and not c.relispartition"
         ),
-        {"schema": schema, "names": list(SOURCE_TABLES)},
+        {"schema": schema, "names": list(names), "kinds": list(KINDS)},
     )
-    return Source(schema=schema, tables=frozenset(r[0] for r in rows), state_schema=state_schema)
+    return {name: KINDS[kind] for name, kind in rows}
+
+
+def inspect_source(conn: Connection, schema: str, state_schema: str = "salespulse") -> Source:
+    found = relations(conn, check_identifier("source schema", schema), SOURCE_TABLES)
+    return Source(schema=schema, tables=frozenset(found), state_schema=state_schema)
 
 
 def source_ddl(schema: str, naive_timestamps: bool = False) -> str:
     text = resources.files("db").joinpath("source_tables.sql").read_text(encoding="utf-8")
     ts = "timestamp without time zone" if naive_timestamps else "timestamptz"
-    return text.replace("{schema}", f'"{schema}"').replace("{ts}", ts)
+    return text.replace("{schema}", f'"{check_identifier("source schema", schema)}"').replace("{ts}", ts)
 
 
-def create_source_tables(conn: Connection, schema: str, naive_timestamps: bool = False) -> None:
-    conn.exec_driver_sql(source_ddl(schema, naive_timestamps))
+def _partitioned(ddl: str, schema: str, months: tuple[date, date]) -> str:
+    """The same DDL with every timed table partitioned by month on its time column.
+
+    A partitioned table's primary key must contain the partition key, and a foreign key cannot
+    point at (id) alone, so ids become (id, time) keys and the one reference is dropped. Indexes
+    created on the parent cascade to every partition. A DEFAULT partition takes rows outside
+    `months`, so fixtures never fail on an odd date.
+    """
+    out = []
+    for stmt in ddl.split(";\n"):
+        m = re.search(r"CREATE TABLE IF NOT EXISTS \S+\.(\w+) \(", stmt)
+        table = m and m.group(1)
+        if table in TIME_COLUMNS:
+            col = TIME_COLUMNS[table]
+            stmt = stmt.replace("bigserial PRIMARY KEY", "bigserial")
+            stmt = re.sub(r" REFERENCES \S+ \(id\)", "", stmt)
+            body = stmt.rstrip().removesuffix(")").rstrip()
+            stmt = f"{body},\n    PRIMARY KEY (id, {col})\n) PARTITION BY RANGE ({col})"
+            q = f'"{schema}"."{table}'
+            parts = [f'CREATE TABLE IF NOT EXISTS {q}_default" PARTITION OF {q}" DEFAULT']
+            first = date(months[0].year, months[0].month, 1)
+            while first <= months[1]:
+                nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+                parts.append(
+                    f"CREATE TABLE IF NOT EXISTS {q}_{first:%Y_%m}\" PARTITION OF {q}\" "
+                    f"FOR VALUES FROM ('{first}') TO ('{nxt}')"
+                )
+                first = nxt
+            stmt = ";\n".join([stmt, *parts])
+        out.append(stmt)
+    return ";\n".join(out)
+
+
+def create_source_tables(
+    conn: Connection,
+    schema: str,
+    naive_timestamps: bool = False,
+    partitioned: bool = False,
+    months: tuple[date, date] | None = None,
+) -> None:
+    """The contract's tables; `partitioned`: by month over `months` (default: the last two years
+    and the next one), as a company with big tables keeps them."""
+    ddl = source_ddl(schema, naive_timestamps)
+    if partitioned:
+        today = date.today()
+        months = months or (date(today.year - 2, today.month, 1), date(today.year + 1, today.month, 1))
+        ddl = _partitioned(ddl, schema, months)
+    conn.exec_driver_sql(ddl)

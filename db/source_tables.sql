@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS {schema}.web_events (
 CREATE INDEX IF NOT EXISTS web_events_happened_at_idx ON {schema}.web_events (happened_at);
 CREATE INDEX IF NOT EXISTS web_events_user_time_idx ON {schema}.web_events (user_id, happened_at) WHERE user_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS web_events_anon_time_idx ON {schema}.web_events (anonymous_id, happened_at);
+-- Identity links (each device's latest row with a user_id) by an index-only scan of the rows that
+-- carry both ids instead of a scan of the whole table: 5 s instead of 15 s at 21M web rows.
+CREATE INDEX IF NOT EXISTS web_events_identity_idx ON {schema}.web_events (anonymous_id, happened_at, id)
+    INCLUDE (user_id) WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS {schema}.message_sends (
     id           bigserial PRIMARY KEY,
@@ -69,3 +73,13 @@ CREATE TABLE IF NOT EXISTS {schema}.message_interactions (
     url         text
 );
 CREATE INDEX IF NOT EXISTS message_interactions_send_idx ON {schema}.message_interactions (send_id, happened_at);
+
+-- Optional (DESIGN section 9): tags per user, e.g. team:north, manager:ivanov, region:msk, vip.
+-- (tag, user_id): a scope's users are an index-only range scan per tag; (user_id) INCLUDE (tag):
+-- a user's owner tag is one probe.
+CREATE TABLE IF NOT EXISTS {schema}.user_tags (
+    user_id bigint NOT NULL,
+    tag     text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS user_tags_tag_user_idx ON {schema}.user_tags (tag, user_id);
+CREATE INDEX IF NOT EXISTS user_tags_user_idx ON {schema}.user_tags (user_id) INCLUDE (tag);

@@ -19,13 +19,26 @@ def key_sql(user_expr: str, anon_expr: str) -> str:
 
 
 def latest_links_sql(src: Source, where: str) -> str:
-    """The latest link per device among web_events rows matching `where` (alias w)."""
+    """The latest link per device among web_events rows matching `where` (alias w).
+
+    A hash aggregate of each device's latest moment, then a probe for the row(s) at that moment
+    (the highest id wins a tie): one pass over the rows with both ids and no sort of them (the
+    DISTINCT ON it replaces sorted 8M rows on disk, 50 s at 21M web rows; this is ~3x faster)."""
+    web = src.table("web_events")
     return f"""
-    select distinct on (w.anonymous_id)
-           w.anonymous_id, w.user_id, w.happened_at::timestamptz as linked_at, w.id as row_id
-    from {src.table('web_events')} w
-    where w.anonymous_id is not null and w.user_id is not null and {where}
-    order by w.anonymous_id, w.happened_at desc, w.id desc
+    select distinct on (m.anonymous_id)
+           m.anonymous_id, w.user_id, w.happened_at::timestamptz as linked_at, w.id as row_id
+    from (
+        select w.anonymous_id, max(w.happened_at) as at
+        from {web} w
+        where w.anonymous_id is not null and w.user_id is not null and {where}
+        group by w.anonymous_id
+    ) m
+    cross join lateral (
+        select w.user_id, w.happened_at, w.id from {web} w
+        where w.anonymous_id = m.anonymous_id and w.happened_at = m.at and w.user_id is not null and {where}
+    ) w
+    order by m.anonymous_id, w.id desc
     """
 
 

@@ -1,23 +1,27 @@
-"""Web sessions, derived once and kept up to date in the bot's state schema.
+"""Web sessions, derived per local day and kept up to date in the bot's state schema.
 
 A session belongs to one stitched key (metrics.identity) and one calendar day of the report time
-zone: a new one starts after more than `session_timeout_minutes` without events (exactly the
-timeout stays), at local midnight, and when an event brings a campaign source different from the
-session's. An event's campaign source is its UTM tuple (lower-cased) when it has any UTM value,
-else the host of a referrer from another site, else none: a direct hit, which never breaks a
-session. A referrer whose host is the page's own host (ignoring "www.") or one of
-`internal_hosts` is not a source.
+zone (the rules are in metrics.sessions_sql). Because sessions never cross midnight, the sessions
+of (key, day) depend only on that key's events of that day, so the store is built day by day:
 
-Because sessions never cross midnight, the sessions of (key, day) depend only on that key's
-events of that day. The incremental update uses that: new web_events rows (id above the
-watermark) mark their (key, day) pairs, a device whose link changed marks every day of its events
-under both its old and its new key, and only those pairs are recomputed. Midnight depends on the
-time zone, so the store keeps one scope per (source schema, time zone, timeout, internal hosts).
-Rows are ordered by (happened_at, id) everywhere, so ties break the same way in every run.
+- identity links are global: the latest link of every device over all rows up to the scope's
+  watermark (attribution_scopes.last_event_id), one pass over the rows with both ids;
+- a day is *built* (a row in attribution_days) when all its sessions are in the store, complete as
+  of the watermark. A report builds the days it reads (`ensure_days`), the backfill the rest;
+- the incremental update (rows above the watermark) recomputes only the (key, day) pairs of built
+  days: new rows mark their pair, a device whose link changed marks every built day of its events
+  under both its old and its new key. Unbuilt days are ignored: they are built from scratch, at the
+  then-current watermark and links, when needed.
+
+Midnight depends on the time zone, so the store keeps one scope per (source schema, time zone,
+timeout, internal hosts). Writers of a scope take its advisory lock: the watermark and link
+update exclusively, a day builder (the backfill's parallel connections) shared.
 """
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,15 +29,10 @@ from sqlalchemy.engine import Connection
 from db.source import Source
 from metrics.config import AttributionConfig
 from metrics.identity import apply_link_changes_sql, key_sql, latest_links_sql, link_changes_sql
+from metrics.sessions_sql import RAW_COLUMNS, SESSION_COLUMNS, sessions_sql
 
-SESSION_COLUMNS = (
-    "skey, user_id, local_day, first_event_id, started_at, ended_at, events, "
-    "ch_source, ch_medium, utm_campaign"
-)
-_RAW = (
-    "w.id, w.happened_at::timestamptz as ts, w.page_url, w.referrer, "
-    "w.utm_source, w.utm_medium, w.utm_campaign, w.utm_content, w.utm_term"
-)
+# A day's events sorted in memory, not in temporary files (measured in bench/first_report.py).
+BUILD_WORK_MEM = "256MB"
 
 
 def scope_name(src: Source, cfg: AttributionConfig, tz: str) -> str:
@@ -41,109 +40,34 @@ def scope_name(src: Source, cfg: AttributionConfig, tz: str) -> str:
     return f"{src.schema}|{tz}|{cfg.session_timeout_minutes}|{hosts}"
 
 
-def _host(expr: str) -> str:
-    """Lower-case host of an absolute URL, without user info, port or a leading 'www.'; null when
-    there is none. split_part instead of one regex: 3-4x cheaper per row on a day's events."""
-    authority = f"split_part(split_part(split_part(split_part(lower({expr}), '://', 2), '/', 1), '?', 1), '#', 1)"
-    host = f"split_part(regexp_replace({authority}, '^.*@', ''), ':', 1)"
-    return f"nullif(regexp_replace({host}, '^www\\.', ''), '')"
-
-
-def _internal_regex(cfg: AttributionConfig) -> str:
-    hosts = [re.sub(r"^www\.", "", h.lower()) for h in cfg.internal_hosts]
-    if not hosts:
-        return "^$."
-    return r"(^|\.)(" + "|".join(re.escape(h) for h in hosts) + ")$"
-
-
-def sessions_sql(cfg: AttributionConfig, raw_sql: str) -> str:
-    """Sessions of the events that `raw_sql` selects (skey, user_id and the _RAW columns).
-
-    `raw_sql` must return every event of each (key, local day) it touches, or none of them.
-    """
-    internal = _internal_regex(cfg).replace("'", "''")
-    return f"""
-with raw as ({raw_sql}),
-parsed as materialized (
-    -- materialized: the regex-heavy columns are computed once per row, not once per reference
-    select r.skey, r.user_id, r.id, r.ts, (r.ts at time zone :tz)::date as local_day,
-           nullif(lower(btrim(r.utm_source)), '') as u_source,
-           nullif(lower(btrim(r.utm_medium)), '') as u_medium,
-           nullif(lower(btrim(r.utm_campaign)), '') as u_campaign,
-           nullif(lower(btrim(r.utm_content)), '') as u_content,
-           nullif(lower(btrim(r.utm_term)), '') as u_term,
-           {_host("r.referrer")} as ref_host,
-           {_host("r.page_url")} as page_host
-    from raw r
-),
-external as materialized (
-    select q.*,
-           case when q.ref_host <> '' and q.ref_host is distinct from q.page_host
-                 and q.ref_host !~ '{internal}' then q.ref_host end as ext_host
-    from parsed q
-),
-sourced as (
-    select p.*,
-           case when coalesce(p.u_source, p.u_medium, p.u_campaign, p.u_content, p.u_term) is not null
-                then concat_ws(chr(31), 'utm', p.u_source, p.u_medium, p.u_campaign, p.u_content, p.u_term)
-                when p.ext_host is not null then 'ref' || chr(31) || p.ext_host
-           end as src_key,
-           case when coalesce(p.u_source, p.u_medium, p.u_campaign, p.u_content, p.u_term) is not null
-                then p.u_source else p.ext_host end as ch_source,
-           case when coalesce(p.u_source, p.u_medium, p.u_campaign, p.u_content, p.u_term) is not null
-                then p.u_medium when p.ext_host is not null then 'referral' end as ch_medium
-    from external p
-),
-visits_marked as (
-    -- a visit ends at an idle gap longer than the timeout or at local midnight
-    select s.*,
-           case when lag(s.ts) over w is null
-                  or s.ts - lag(s.ts) over w > make_interval(mins => :timeout)
-                  or s.local_day <> lag(s.local_day) over w then 1 else 0 end as new_visit
-    from sourced s
-    window w as (partition by s.skey order by s.ts, s.id)
-),
-visits as (
-    select v.*, sum(v.new_visit) over (partition by v.skey order by v.ts, v.id) as visit
-    from visits_marked v
-),
-sessions_marked as (
-    -- inside a visit, the session's source is the last non-direct source seen so far; an event
-    -- with another source starts a session, a direct hit never does
-    select v.*,
-           case when v.new_visit = 1 then 1
-                when v.src_key is not null and v.src_key is distinct from lag(v.src_key) over (
-                    partition by v.skey, v.visit, v.src_key is null order by v.ts, v.id) then 1
-                else 0 end as new_session
-    from visits v
-),
-numbered as (
-    select m.*, sum(m.new_session) over (partition by m.skey order by m.ts, m.id) as session_no
-    from sessions_marked m
-),
-sized as (
-    select n.*, max(n.ts) over s as ended_at, count(*) over s as events
-    from numbered n
-    window s as (partition by n.skey, n.session_no)
-)
-select f.skey, f.user_id, f.local_day, f.id as first_event_id, f.ts as started_at,
-       f.ended_at, f.events, f.ch_source, f.ch_medium, f.u_campaign as utm_campaign
-from sized f
-where f.new_session = 1
-"""
+def lock_key(src: Source, scope: str) -> str:
+    """The advisory-lock text of a scope: with the state schema, since two state schemas on one
+    database (a bench beside a bot) hold stores of the same scope name that do not collide."""
+    return f"{src.state_schema}|{scope}"
 
 
 def _state(src: Source, table: str) -> str:
     return f'"{src.state_schema}".{table}'
 
 
-def _full_raw_sql(src: Source) -> str:
+def _run(conn: Connection, sql: str, params: dict):
+    return conn.execute(sa.text(sql), params)
+
+
+def _midnight(day: date, tz: str) -> datetime:
+    return datetime.combine(day, time(0), ZoneInfo(tz))
+
+
+def _keyed_sql(src: Source) -> str:
+    """Every event in [:lo, :hi) up to the watermark, with its stitched key under the links."""
     return f"""
-    select {key_sql("coalesce(l.user_id, w.user_id)", "w.anonymous_id")} as skey,
-           coalesce(l.user_id, w.user_id) as user_id, {_RAW}
+    select coalesce(l.user_id, w.user_id) as k_user,
+           case when l.user_id is null and w.user_id is null then w.anonymous_id end as k_anon,
+           {RAW_COLUMNS}
     from {src.table('web_events')} w
     left join {_state(src, 'attribution_links')} l on l.scope = :scope and l.anonymous_id = w.anonymous_id
-    where w.id <= :high and (w.anonymous_id is not null or w.user_id is not null)
+    where w.happened_at >= :lo and w.happened_at < :hi and w.id <= :high
+      and (w.anonymous_id is not null or w.user_id is not null)
     """
 
 
@@ -161,7 +85,7 @@ def _affected_raw_sql(src: Source) -> str:
         from _affected a
     )
     -- the user's own rows, unless their device now belongs to another user
-    select p.skey, p.uid as user_id, {_RAW}
+    select p.uid as k_user, null::text as k_anon, {RAW_COLUMNS}
     from pairs p
     join {web} w on w.user_id = p.uid and {in_day}
     left join {links} l on l.scope = :scope and l.anonymous_id = w.anonymous_id
@@ -170,7 +94,7 @@ def _affected_raw_sql(src: Source) -> str:
     -- rows of the user's devices that carry no user_id or another one; a lateral probe of the
     -- (anonymous_id, happened_at) index per device and day (offset 0 keeps it a probe: as a
     -- plain join the planner was seen to scan all of web_events, which grows with history)
-    select p.skey, p.uid, {_RAW}
+    select p.uid, null::text, {RAW_COLUMNS}
     from pairs p
     join {links} l on l.scope = :scope and l.user_id = p.uid
     cross join lateral (
@@ -180,7 +104,7 @@ def _affected_raw_sql(src: Source) -> str:
     ) w
     union all
     -- an unlinked device
-    select p.skey, null::bigint, {_RAW}
+    select null::bigint, p.anon, {RAW_COLUMNS}
     from pairs p
     join {web} w on w.anonymous_id = p.anon and {in_day}
     where p.anon is not null
@@ -188,36 +112,32 @@ def _affected_raw_sql(src: Source) -> str:
     """
 
 
-def _insert_sessions(conn: Connection, src: Source, cfg: AttributionConfig, raw_sql: str, params: dict) -> None:
-    conn.execute(
-        sa.text(
-            f"insert into {_state(src, 'attribution_sessions')} (scope, {SESSION_COLUMNS}) "
-            f"select :scope, {SESSION_COLUMNS} from ({sessions_sql(cfg, raw_sql)}) s"
-        ),
-        params,
-    )
+def _insert_sessions(conn: Connection, src: Source, cfg: AttributionConfig, raw_sql: str, params: dict) -> int:
+    """Insert the sessions of `raw_sql`'s events; returns how many events they hold."""
+    return int(_run(conn, f"""
+        with inserted as (
+            insert into {_state(src, 'attribution_sessions')} (scope, {SESSION_COLUMNS})
+            select :scope, {SESSION_COLUMNS} from ({sessions_sql(cfg, raw_sql)}) s
+            returning events
+        )
+        select coalesce(sum(events), 0) from inserted
+        """, params).scalar_one())
 
 
-def _full_build(conn: Connection, src: Source, cfg: AttributionConfig, params: dict) -> None:
-    for table in ("attribution_sessions", "attribution_links"):
-        conn.execute(sa.text(f"delete from {_state(src, table)} where scope = :scope"), params)
-    conn.execute(
-        sa.text(
-            f"insert into {_state(src, 'attribution_links')} (scope, anonymous_id, user_id, linked_at, row_id) "
-            f"select :scope, x.* from ({latest_links_sql(src, 'w.id <= :high')}) x"
-        ),
-        params,
-    )
-    _insert_sessions(conn, src, cfg, _full_raw_sql(src), params)
+def _init_scope(conn: Connection, src: Source, params: dict) -> None:
+    """A new (or forgotten) scope: no day built, every link as of the watermark."""
+    for table in ("attribution_sessions", "attribution_links", "attribution_days"):
+        _run(conn, f"delete from {_state(src, table)} where scope = :scope", params)
+    _run(conn, f"insert into {_state(src, 'attribution_links')} (scope, anonymous_id, user_id, linked_at, row_id) "
+               f"select :scope, x.* from ({latest_links_sql(src, 'w.id <= :high')}) x", params)
     # Fresh statistics, or the next incremental update plans against a guess of an empty table
     # (seen: a merge join over the whole web_events anonymous-id index, minutes instead of 1 s).
-    for table in ("attribution_links", "attribution_sessions"):
-        conn.execute(sa.text(f"analyze {_state(src, table)}"))
+    _run(conn, f"analyze {_state(src, 'attribution_links')}", params)
 
 
 def _incremental(conn: Connection, src: Source, cfg: AttributionConfig, params: dict) -> None:
-    web, links = src.table("web_events"), _state(src, "attribution_links")
-    run = lambda sql: conn.execute(sa.text(sql), params)
+    web, links, days = src.table("web_events"), _state(src, "attribution_links"), _state(src, "attribution_days")
+    run = lambda sql: _run(conn, sql, params)
     run("drop table if exists _link_changes; drop table if exists _affected")
     run(link_changes_sql(src))
     # A device that changed hands: every day of its events, under its old key ...
@@ -246,6 +166,9 @@ def _incremental(conn: Connection, src: Source, cfg: AttributionConfig, params: 
     left join {links} l on l.scope = :scope and l.anonymous_id = w.anonymous_id
     where w.id > :low and w.id <= :high and (w.anonymous_id is not null or w.user_id is not null)
     """)
+    # Only built days are kept up to date; an unbuilt day is built whole when it is needed.
+    run(f"delete from _affected a where not exists (select 1 from {days} d "
+        f"where d.scope = :scope and d.local_day = a.local_day)")
     run("analyze _affected")
     # One primary-key probe per affected pair (the lateral's offset 0 keeps the planner from a hash
     # join that would scan every stored session), then a delete by tuple id.
@@ -266,32 +189,94 @@ def _incremental(conn: Connection, src: Source, cfg: AttributionConfig, params: 
     run("drop table _link_changes; drop table _affected")
 
 
-def update_sessions(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -> str:
-    """Bring the scope's sessions up to the newest web_events row; returns the scope name.
-
-    Runs in the caller's transaction; an advisory lock keeps two updaters of a scope apart.
-    """
+def sync_scope(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -> tuple[str, int]:
+    """Bring the scope's links and built days up to the newest web_events row, in the caller's
+    transaction (holding the scope's lock until it ends); returns (scope, watermark)."""
     scope = scope_name(src, cfg, tz)
     scopes = _state(src, "attribution_scopes")
-    conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:scope))"), {"scope": scope})
-    conn.execute(sa.text(f"insert into {scopes} (scope) values (:scope) on conflict do nothing"), {"scope": scope})
-    low = conn.execute(sa.text(f"select last_event_id from {scopes} where scope = :scope"), {"scope": scope}).scalar_one()
-    high = conn.execute(sa.text(f"select coalesce(max(id), 0) from {src.table('web_events')}")).scalar_one()
+    _run(conn, "select pg_advisory_xact_lock(hashtext(:key))", {"key": lock_key(src, scope)})
+    _run(conn, f"insert into {scopes} (scope) values (:scope) on conflict do nothing", {"scope": scope})
+    low = _run(conn, f"select last_event_id from {scopes} where scope = :scope", {"scope": scope}).scalar_one()
+    high = _run(conn, f"select coalesce(max(id), 0) from {src.table('web_events')}", {}).scalar_one()
     if high <= low:
-        return scope
+        return scope, low
     params = {"scope": scope, "tz": tz, "timeout": cfg.session_timeout_minutes, "low": low, "high": high}
-    (_full_build if low == 0 else _incremental)(conn, src, cfg, params)
-    conn.execute(
-        sa.text(f"update {scopes} set last_event_id = :high, updated_at = now() where scope = :scope"), params
-    )
+    # JIT compiles these big statements for seconds (5 s of 15 s seen on the link pass) and wins
+    # nothing back on row counts like these.
+    _run(conn, "set local jit = off", {})
+    if low == 0:
+        _init_scope(conn, src, params)
+    else:
+        _incremental(conn, src, cfg, params)
+    _run(conn, f"update {scopes} set last_event_id = :high, updated_at = now() where scope = :scope", params)
+    return scope, high
+
+
+def missing_days(conn: Connection, src: Source, scope: str, days: Iterable[date]) -> list[date]:
+    wanted = sorted(set(days))
+    built = {r[0] for r in _run(
+        conn, f"select local_day from {_state(src, 'attribution_days')} where scope = :scope and local_day = any(:days)",
+        {"scope": scope, "days": wanted})}
+    return [d for d in wanted if d not in built]
+
+
+def runs(days: list[date], max_days: int = 10**6) -> list[tuple[date, date]]:
+    """Consecutive days as [first, last] runs of at most max_days each (days sorted, distinct)."""
+    out: list[tuple[date, date]] = []
+    for d in days:
+        if out and d == out[-1][1] + timedelta(days=1) and (d - out[-1][0]).days < max_days:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def build_run(conn: Connection, src: Source, cfg: AttributionConfig, tz: str, scope: str, high: int,
+              first: date, last: date) -> int:
+    """Build the days [first, last] (none of them built) at watermark `high`, marking them built;
+    returns how many events their sessions hold. The caller holds the scope's lock."""
+    params = {"scope": scope, "tz": tz, "timeout": cfg.session_timeout_minutes, "high": high,
+              "lo": _midnight(first, tz), "hi": _midnight(last + timedelta(days=1), tz),
+              "first": first, "last": last}
+    _run(conn, f"set local work_mem = '{BUILD_WORK_MEM}'; set local jit = off", {})
+    # Sessions of an unbuilt day can only be left over from an older store layout: start clean.
+    _run(conn, f"delete from {_state(src, 'attribution_sessions')} "
+               f"where scope = :scope and started_at >= :lo and started_at < :hi", params)
+    events = _insert_sessions(conn, src, cfg, _keyed_sql(src), params)
+    _run(conn, f"insert into {_state(src, 'attribution_days')} (scope, local_day) "
+               f"select :scope, d::date from generate_series(cast(:first as date), cast(:last as date), interval '1 day') d",
+         params)
+    _run(conn, "reset work_mem; reset jit", {})
+    return events
+
+
+def ensure_days(conn: Connection, src: Source, cfg: AttributionConfig, tz: str,
+                days: Iterable[date] | None = None) -> str:
+    """Sync the scope, then build the missing days among `days` (None: every day from the first
+    web event to the last); returns the scope name. Runs in the caller's transaction."""
+    scope, high = sync_scope(conn, src, cfg, tz)
+    if days is None:
+        lo, hi = _run(conn, f"select min(happened_at)::timestamptz, max(happened_at)::timestamptz "
+                            f"from {src.table('web_events')}", {}).one()
+        if lo is None:
+            return scope
+        first, last = (x.astimezone(ZoneInfo(tz)).date() for x in (lo, hi))
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    for first, last in runs(missing_days(conn, src, scope, days)):
+        build_run(conn, src, cfg, tz, scope, high, first, last)
+    return scope
+
+
+def update_sessions(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -> str:
+    """Bring the whole store up to the newest web_events row (every day built); the scope name."""
+    scope = ensure_days(conn, src, cfg, tz)
+    _run(conn, f"analyze {_state(src, 'attribution_sessions')}", {})
     return scope
 
 
 def rebuild_sessions(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -> str:
     """Forget the scope and build it from all of web_events (the reference the tests compare to)."""
     scope = scope_name(src, cfg, tz)
-    conn.execute(
-        sa.text(f"update {_state(src, 'attribution_scopes')} set last_event_id = 0 where scope = :scope"),
-        {"scope": scope},
-    )
+    _run(conn, f"update {_state(src, 'attribution_scopes')} set last_event_id = 0 where scope = :scope",
+         {"scope": scope})
     return update_sessions(conn, src, cfg, tz)

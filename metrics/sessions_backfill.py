@@ -1,0 +1,103 @@
+"""Build every missing day of a session store ahead of time, resumably, on parallel connections.
+
+The scope is synced first (links and built days up to the newest row). Then the missing days are
+built in chunks of consecutive days, each chunk in its own transaction that also writes its
+attribution_days rows: a backfill killed at any moment loses at most its open chunks, and a rerun
+goes on with the days still missing. Each chunk holds the scope's advisory lock in shared mode,
+so several builders run at once while a report's sync (exclusive) waits for the open chunks; under
+the lock the chunk reads the watermark and re-checks that its days are still missing.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from db.source import inspect_source
+from metrics.config import AttributionConfig
+from metrics.sessions import build_run, lock_key, missing_days, runs, scope_name, sync_scope
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    scope: str
+    days: list[date]  # the missing days, oldest first
+    chunks: list[tuple[date, date]]  # [first, last] runs of consecutive missing days
+
+
+@dataclass(frozen=True)
+class ChunkDone:
+    first: date
+    last: date
+    days: int
+    rows: int  # web events sessionized (skipped days count 0)
+
+
+def plan_backfill(engine: Engine, source_schema: str, state_schema: str, cfg: AttributionConfig, tz: str,
+                  since: date, until: date, chunk_days: int = 1) -> BackfillPlan:
+    """Sync the scope (its own transaction) and list the days in [since, until] still missing."""
+    with engine.begin() as conn:
+        src = inspect_source(conn, source_schema, state_schema)
+        scope, _ = sync_scope(conn, src, cfg, tz)
+        days = missing_days(conn, src, scope, [since + timedelta(days=i) for i in range((until - since).days + 1)])
+    return BackfillPlan(scope, days, runs(days, chunk_days))
+
+
+def _build_chunk(engine: Engine, source_schema: str, state_schema: str, cfg: AttributionConfig, tz: str,
+                 first: date, last: date) -> ChunkDone:
+    scope = None
+    with engine.begin() as conn:
+        src = inspect_source(conn, source_schema, state_schema)
+        scope = scope_name(src, cfg, tz)
+        conn.execute(sa.text("select pg_advisory_xact_lock_shared(hashtext(:key))"), {"key": lock_key(src, scope)})
+        high = conn.execute(sa.text(f'select last_event_id from "{state_schema}".attribution_scopes '
+                                    "where scope = :scope"), {"scope": scope}).scalar_one()
+        # Two builders on two cores: each chunk stays on its own connection's core.
+        conn.execute(sa.text("set local max_parallel_workers_per_gather = 0"))
+        rows = 0
+        for a, b in runs(missing_days(conn, src, scope, [first + timedelta(days=i)
+                                                          for i in range((last - first).days + 1)])):
+            rows += build_run(conn, src, cfg, tz, scope, high, a, b)
+    return ChunkDone(first, last, (last - first).days + 1, rows)
+
+
+def run_backfill(engine: Engine, source_schema: str, state_schema: str, cfg: AttributionConfig, tz: str,
+                 plan: BackfillPlan, workers: int = 2,
+                 on_chunk: Callable[[ChunkDone], None] | None = None) -> int:
+    """Build the plan's chunks, newest first, on `workers` connections; returns the rows built.
+
+    `on_chunk` is called (under a lock, from the worker threads) after each committed chunk."""
+    pending = list(reversed(plan.chunks))  # the days a report reads soonest are built first
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    total = [0]
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not pending or errors:
+                    return
+                first, last = pending.pop(0)
+            try:
+                done = _build_chunk(engine, source_schema, state_schema, cfg, tz, first, last)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                with lock:
+                    errors.append(exc)
+                return
+            with lock:
+                total[0] += done.rows
+                if on_chunk:
+                    on_chunk(done)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return total[0]
