@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import cli_check, cli_sessions
+from bot.cli_progress import digest_progress
 from db.engine import DatabaseError, check_connection, engine_from_settings, redact
 from db.settings import Settings, SettingsError, check_timezone, load_settings
 from db.state import migrate
@@ -40,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("json", "text", "png"), default="text")
     r.add_argument("--out", type=Path, help="directory for --format png (default OUT_DIR or ./out)")
     r.add_argument("--timezone", help="report time zone (default REPORT_TIMEZONE)")
+    r.add_argument("--scope", help="only the users with this tag, or tags joined by & ('team:north & region:msk')")
+    r.add_argument("--stuck-leads", action="store_true",
+                   help="print the stuck-lead list (pipeline, user_id, owner, since, age_hours) as CSV instead")
 
     s = sub.add_parser("seed", help="load deterministic demo data")
     s.add_argument("--users", type=int, default=2000)
@@ -47,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--start", help="first day YYYY-MM-DD (default: so that the data ends yesterday)")
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--no-progress", action="store_true")
+    cli_check.add_parser(sub)
+    cli_sessions.add_parser(sub)
     return p
 
 
@@ -75,10 +82,18 @@ def cmd_report(args, settings: Settings) -> int:
     from reports.serialize import dumps
 
     migrate(engine, settings.state_schema)
-    digest = build_digest(
-        engine, settings.source_schema, cfg, ReportDay(day, tz), settings.locale, names,
-        with_charts=args.format == "png", state_schema=settings.state_schema,
-    )
+    if args.stuck_leads:
+        from reports.stuck_leads import stuck_leads_csv
+
+        print(stuck_leads_csv(engine, settings.source_schema, cfg, ReportDay(day, tz), args.scope,
+                              settings.state_schema), end="")
+        return 0
+    with digest_progress(names, args.format == "png") as progress:
+        digest = build_digest(
+            engine, settings.source_schema, cfg, ReportDay(day, tz), settings.locale, names,
+            with_charts=args.format == "png", state_schema=settings.state_schema, progress=progress,
+            scope=args.scope,
+        )
     if args.format == "json":
         print(dumps(digest.to_json()))
     elif args.format == "text":
@@ -182,7 +197,8 @@ def cmd_run(args, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"report": cmd_report, "seed": cmd_seed, "demo": cmd_demo, "run": cmd_run}
+COMMANDS = {"report": cmd_report, "seed": cmd_seed, "demo": cmd_demo, "run": cmd_run,
+            "check": cli_check.run, "sessions": cli_sessions.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,19 +6,25 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.buttons import send_chat_digest
+from bot.context import BotContext
 from bot.i18n import t
+from bot.progress import ChatProgress
 from bot.schedule import next_run, schedule_chat, unschedule_chat
+from bot.scopes import ScopeError, chat_scope, may_see_data, parse_scope, split_scope_arg
 from bot.service import DatabaseDown
+from bot.status import delivery_lines
+from bot.store import KEEP
 from db.settings import SettingsError, parse_hhmm
 from reports.request import METRICS, ReportInputError, parse_request
 
 log = logging.getLogger("salespulse.bot.commands")
 
 
-def _ctx(context: ContextTypes.DEFAULT_TYPE):
-    return context.bot_data["delivery"], context.bot_data["settings"], context.bot_data["clock"]
+def _ctx(context: BotContext):
+    data = context.bot_data
+    return data.delivery, data.settings, data.clock
 
 
 def _is_admin(update: Update, settings) -> bool:
@@ -43,27 +49,30 @@ def _fmt(dt: datetime | None, tz: str) -> str:
     return dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z") if dt else "—"
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     _, settings, _ = _ctx(context)
     sub = await _subscription(update, context)
     loc = _locale(sub, settings)
     state = (t(loc, "state_subscribed", time=f"{sub.delivery_time:%H:%M}", tz=sub.timezone)
              if sub is not None and sub.active else t(loc, "state_not_subscribed"))
+    if sub is not None and sub.scope:
+        state += " " + t(loc, "scope_line", scope=sub.scope)
     await _reply(update, t(loc, "start", chat_id=update.effective_chat.id, state=state))
 
 
-async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_(update: Update, context: BotContext) -> None:
     _, settings, _ = _ctx(context)
     await _reply(update, t(settings.locale, "help", metrics=", ".join(METRICS),
-                           time=f"{settings.default_delivery_time:%H:%M}", tz=settings.report_timezone))
+                           time=f"{settings.default_delivery_time:%H:%M}", tz=settings.report_timezone)
+                 + "\n" + t(settings.locale, "help_scopes"))
 
 
-async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report(update: Update, context: BotContext) -> None:
     delivery, settings, clock = _ctx(context)
     chat_id = update.effective_chat.id
     sub = await _subscription(update, context)
     loc = _locale(sub, settings)
-    if not (_is_admin(update, settings) or (sub is not None and sub.active)):
+    if not may_see_data(update.effective_user.id, sub, settings.admin_user_ids):
         log.info("chat %s: /report refused (not subscribed, user not an admin)", chat_id)
         await _reply(update, t(loc, "refuse_data", chat_id=chat_id))
         return
@@ -73,14 +82,25 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except ReportInputError as exc:
         await _reply(update, t(loc, "report_bad", error=exc.text(loc)))
         return
-    await _reply(update, t(loc, "computing", day=f"{req.day:%Y-%m-%d}"))
-    digest = await delivery.cache.get(req.day, tz, loc, req.metrics)
-    await delivery.send_digest(chat_id, digest)
-    log.info("chat %s: /report %s %s sent", chat_id, req.day, ",".join(req.metrics))
+    # No argument can name a scope: the chat's own (chat_scope) is the only one it ever gets.
+    names = sub.metrics if req.metrics == METRICS and sub is not None and sub.metrics else req.metrics
+    shown = ChatProgress(context.bot, chat_id, loc, req.day, delivery.options.progress_interval)
+    await shown.start()
+    await send_chat_digest(context, chat_id, sub, req.day, tz, loc, names, progress=shown)
+    log.info("chat %s: /report %s %s sent (scope %s)", chat_id, req.day, ",".join(names),
+             chat_scope(sub) or "company")
 
 
 def _parse_subscribe(args: list[str], settings, loc: str):
-    """[HH:MM] [IANA zone] [en|ru] in any order; returns (time, tz, locale) or an error text."""
+    """[HH:MM] [IANA zone] [en|ru] [scope=TAG] in any order; returns (time, tz, locale, scope)
+    or an error text. The scope is KEEP unless given: re-subscribing never widens a chat."""
+    args, scope_text = split_scope_arg(args)
+    scope = KEEP
+    if scope_text is not None:
+        try:
+            scope = parse_scope(scope_text)
+        except ScopeError as exc:
+            return exc.text(loc)
     at, tz, locale = None, None, None
     for arg in args:
         if arg[:1].isdigit() and at is None:
@@ -98,10 +118,10 @@ def _parse_subscribe(args: list[str], settings, loc: str):
             tz = arg
         else:
             return t(loc, "bad_args")
-    return at or settings.default_delivery_time, tz or settings.report_timezone, locale
+    return at or settings.default_delivery_time, tz or settings.report_timezone, locale, scope
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe(update: Update, context: BotContext) -> None:
     delivery, settings, _ = _ctx(context)
     chat = update.effective_chat
     loc = settings.locale
@@ -112,18 +132,19 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(parsed, str):
         await _reply(update, parsed)
         return
-    at, tz, locale = parsed
+    at, tz, locale, scope = parsed
     title = chat.title or chat.full_name or chat.username
     sub = await delivery.db("subscribing", delivery.store.subscribe, chat.id, title, at, tz, locale,
-                            update.effective_user.id)
+                            update.effective_user.id, scope)
     schedule_chat(context.application, sub)
     loc = _locale(sub, settings)
-    log.info("chat %s subscribed at %s %s by user %s", chat.id, at, tz, update.effective_user.id)
-    await _reply(update, t(loc, "subscribed", time=f"{at:%H:%M}", tz=tz,
-                           next=_fmt(next_run(context.application, chat.id), tz)))
+    log.info("chat %s subscribed at %s %s (scope %s) by user %s", chat.id, at, tz, sub.scope or "company",
+             update.effective_user.id)
+    await _reply(update, t(loc, "subscribed_scope" if sub.scope else "subscribed", time=f"{at:%H:%M}", tz=tz,
+                           scope=sub.scope, next=_fmt(next_run(context.application, chat.id), tz)))
 
 
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe(update: Update, context: BotContext) -> None:
     delivery, settings, _ = _ctx(context)
     chat = update.effective_chat
     if not _is_admin(update, settings):
@@ -137,7 +158,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _reply(update, t(settings.locale, "unsubscribed" if changed else "not_subscribed"))
 
 
-async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def status(update: Update, context: BotContext) -> None:
     delivery, settings, _ = _ctx(context)
     loc = settings.locale
     if not _is_admin(update, settings):
@@ -151,21 +172,21 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     last = await delivery.db("reading the ledger", delivery.store.last_deliveries)
     lines = [t(loc, "status_head")]
     for s in subs:
-        ld = last.get(s.chat_id)
-        last_text = (f"{ld.report_date:%Y-%m-%d} {ld.state}" + (f" ({ld.error[:80]})" if ld.error else "")
-                     if ld else t(loc, "never"))
+        recent = last.get(s.chat_id, [])
         lines.append(t(
             loc, "status_line", chat=s.chat_id, title=f"{s.chat_title} " if s.chat_title else "",
             state=t(loc, "active") if s.active else t(loc, "inactive", reason=s.deactivated_reason or "—"),
             time=f"{s.delivery_time:%H:%M}", tz=s.timezone,
-            next=_fmt(next_run(context.application, s.chat_id), s.timezone), last=last_text))
+            next=_fmt(next_run(context.application, s.chat_id), s.timezone),
+            last=recent[0].state.value if recent else t(loc, "never")))
+        lines += delivery_lines(recent, loc, s.timezone)
     from bot.messages import split_text
 
     for chunk in split_text("\n".join(lines)):
         await _reply(update, chunk)
 
 
-async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def migrated(update: Update, context: BotContext) -> None:
     """The service message in the old group when it becomes a supergroup."""
     delivery, _, _ = _ctx(context)
     msg = update.effective_message
@@ -173,10 +194,10 @@ async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await delivery.migrate(msg.chat_id, msg.migrate_to_chat_id)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the failure with its traceback (token redacted by the log filter); the chat gets one
     polite sentence and never a stack trace."""
-    settings = context.bot_data["settings"]
+    settings = context.bot_data.settings
     err = context.error
     db_down = isinstance(err, DatabaseDown)
     chat_id = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
@@ -184,6 +205,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("chat %s: database down while handling an update: %s", chat_id, err)
     else:
         log.error("chat %s: error while handling an update", chat_id, exc_info=err)
+    query = update.callback_query if isinstance(update, Update) else None
+    if query is not None:  # a pressed button is answered even when its handler failed
+        try:
+            await query.answer()
+        except Exception as exc:  # noqa: BLE001 - already answered, or too old
+            log.debug("callback query not answered: %s", type(exc).__name__)
     if chat_id is None:
         return
     try:

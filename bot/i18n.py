@@ -44,8 +44,85 @@ TEXTS: dict[str, dict[str, str]] = {
         "db_down": "Sorry, the database is not reachable right now; please try again in a few minutes.",
         "admin_blocked": "SalesPulse: chat {chat_id} blocked the bot or removed it ({error}); its subscription is now off.",
         "admin_failed": "SalesPulse: the digest for {day} could not be delivered to chat {chat_id}: {error}",
-        "admin_db": "SalesPulse: the database failed while preparing the digest for {day}: {error}. Retried {attempts} times; chats affected: {chats}.",
+        "admin_delayed": (
+            "SalesPulse: the digest for {day} to chat {chats} is delayed: {error} (failing since {since}). "
+            "I keep retrying until {until}; next attempt {next}. No more messages about this outage "
+            "unless it is given up; /status shows each delivery."
+        ),
+        "admin_gave_up": (
+            "SalesPulse: the digest for {day} could not be delivered to chat {chats}: {error}. "
+            "Failing since {since}; it will not be retried."
+        ),
+        "admin_gave_up_db": (
+            "SalesPulse: the database failed while preparing the digest for {day}: {error}. "
+            "Failing since {since}; chats not delivered: {chats}. It will not be retried."
+        ),
+        "computing_stage": "Computing the report for {day}… {stage}",
+        "report_ready": "The report for {day} is ready:",
+        "status_sent": "{day}: sent {at}",
+        "status_working": "{day}: being sent now (due {due})",
+        "status_delayed": "{day}: delayed (due {due}); next attempt {next}, attempt {attempts} so far, failing since {since}; last error: {reason}",
+        "status_failed": "{day}: failed {at}: {reason}",
+        "status_skipped": "{day}: skipped: {reason}",
         "admin_migrated": "SalesPulse: chat {old} became supergroup {new}; its subscription moved with it.",
+        # -- scopes, invites, buttons, /settings (issue 13) --
+        "help_scopes": (
+            "/invite TAG — a single-use link that subscribes a chat to that scope's digest (admins)\n"
+            "/settings — this chat's time, zone, language, scope and metrics, with buttons (admins)\n"
+            "/subscribe … scope=TAG — this chat sees only that scope (admins; scope=* for the whole company)"
+        ),
+        "scope_line": "Scope: {scope}.",
+        "subscribed_scope": "Subscribed: the digest for {scope} comes here daily at {time} ({tz}). Next: {next}.",
+        "invite_usage": "Use /invite TAG, e.g. /invite manager:ivanov or /invite team:north & region:msk",
+        "invite_made": (
+            "Invite to the digest of {scope}, single use, valid until {until}.\n"
+            "For a private chat: {private}\nFor a group: {group}\n"
+            "Whoever opens it gets the digest of {scope} daily at {time} ({tz})."
+        ),
+        "invite_forged": "Sorry, this invite link is not valid. Please ask an admin for a new one.",
+        "invite_expired": "Sorry, this invite link has expired. Please ask an admin for a new one.",
+        "invite_used": "Sorry, this invite link has already been used. Please ask an admin for a new one.",
+        "invite_chat_taken": "This chat already receives its digest; only an admin can change what it sees.",
+        "invite_welcome": (
+            "Welcome! This chat now receives the digest for {scope} daily at {time} ({tz}). "
+            "Ask for it any time with /report."
+        ),
+        "menu_text": "More for {day} ({scope}):",
+        "menu_opened": "The digest for {day} follows below.",
+        "btn_prev": "◀ {day}",
+        "btn_next": "{day} ▶",
+        "btn_leads": "Stuck leads (CSV)",
+        "btn_hanging": "Hanging",
+        "btn_new_payers": "New payers",
+        "btn_funnel": "Funnel",
+        "btn_attribution": "Channels",
+        "btn_campaigns": "Campaigns",
+        "cb_working": "Working on it…",
+        "cb_stale": "This button is no longer valid; send /report for a fresh menu.",
+        "cb_refused": "Sorry, this chat is not allowed to see the reports.",
+        "leads_unavailable": "Sorry, the stuck-lead list is not available in this version.",
+        "leads_caption": "Stuck leads on {day} ({scope})",
+        "settings_head": (
+            "Settings of this chat:\ntime {time} ({tz})\nlanguage {lang}\nscope {scope}\nmetrics {metrics}"
+        ),
+        "settings_saved": "Saved. Next digest: {next}.",
+        "settings_not_subscribed": "This chat is not subscribed; send /subscribe here first.",
+        "settings_admin_only": "Only SalesPulse admins can change the settings.",
+        "settings_pick_time": "Delivery time (another: /subscribe HH:MM):",
+        "settings_pick_tz": "Time zone (another: /subscribe HH:MM Area/City):",
+        "settings_pick_lang": "Language:",
+        "settings_pick_scope": "Scope (another: /subscribe scope=TAG):",
+        "settings_pick_metrics": "Metrics in the digest (tap to switch on or off):",
+        "settings_min_metric": "At least one metric must stay on.",
+        "settings_closed": "Settings closed.",
+        "btn_time": "Time",
+        "btn_tz": "Zone",
+        "btn_lang": "Language",
+        "btn_scope": "Scope",
+        "btn_metrics": "Metrics",
+        "btn_back": "« Back",
+        "btn_done": "Done",
+        "all_metrics": "all",
     },
     "ru": {
         "start": (
@@ -88,8 +165,85 @@ TEXTS: dict[str, dict[str, str]] = {
         "db_down": "Извините, база данных сейчас недоступна; попробуйте через несколько минут.",
         "admin_blocked": "SalesPulse: чат {chat_id} заблокировал бота или удалил его ({error}); подписка отключена.",
         "admin_failed": "SalesPulse: сводку за {day} не удалось доставить в чат {chat_id}: {error}",
-        "admin_db": "SalesPulse: база данных недоступна при подготовке сводки за {day}: {error}. Попыток: {attempts}; затронутые чаты: {chats}.",
+        "admin_delayed": (
+            "SalesPulse: сводка за {day} в чат {chats} задерживается: {error} (сбой с {since}). "
+            "Повторяю попытки до {until}; следующая {next}. Больше сообщений об этом сбое не будет, "
+            "если только доставку не придётся отменить; подробности в /status."
+        ),
+        "admin_gave_up": (
+            "SalesPulse: сводку за {day} не удалось доставить в чат {chats}: {error}. "
+            "Сбой с {since}; повторных попыток не будет."
+        ),
+        "admin_gave_up_db": (
+            "SalesPulse: база данных недоступна при подготовке сводки за {day}: {error}. "
+            "Сбой с {since}; не доставлено в чаты: {chats}. Повторных попыток не будет."
+        ),
+        "computing_stage": "Считаю отчёт за {day}… {stage}",
+        "report_ready": "Отчёт за {day} готов:",
+        "status_sent": "{day}: отправлена {at}",
+        "status_working": "{day}: отправляется (по расписанию {due})",
+        "status_delayed": "{day}: задерживается (по расписанию {due}); следующая попытка {next}, попыток: {attempts}, сбой с {since}; последняя ошибка: {reason}",
+        "status_failed": "{day}: не доставлена {at}: {reason}",
+        "status_skipped": "{day}: пропущена: {reason}",
         "admin_migrated": "SalesPulse: чат {old} стал супергруппой {new}; подписка перенесена.",
+        # -- scopes, invites, buttons, /settings (issue 13) --
+        "help_scopes": (
+            "/invite ТЕГ — одноразовая ссылка, подписывающая чат на сводку этой области (админы)\n"
+            "/settings — время, пояс, язык, область и метрики этого чата кнопками (админы)\n"
+            "/subscribe … scope=ТЕГ — этот чат видит только эту область (админы; scope=* — вся компания)"
+        ),
+        "scope_line": "Область: {scope}.",
+        "subscribed_scope": "Подписка оформлена: сводка по области {scope} будет приходить сюда ежедневно в {time} ({tz}). Следующая: {next}.",
+        "invite_usage": "Используйте /invite ТЕГ, например /invite manager:ivanov или /invite team:north & region:msk",
+        "invite_made": (
+            "Приглашение к сводке по области {scope}, одноразовое, действует до {until}.\n"
+            "Для личного чата: {private}\nДля группы: {group}\n"
+            "Открывший получит сводку по области {scope} ежедневно в {time} ({tz})."
+        ),
+        "invite_forged": "Извините, эта ссылка-приглашение недействительна. Попросите у администратора новую.",
+        "invite_expired": "Извините, срок действия этой ссылки истёк. Попросите у администратора новую.",
+        "invite_used": "Извините, эта ссылка уже использована. Попросите у администратора новую.",
+        "invite_chat_taken": "Этот чат уже получает свою сводку; изменить, что он видит, может только администратор.",
+        "invite_welcome": (
+            "Добро пожаловать! Этот чат теперь получает сводку по области {scope} ежедневно в {time} ({tz}). "
+            "В любой момент её можно запросить командой /report."
+        ),
+        "menu_text": "Ещё за {day} ({scope}):",
+        "menu_opened": "Сводка за {day} — ниже.",
+        "btn_prev": "◀ {day}",
+        "btn_next": "{day} ▶",
+        "btn_leads": "Зависшие лиды (CSV)",
+        "btn_hanging": "Зависшие",
+        "btn_new_payers": "Новые плательщики",
+        "btn_funnel": "Воронка",
+        "btn_attribution": "Каналы",
+        "btn_campaigns": "Рассылки",
+        "cb_working": "Готовлю…",
+        "cb_stale": "Эта кнопка больше не действует; отправьте /report, чтобы получить новое меню.",
+        "cb_refused": "Извините, этому чату отчёты недоступны.",
+        "leads_unavailable": "Извините, список зависших лидов в этой версии недоступен.",
+        "leads_caption": "Зависшие лиды за {day} ({scope})",
+        "settings_head": (
+            "Настройки этого чата:\nвремя {time} ({tz})\nязык {lang}\nобласть {scope}\nметрики {metrics}"
+        ),
+        "settings_saved": "Сохранено. Следующая сводка: {next}.",
+        "settings_not_subscribed": "Этот чат не подписан; сначала отправьте здесь /subscribe.",
+        "settings_admin_only": "Менять настройки могут только администраторы SalesPulse.",
+        "settings_pick_time": "Время доставки (другое: /subscribe ЧЧ:ММ):",
+        "settings_pick_tz": "Часовой пояс (другой: /subscribe ЧЧ:ММ Регион/Город):",
+        "settings_pick_lang": "Язык:",
+        "settings_pick_scope": "Область (другая: /subscribe scope=ТЕГ):",
+        "settings_pick_metrics": "Метрики в сводке (нажмите, чтобы включить или выключить):",
+        "settings_min_metric": "Хотя бы одна метрика должна остаться включённой.",
+        "settings_closed": "Настройки закрыты.",
+        "btn_time": "Время",
+        "btn_tz": "Пояс",
+        "btn_lang": "Язык",
+        "btn_scope": "Область",
+        "btn_metrics": "Метрики",
+        "btn_back": "« Назад",
+        "btn_done": "Готово",
+        "all_metrics": "все",
     },
 }
 

@@ -9,14 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-CAPTION_LIMIT = 1024
-MESSAGE_LIMIT = 4096
+# One definition of Telegram's text limits and of how it counts, shared with the digest's words.
+from reports.text import CAPTION_LIMIT, MESSAGE_LIMIT, tg_len
+
 ALBUM_LIMIT = 10
-
-
-def tg_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass(frozen=True)

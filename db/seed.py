@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from db.seed_common import Volumes, csv_bytes, ints_text, money_text, ts_text, vocab
 from db.seed_messages import CAMPAIGNS, KINDS, REASONS, STATUSES, click_url, generate_messages
 from db.seed_sales import EVENT_NAMES, generate_sales
+from db.seed_tags import TAG_NAMES, generate_tags
 from db.seed_web import COLUMNS as WEB_COLUMNS
 from db.seed_web import make_devices, plan_sessions, web_chunks
 from db.source import SOURCE_TABLES, create_source_tables, source_ddl
@@ -34,6 +35,8 @@ from db.source import SOURCE_TABLES, create_source_tables, source_ddl
 __all__ = ["SeedStats", "Volumes", "seed", "source_is_empty"]
 
 WRITERS = int(os.environ.get("SEED_WRITERS", "2"))
+# Tables with a bigserial id (user_tags has none: its rows are (user_id, tag) pairs).
+ID_TABLES = tuple(t for t in SOURCE_TABLES[1:] if t != "user_tags")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def seed(engine: Engine, schema: str, users: int, days: int, start: date, seed: 
         offsets = _offsets(cur, schema)
         # Into empty tables, building the secondary indexes once at the end is about 3x faster
         # than maintaining them row by row during COPY (the web_events text index dominates).
-        bulk = not any(offsets[t] for t in SOURCE_TABLES[1:])
+        bulk = not any(offsets[t] for t in ID_TABLES)
         if bulk:
             for name in _secondary_indexes(schema):
                 cur.execute(f'drop index if exists "{schema}".{name}')
@@ -92,7 +95,7 @@ def seed(engine: Engine, schema: str, users: int, days: int, start: date, seed: 
         rows = {"events_dict": new_names} | _generate_and_copy(
             raws, schema, users, days, start, seed, progress, volumes or Volumes(), offsets, event_ids
         )
-        for table in SOURCE_TABLES[1:]:
+        for table in ID_TABLES:
             # Explicit ids were loaded: move the bigserial past them so later inserts don't collide.
             cur.execute(
                 f"select setval(pg_get_serial_sequence(%s, 'id'), max(id)) from \"{schema}\".{table} "
@@ -162,7 +165,7 @@ def _secondary_indexes(schema: str) -> list[str]:
 def _offsets(cur, schema: str) -> dict[str, int]:
     """Largest id per table, and the largest user id anywhere, so appended rows never collide."""
     out = {}
-    for table in SOURCE_TABLES[1:]:
+    for table in ID_TABLES:
         cur.execute(f'select coalesce(max(id), 0) from "{schema}".{table}')
         out[table] = cur.fetchone()[0]
     cur.execute(
@@ -262,9 +265,11 @@ def _generate_and_copy(raws, schema, users, days, start, seed, progress, vol, of
     day0 = np.datetime64(start, "s")
     uid0 = offsets["user"] + 1  # user index i is user id uid0 + i
     ss = np.random.SeedSequence([seed, users, days, start.toordinal()])
-    r_sales, r_msg, r_dev, r_web = (np.random.default_rng(s) for s in ss.spawn(4))
+    # spawn(5)'s first four children are spawn(4)'s: adding the tags' stream changed no other row.
+    r_sales, r_msg, r_dev, r_web, r_tags = (np.random.default_rng(s) for s in ss.spawn(5))
 
     sales = generate_sales(r_sales, users, days, vol)
+    tags = generate_tags(r_tags, users, sales)
     msg = generate_messages(r_msg, sales.lead_at, days, vol.sends_per_user_day)
     pu, pt, pa = (np.concatenate([a, b]) for a, b in ((sales.pay_user, msg.pay_user),
                                                        (sales.pay_at, msg.pay_at),
@@ -280,12 +285,15 @@ def _generate_and_copy(raws, schema, users, days, start, seed, progress, vol, of
     pos = pa > 0
     ses = plan_sessions(r_dev, dev, sales.lead_at, days, vol, pu[pos], pt[pos],
                         msg.visit_user, msg.visit_at, msg.visit_campaign)
-    estimate = len(eo) + len(pu) + len(msg.send_at) + int(ix.sum()) + int(ses.pages.sum())
+    estimate = len(tags.user) + len(eo) + len(pu) + len(msg.send_at) + int(ix.sum()) + int(ses.pages.sum())
     bar = tqdm(total=estimate, unit="rows", unit_scale=True, file=sys.stderr, disable=not progress,
                desc=f"seeding {schema}", smoothing=0.1)
     copier = _Copier(raws, schema, bar)
     try:
         _copy_small(copier, vol.chunk_rows, offsets, uid0, day0, event_ids, sales, eo, pu, pt, pa, msg, ix)
+        v_tag = vocab(list(TAG_NAMES))
+        for s in _chunks(len(tags.user), vol.chunk_rows):
+            copier.put("user_tags", ("user_id", "tag"), [ints_text(tags.user[s] + uid0), v_tag[tags.tag[s]].tolist()])
         copier.small_done()
         for _, cols in web_chunks(r_web, dev, ses, horizon, uid0, day0, offsets["web_events"] + 1,
                                   vol.chunk_rows):

@@ -11,6 +11,7 @@ import numpy as np
 
 from db.source import Source
 from metrics.common import not_excluded
+from metrics.scope import Scope, in_scope
 
 RULE_MODELS = ("last_non_direct", "first_touch", "last_touch", "linear", "position_based", "time_decay")
 MARKOV = "markov"
@@ -18,7 +19,7 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 DECAY_HALF_LIFE_HOURS = 168.0
 
 
-def journeys_sql(src: Source, channel_expr: str) -> str:
+def journeys_sql(src: Source, channel_expr: str, scope: Scope | None = None) -> str:
     """CTEs `payments_d` (D's payments) and `journeys` (one row per session of each journey, with
     its position rn of n and every rule model's weight). `channel_expr` reads sessions alias s."""
     sessions = f'"{src.state_schema}".attribution_sessions'
@@ -29,6 +30,7 @@ payments_d as (
     where p.transaction_created_at >= :start and p.transaction_created_at < :end
       and p.amount > 0
       and {not_excluded(src, "p.user_id")}
+      and {in_scope(src, scope, "p.user_id")}
 ),
 touches as (
     select d.payment_id, d.amount, s.skey, s.started_at, s.first_event_id, {channel_expr} as channel,
@@ -72,7 +74,15 @@ group by m.model, j.channel
 """
 
 
-def markov_transitions_sql(src: Source, channel_expr: str) -> str:
+def session_users_sql(src: Source, scope: Scope | None, user_col: str = "s.user_id") -> str:
+    """SQL predicate on a session's stitched user: company-wide, anonymous sessions count and
+    experiment-flow users' do not; with a scope, only its users' sessions (never anonymous ones)."""
+    if scope is None:
+        return f"({user_col} is null or {not_excluded(src, user_col)})"
+    return f"({in_scope(src, scope, user_col)} and {not_excluded(src, user_col)})"
+
+
+def markov_transitions_sql(src: Source, channel_expr: str, scope: Scope | None = None) -> str:
     """Transition counts between states over D's converting journeys and the non-converting ones:
     every stitched key without a payment on D, with its sessions that started in [T - lookback, T)
     (the journey it would have had, had it paid at the cutoff). Reads CTEs payments_d, journeys."""
@@ -85,8 +95,8 @@ def markov_transitions_sql(src: Source, channel_expr: str) -> str:
     from {sessions} s
     where s.scope = :scope
       and s.started_at >= :end - make_interval(hours => 24 * :lookback) and s.started_at < :end
-      and (s.user_id is null
-           or (s.user_id not in (select user_id from payments_d) and {not_excluded(src, "s.user_id")}))
+      and (s.user_id is null or s.user_id not in (select user_id from payments_d))
+      and {session_users_sql(src, scope)}
 ),
 steps as (
     select 'p' || payment_id as path, rn, channel from journeys

@@ -25,7 +25,13 @@ def event_ids(conn: Connection, src: Source, names: tuple[str, ...] | list[str])
 
 
 def excluded_event_ids(conn: Connection, src: Source, cfg: MetricConfig) -> list[int]:
-    """Ids of the experiment-flow events; an empty list when exclusion is off."""
+    """Ids of the experiment-flow events; none when exclusion is off or the source has no events.
+
+    Without events/events_dict there is nothing to exclude by: the metric runs without the
+    exclusion and the digest notes it (reports.requirements), rather than failing on the table.
+    """
+    if not src.has("events", "events_dict"):
+        return [-1]
     ids = event_ids(conn, src, cfg.excluded_events)
     # -1 never matches a real id and keeps `= any(:excluded_ids)` valid SQL for an empty list.
     return sorted({i for v in ids.values() for i in v}) or [-1]
@@ -37,6 +43,8 @@ def not_excluded(src: Source, user_col: str) -> str:
     A per-user probe of the (user_id, happened_at) INCLUDE (event_id) index, so its cost follows
     the users being reported on, not the size of the experiment.
     """
+    if not src.has("events"):
+        return "true"
     return (
         f"not exists (select 1 from {src.table('events')} x "
         f"where x.user_id = {user_col} and x.event_id = any(:excluded_ids))"

@@ -48,6 +48,7 @@ class HangingConfig:
     lookback_days: int
     pipelines: tuple[Pipeline, ...]
     age_buckets: tuple[tuple[int, int], ...]
+    owner_prefix: str = "manager:"  # user_tags with this prefix name a lead's owner
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def load_config(path: Path | None = None) -> MetricConfig:
             lookback_days=r.int_("hanging.lookback_days", 1, 3650),
             pipelines=_pipelines(r),
             age_buckets=_buckets(r),
+            owner_prefix=r.str_("hanging.owner_prefix"),
         ),
         funnel=FunnelConfig(
             steps=funnel_steps,

@@ -33,8 +33,8 @@ from metrics.common import event_ids, excluded_event_ids, ratio
 from metrics.config import PURCHASE, MetricConfig
 from metrics.day import ReportDay
 from metrics.funnel_sql import cohort_events_sql, reach_sql
+from metrics.scope import Scope, scope_params
 
-TABLES = ("events", "events_dict", "payments")
 UNATTRIBUTED = "Unattributed"
 
 
@@ -122,8 +122,8 @@ def _sample(users: Iterable[int], limit: int) -> list[int]:
     return sorted(users, key=lambda u: ((u * 2654435761) % 2**32, u))[:limit]
 
 
-def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay) -> dict:
-    return {
+def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None) -> dict:
+    return scope_params(scope) | {
         "cohort_start": day.midnight(day.day - timedelta(days=cfg.funnel.cohort_days - 1)),
         "cutoff": day.end.astimezone(UTC),
         "conversion_hours": cfg.funnel.conversion_days * 24,
@@ -132,16 +132,18 @@ def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay) ->
 
 
 def cohort_reach(
-    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, params: dict | None = None
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, params: dict | None = None,
+    scope: Scope | None = None,
 ) -> CohortReach:
-    """The cohort (first-ever step 1 in the cohort window) and when each user reached each step."""
-    params = dict(params or _params(conn, src, cfg, day))
+    """The cohort (first-ever step 1 in the cohort window, the scope's users only when there is a
+    scope) and when each user reached each step."""
+    params = dict(params or _params(conn, src, cfg, day, scope))
     steps = cfg.funnel.steps
     ids = event_ids(conn, src, [s for s in steps if s != PURCHASE])
     for k, step in enumerate(steps, start=1):
         if step != PURCHASE:
             params[f"s{k}_ids"] = ids[step] or [-1]  # an unknown event name is never reached
-    rows = conn.execute(sa.text(reach_sql(src, steps)), params)
+    rows = conn.execute(sa.text(reach_sql(src, steps, scope)), params)
     return CohortReach(steps, {int(r[0]): tuple(r[1:]) for r in rows})
 
 
@@ -169,11 +171,15 @@ def compute(
     cfg: MetricConfig,
     day: ReportDay,
     channels: Callable[[CohortReach], dict[int, str]] | None = None,
+    scope: Scope | None = None,
 ) -> FunnelResult:
-    """`channels`, when given, maps the cohort to user -> acquisition channel (attribution)."""
+    """`channels`, when given, maps the cohort to user -> acquisition channel (attribution).
+
+    With a scope the cohort is the scope's users; clusters are then found among them (k-means over
+    the scoped cohort, as if the company were those users)."""
     cohort_first = day.day - timedelta(days=cfg.funnel.cohort_days - 1)
-    params = _params(conn, src, cfg, day)
-    reach = cohort_reach(conn, src, cfg, day, params)
+    params = _params(conn, src, cfg, day, scope)
+    reach = cohort_reach(conn, src, cfg, day, params, scope)
     segments, clustered = cluster_segments(conn, src, cfg, reach, params)
     if channels is not None:
         segments += channel_segments(reach, channels(reach))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from db.source import Source
 from metrics.common import not_excluded
 from metrics.config import PURCHASE
+from metrics.scope import Scope, in_scope
 
 
 def _step_rows(src: Source, step: str, k: int, alias: str) -> tuple[str, str]:
@@ -25,7 +26,7 @@ def _step_rows(src: Source, step: str, k: int, alias: str) -> tuple[str, str]:
     )
 
 
-def reach_sql(src: Source, steps: tuple[str, ...]) -> str:
+def reach_sql(src: Source, steps: tuple[str, ...], scope: Scope | None = None) -> str:
     """One row per cohort user: user_id, then the instant each step was reached (null if not)."""
     first_rows, first_ts = _step_rows(src, steps[0], 1, "e")
     prior_rows, prior_ts = _step_rows(src, steps[0], 1, "x")
@@ -51,6 +52,7 @@ with first_in_window as (
     select e.user_id, min({first_ts}::timestamptz) as reached_1
     {first_rows}
       and {first_ts} >= :cohort_start and {first_ts} < :cutoff
+      and {in_scope(src, scope, "e.user_id")}
     group by e.user_id
 ),
 cohort as (

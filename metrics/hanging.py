@@ -16,6 +16,17 @@ Definitions (DESIGN section 4; T = cutoff = end of report day D in the report ti
 - age buckets of the hanging backlog: whole days floor(age / 24 h), each bucket [from, to]
   inclusive, labelled "from-to"; a hanging process whose age falls in no bucket is in none.
 
+Scope (metrics.scope): only the scope's users' start events open a process; company-wide
+without one.
+
+Owners (DESIGN section 9): a user's owner is its user_tags tag with the configured prefix
+(`hanging.owner_prefix`, default "manager:"), kept whole ("manager:ivanov", usable as a scope). A
+user with several owner tags counts once, under the first in sort order; a user with none counts
+under owner None. So each pipeline's `by_owner` rows add up exactly to its `hanging` and
+`breached_today`. `by_owner` lists the owners (None included) with at least one hanging process,
+most first (then most breached today, then by name, None last); it is empty when the company has
+no user_tags table, or when nothing hangs.
+
 Experiment-flow users are left out. Cost: range scans of the start and end events (and payments)
 over the lookback window on the (event_id, happened_at) index, aggregated per user: the window's
 data, never the history before it.
@@ -23,7 +34,7 @@ data, never the history before it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -32,10 +43,11 @@ from db.source import Source
 from metrics.common import event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
+from metrics.scope import Scope, in_scope, scope_params
 
-TABLES = ("events", "events_dict")
-# `purchase` ends also read payments when the table exists; without it there are no purchases,
-# so such a pipeline closes by its end events only.
+# Tables: events + events_dict; `purchase` ends also read payments when the table exists (without
+# it there are no purchases, so such a pipeline closes by its end events only). The digest derives
+# this from the configuration: reports.requirements.
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,22 @@ class AgeBucket:
     from_days: int
     to_days: int
     users: int
+
+
+@dataclass(frozen=True)
+class OwnerCount:
+    owner: str | None  # the whole owner tag, e.g. "manager:ivanov"; None: users with no owner
+    hanging: int
+    breached_today: int
+
+
+@dataclass(frozen=True)
+class StuckLead:
+    pipeline: str
+    user_id: int
+    owner: str | None
+    since: datetime  # the start event of the hanging process
+    age_hours: float  # T - since
 
 
 @dataclass(frozen=True)
@@ -56,6 +84,7 @@ class PipelineStatus:
     breached_today: int
     age_buckets: list[AgeBucket] = field(default_factory=list)
     end_events: list[str] = field(default_factory=list)
+    by_owner: list[OwnerCount] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,7 +94,8 @@ class HangingResult:
     pipelines: list[PipelineStatus] = field(default_factory=list)
 
 
-def _sql(src: Source, ends_on_purchase: bool) -> str:
+def _open_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
+    """CTEs up to `owned`: the open processes (user_id, started_at, owner) at the cutoff."""
     events, payments = src.table("events"), src.table("payments")
     # Every end that can close a process lies in [start, T), and start >= T - lookback, so the
     # ends are inside the lookback window too: one range scan per kind, aggregated per user,
@@ -82,6 +112,12 @@ def _sql(src: Source, ends_on_purchase: bool) -> str:
         if ends_on_purchase
         else ""
     )
+    owner = (
+        f"(select min(g.tag) from {src.table('user_tags')} g "
+        f"where g.user_id = o.user_id and starts_with(g.tag, :owner_prefix))"
+        if src.has("user_tags")
+        else "null::text"
+    )
     return f"""
 with latest_starts as (
     -- the process per user: the latest start in the lookback window
@@ -90,6 +126,7 @@ with latest_starts as (
     where e.event_id = any(:start_ids)
       and e.happened_at >= :lookback_start
       and e.happened_at < :cutoff
+      and {in_scope(src, scope, "e.user_id")}
     group by e.user_id
 ),
 last_ends as (
@@ -113,26 +150,47 @@ open_processes as (
     where (x.ended_at is null or x.ended_at < s.started_at)
       and {not_excluded(src, "s.user_id")}
 ),
+owned as (
+    -- one probe of the user_tags (user_id) index per open process
+    select o.user_id, o.started_at, {owner} as owner
+    from open_processes o
+)"""
+
+
+def _sql(src: Source, ends_on_purchase: bool, scope: Scope | None = None) -> str:
+    return f"""{_open_sql(src, ends_on_purchase, scope)},
 aged as (
     select o.started_at <= :sla_cutoff as is_hanging,
            o.started_at >= :breach_from and o.started_at < :sla_cutoff as breached_today,
-           floor(extract(epoch from (:cutoff - o.started_at)) / 86400)::int as age_days
-    from open_processes o
+           floor(extract(epoch from (:cutoff - o.started_at)) / 86400)::int as age_days,
+           o.owner
+    from owned o
 )
--- at most (lookback + 1) * 2 * 2 rows: Python only sums them into the result
-select is_hanging, breached_today, age_days, count(*) as processes
+-- at most (lookback + 1) * 2 * 2 rows per owner: Python only sums them into the result
+select is_hanging, breached_today, age_days, owner, count(*) as processes
 from aged
-group by is_hanging, breached_today, age_days
+group by is_hanging, breached_today, age_days, owner
 """
 
 
-def _pipeline_status(
-    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline, excluded: list[int]
-) -> PipelineStatus:
+def _stuck_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
+    return f"""{_open_sql(src, ends_on_purchase, scope)}
+select o.user_id, o.owner, o.started_at
+from owned o
+where o.started_at <= :sla_cutoff
+order by o.started_at, o.user_id
+limit :limit
+"""
+
+
+def _params(
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline, excluded: list[int],
+    scope: Scope | None,
+) -> tuple[bool, dict]:
+    """(whether the start event exists, bind parameters) of one pipeline."""
     ids = event_ids(conn, src, (p.start, *p.end_events))
     start_ids = ids[p.start]
     end_ids = sorted({i for name in p.end_events for i in ids[name]}) or [-1]
-    ends_on_purchase = p.ends_on_purchase and src.has("payments")
     # Absolute instants (UTC arithmetic): an aware datetime's `-` in its own zone is wall-clock.
     cutoff = day.end.astimezone(UTC)
     sla = timedelta(hours=p.sla_hours)
@@ -146,14 +204,33 @@ def _pipeline_status(
         "sla_cutoff": cutoff - sla,
         # deadline start + SLA in [D.start, T) <=> start in [D.start - SLA, T - SLA)
         "breach_from": day.start.astimezone(UTC) - sla,
-    }
+        "owner_prefix": cfg.hanging.owner_prefix,
+    } | scope_params(scope)
+    return bool(start_ids), params
+
+
+def _by_owner(counts: dict[str | None, list[int]]) -> list[OwnerCount]:
+    rows = [OwnerCount(owner, h, b) for owner, (h, b) in counts.items()]
+    return sorted(rows, key=lambda r: (-r.hanging, -r.breached_today, r.owner is None, r.owner or ""))
+
+
+def _pipeline_status(
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline, excluded: list[int],
+    scope: Scope | None = None,
+) -> PipelineStatus:
+    has_start, params = _params(conn, src, cfg, day, p, excluded, scope)
+    ends_on_purchase = p.ends_on_purchase and src.has("payments")
     hanging = open_within = breached = 0
     hanging_by_age: dict[int, int] = {}
-    rows = conn.execute(sa.text(_sql(src, ends_on_purchase)), params) if start_ids else []
-    for is_hanging, is_breached, age_days, n in rows:
+    owners: dict[str | None, list[int]] = {}
+    rows = conn.execute(sa.text(_sql(src, ends_on_purchase, scope)), params) if has_start else []
+    for is_hanging, is_breached, age_days, owner, n in rows:
         if is_hanging:
             hanging += n
             hanging_by_age[age_days] = hanging_by_age.get(age_days, 0) + n
+            counts = owners.setdefault(owner, [0, 0])
+            counts[0] += n
+            counts[1] += n if is_breached else 0  # breached processes are all hanging ones
         else:
             open_within += n
         breached += n if is_breached else 0
@@ -170,13 +247,37 @@ def _pipeline_status(
         breached_today=breached,
         age_buckets=buckets,
         end_events=list(p.ends),
+        by_owner=_by_owner(owners) if src.has("user_tags") else [],
     )
 
 
-def compute(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay) -> HangingResult:
+def compute(
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None
+) -> HangingResult:
     excluded = excluded_event_ids(conn, src, cfg)
     return HangingResult(
         report_date=day.day,
         lookback_days=cfg.hanging.lookback_days,
-        pipelines=[_pipeline_status(conn, src, cfg, day, p, excluded) for p in cfg.hanging.pipelines],
+        pipelines=[_pipeline_status(conn, src, cfg, day, p, excluded, scope) for p in cfg.hanging.pipelines],
     )
+
+
+def stuck_leads(
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None,
+    limit: int = 100_000,
+) -> list[StuckLead]:
+    """The hanging processes themselves, per pipeline oldest first: exactly the processes that
+    `compute` counts as hanging (so at most the sum of the pipelines' `hanging`), and at most
+    `limit` per pipeline."""
+    excluded = excluded_event_ids(conn, src, cfg)
+    cutoff = day.end.astimezone(UTC)
+    out: list[StuckLead] = []
+    for p in cfg.hanging.pipelines:
+        has_start, params = _params(conn, src, cfg, day, p, excluded, scope)
+        if not has_start:
+            continue
+        sql = _stuck_sql(src, p.ends_on_purchase and src.has("payments"), scope)
+        for user_id, owner, since in conn.execute(sa.text(sql), params | {"limit": limit}):
+            age = round((cutoff - since).total_seconds() / 3600, 2)
+            out.append(StuckLead(p.name, int(user_id), owner, since, age))
+    return out

@@ -15,8 +15,7 @@ from db.source import Source
 from metrics.common import excluded_event_ids, money, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-
-TABLES = ("payments",)
+from metrics.scope import Scope, in_scope, scope_params
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class NewPayersResult:
     daily: list[PayersDay] = field(default_factory=list)
 
 
-def _sql(src: Source) -> str:
+def _sql(src: Source, scope: Scope | None = None) -> str:
     payments = src.table("payments")
     return f"""
 with window_payments as (
@@ -55,6 +54,7 @@ with window_payments as (
       and p.transaction_created_at < :window_end
       and p.amount > 0
       and {not_excluded(src, "p.user_id")}
+      and {in_scope(src, scope, "p.user_id")}
 ),
 first_in_window as (
     select w.user_id, min(w.day) as first_day
@@ -86,17 +86,20 @@ order by t.day
 """
 
 
-def compute(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay) -> NewPayersResult:
+def compute(
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None
+) -> NewPayersResult:
+    """With a scope, only its users' payments count (first-ever is still per user)."""
     days = max(cfg.new_payers_series_days, 8)  # D-7 must always be inside the window
     first = day.day - timedelta(days=days - 1)
     rows = conn.execute(
-        sa.text(_sql(src)),
+        sa.text(_sql(src, scope)),
         {
             "tz": day.timezone,
             "window_start": day.midnight(first),
             "window_end": day.end,
             "excluded_ids": excluded_event_ids(conn, src, cfg),
-        },
+        } | scope_params(scope),
     )
     by_day = {
         r[0]: PayersDay(r[0], int(r[1]), money(r[2]), int(r[3]), int(r[4]), money(r[5])) for r in rows

@@ -3,22 +3,30 @@
 Composition only: metrics compute numbers, charts draw them, text.py words them. A metric whose
 source tables are absent is skipped with a reason, never an error; a metric that fails is
 reported as failed without taking the rest of the digest down.
+
+A scope (DESIGN section 9; text such as "team:north & region:msk") restricts every metric to the
+scope's users. It needs the optional user_tags table: without it a scoped report is an input
+error; a scope nobody is in gives a report of zeros whose text says so.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from db.source import inspect_source
+from db.source import Source, inspect_source
+from metrics import attribution
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
+from metrics.scope import Scope, ScopeError, parse_scope, scope_params, scope_users_sql
 from reports.registry import REGISTRY
-from reports.request import METRICS
+from reports.request import METRICS, ReportInputError
+from reports.requirements import requirements
 from reports.serialize import jsonable
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,7 @@ class MetricOutcome:
     name: str
     result: Any | None = None
     skipped: str | None = None  # why the metric is not in this digest (missing tables, error)
+    notes: tuple[str, ...] = ()  # what it left out (optional tables missing), e.g. the exclusion
 
 
 @dataclass(frozen=True)
@@ -46,16 +55,21 @@ class Digest:
     text: str = ""
     charts: list[Chart] = field(default_factory=list)
     csv: str = ""
+    scope: str | None = None  # canonical scope text ("region:msk & team:north"); None: company-wide
+    scope_users: int | None = None  # users in the scope; None when company-wide
 
     def to_json(self) -> dict:
         return {
             "report_date": self.report_date.isoformat(),
             "timezone": self.timezone,
+            "scope": self.scope,
+            "scope_users": self.scope_users,
             "metrics": {
                 name: jsonable(o.result) if o.result is not None else None
                 for name, o in self.outcomes.items()
             },
             "skipped": {name: o.skipped for name, o in self.outcomes.items() if o.skipped},
+            "notes": {name: list(o.notes) for name, o in self.outcomes.items() if o.notes},
         }
 
 
@@ -66,22 +80,78 @@ def compute_metrics(
     day: ReportDay,
     names: tuple[str, ...] = METRICS,
     state_schema: str = "salespulse",
+    progress: Callable[[str], None] | None = None,
+    scope: Scope | None = None,
 ) -> dict[str, MetricOutcome]:
+    """Every metric of `names`; `progress`, when given, is called with each stage's name as it
+    starts: "sessions" (when attribution is asked for and web data exist), then each metric."""
+    step = progress or (lambda _stage: None)
     outcomes: dict[str, MetricOutcome] = {}
     with engine.connect() as conn:
         src = inspect_source(conn, source_schema, state_schema)
+        check_scope_source(src, scope)
         conn.commit()
+        if "attribution" in names and src.has(*attribution.TABLES):
+            step("sessions")
+            _prepare_sessions(engine, src, cfg, day)
         for name in names:
-            spec = REGISTRY[name]
-            missing = src.missing(*spec.tables)
-            if missing:
-                outcomes[name] = MetricOutcome(name, skipped=f"no table {', '.join(missing)}")
+            needs = requirements(name, cfg)
+            reason = needs.skip_reason(src)
+            step(name)
+            if reason:
+                outcomes[name] = MetricOutcome(name, skipped=reason)
                 continue
-            outcomes[name] = _run_one(conn, spec, src, cfg, day)
+            notes = tuple(needs.notes(src))
+            for note in notes:
+                log.warning("metric %s on %s: %s", name, src.schema, note)
+            outcome = _run_one(conn, REGISTRY[name], src, cfg, day, scope)
+            outcomes[name] = replace(outcome, notes=notes) if outcome.result is not None else outcome
     return outcomes
 
 
-def _run_one(conn, spec, src, cfg: MetricConfig, day: ReportDay) -> MetricOutcome:
+def _prepare_sessions(engine: Engine, src, cfg: MetricConfig, day: ReportDay) -> None:
+    """The session days attribution reads, built first in a stage of their own (the slow part of a
+    first report), a day per transaction on two connections. A failure here is left for the
+    attribution metric itself to report (it builds what is still missing)."""
+    from metrics.sessions_backfill import plan_backfill, run_backfill
+
+    days = attribution.window_days(cfg, day)
+    try:
+        plan = plan_backfill(engine, src.schema, src.state_schema, cfg.attribution, day.timezone, days[0], days[-1])
+        run_backfill(engine, src.schema, src.state_schema, cfg.attribution, day.timezone, plan, workers=2)
+    except sa.exc.OperationalError:
+        raise
+    except Exception:
+        log.exception("building the sessions of %s failed", day.day)
+
+
+def parse_report_scope(text: str | None) -> Scope | None:
+    """The scope of a request, or a ReportInputError (in both languages) saying what is wrong."""
+    try:
+        return parse_scope(text)
+    except ScopeError as exc:
+        raise ReportInputError(f"bad scope: {exc}", f"неверная область (scope): {exc}") from None
+
+
+def check_scope_source(src: Source, scope: Scope | None) -> None:
+    if scope is not None and not src.has("user_tags"):
+        raise ReportInputError(
+            f"scope '{scope}' needs the user_tags table (user_id, tag), and schema {src.schema} has "
+            "none; create it (a view over the CRM will do) or report company-wide without a scope",
+            f"для области «{scope}» нужна таблица user_tags (user_id, tag), а в схеме {src.schema} "
+            "её нет; создайте её (подойдёт представление над CRM) или запросите отчёт без области",
+        )
+
+
+def count_scope_users(engine: Engine, source_schema: str, scope: Scope, state_schema: str = "salespulse") -> int:
+    with engine.connect() as conn:
+        src = inspect_source(conn, source_schema, state_schema)
+        check_scope_source(src, scope)
+        return int(conn.execute(sa.text(f"select count(*) from ({scope_users_sql(src)}) u"),
+                                scope_params(scope)).scalar_one())
+
+
+def _run_one(conn, spec, src, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None) -> MetricOutcome:
     """One metric in its own transaction, so one failure cannot poison the others.
 
     A lost connection is the database being down: that propagates, so the caller can retry the
@@ -90,7 +160,8 @@ def _run_one(conn, spec, src, cfg: MetricConfig, day: ReportDay) -> MetricOutcom
     """
     try:
         with conn.begin():
-            return MetricOutcome(spec.name, result=spec.compute(conn, src, cfg, day))
+            result = spec.compute(conn, src, cfg, day, scope) if scope else spec.compute(conn, src, cfg, day)
+            return MetricOutcome(spec.name, result=result)
     except sa.exc.OperationalError:
         raise
     except Exception as exc:
@@ -107,17 +178,32 @@ def build_digest(
     names: tuple[str, ...] = METRICS,
     with_charts: bool = True,
     state_schema: str = "salespulse",
+    progress: Callable[[str], None] | None = None,
+    scope: str | None = None,
 ) -> Digest:
+    """`progress` (from the caller's worker thread): "sessions", each metric name, "charts".
+    `scope`: tag text ("team:north", "team:north & region:msk"), None for company-wide; bad
+    text or a scope without a user_tags table raise ReportInputError."""
     from charts import render_charts  # lazy: matplotlib is only paid for when charts are drawn
     from reports.text import render_csv, render_text
 
-    outcomes = compute_metrics(engine, source_schema, cfg, day, names, state_schema)
+    parsed = parse_report_scope(scope)
+    users = count_scope_users(engine, source_schema, parsed, state_schema) if parsed else None
+    outcomes = compute_metrics(engine, source_schema, cfg, day, names, state_schema, progress, parsed)
+    label = str(parsed) if parsed else None
+    charts = []
+    if with_charts:
+        if progress:
+            progress("charts")
+        charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale)]
     return Digest(
         report_date=day.day,
         timezone=day.timezone,
         locale=locale,
         outcomes=outcomes,
-        text=render_text(outcomes, day, locale),
-        charts=[Chart(n, png) for n, png in render_charts(outcomes, day, locale)] if with_charts else [],
-        csv=render_csv(outcomes, day),
+        text=render_text(outcomes, day, locale, scope=label, scope_users=users),
+        charts=charts,
+        csv=render_csv(outcomes, day, label),
+        scope=label,
+        scope_users=users,
     )

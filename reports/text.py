@@ -42,6 +42,7 @@ from reports.i18n import (
     skip_reason,
     t,
 )
+from reports.owners import owner_lines
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -80,6 +81,7 @@ def _hanging(r: HangingResult, loc: str) -> list[Line]:
     clear = [p.name for p in pipes if p.hanging == 0]
     if clear:
         out.append(Line(t("hanging.clear", loc, names=shorten(", ".join(clear), 160))))
+    out.extend(Line(x, True) for x in owner_lines(r, loc))
     return out
 
 
@@ -175,9 +177,13 @@ SECTIONS = {"hanging": _hanging, "new_payers": _payers, "funnel": _funnel,
             "attribution": _attribution, "campaigns": _campaigns}
 
 
-def build_lines(outcomes: dict, day: ReportDay, locale: str) -> list[Line]:
+def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None = None,
+                scope_users: int | None = None) -> list[Line]:
     loc = norm_locale(locale)
     lines = [Line(t("header", loc, day=fmt_date(day.day, loc), tz=day.timezone), True)]
+    if scope is not None:
+        key = "scope.empty" if scope_users == 0 else "scope"
+        lines.append(Line(t(key, loc, scope=shorten(scope, 120), n=fmt_num(scope_users or 0, loc)), True))
     skipped = []
     for name in ORDER + tuple(n for n in outcomes if n not in ORDER):
         o = outcomes.get(name)
@@ -209,24 +215,28 @@ def fit(lines: list[str], limit: int) -> str:
     return "…"
 
 
-def render_text(outcomes: dict, day: ReportDay, locale: str = "en") -> str:
-    return fit([x.text for x in build_lines(outcomes, day, locale)], MESSAGE_LIMIT)
+def render_text(outcomes: dict, day: ReportDay, locale: str = "en", scope: str | None = None,
+                scope_users: int | None = None) -> str:
+    return fit([x.text for x in build_lines(outcomes, day, locale, scope, scope_users)], MESSAGE_LIMIT)
 
 
-def render_caption(outcomes: dict, day: ReportDay, locale: str = "en") -> str:
-    lines = [x.text for x in build_lines(outcomes, day, locale) if x.caption or not x.text]
+def render_caption(outcomes: dict, day: ReportDay, locale: str = "en", scope: str | None = None,
+                   scope_users: int | None = None) -> str:
+    lines = [x.text for x in build_lines(outcomes, day, locale, scope, scope_users) if x.caption or not x.text]
     # Blank separators only between kept sections, never doubled.
     compact = [x for i, x in enumerate(lines) if x or (i > 0 and lines[i - 1])]
     return fit(compact, CAPTION_LIMIT)
 
 
-def render_csv(outcomes: dict, day: ReportDay) -> str:
+def render_csv(outcomes: dict, day: ReportDay, scope: str | None = None) -> str:
     """metric, section, name, field, value: one row per number, dot decimals, for spreadsheets."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(("metric", "section", "name", "field", "value"))
     writer.writerow(("digest", "report", "", "report_date", day.day.isoformat()))
     writer.writerow(("digest", "report", "", "timezone", day.timezone))
+    if scope is not None:
+        writer.writerow(("digest", "report", "", "scope", scope))
     for name in ORDER + tuple(n for n in outcomes if n not in ORDER):
         o = outcomes.get(name)
         if o is None:
@@ -263,6 +273,8 @@ def csv_rows(name: str, r: Any) -> list[tuple]:
         for p in r.pipelines:
             out += _rows(name, "pipeline", p.name, p, ("sla_hours", "hanging", "open_within_sla", "breached_today"))
             out += [(name, "age_days", p.name, b.label, b.users) for b in p.age_buckets]
+            for o in p.by_owner:
+                out += [(name, f"owner: {p.name}", o.owner or "", f, getattr(o, f)) for f in ("hanging", "breached_today")]
     elif isinstance(r, NewPayersResult):
         out += _rows(name, "D", r.report_date.isoformat(), r, DAY_FIELDS)
         out += _rows(name, "D-1", r.previous_day.date.isoformat(), r.previous_day, DAY_FIELDS)

@@ -43,7 +43,7 @@ def one(engine, sql: str, **params):
 
 def _fingerprint(engine, schema: str) -> dict[str, str]:
     return {
-        t: one(engine, f'select md5(coalesce(string_agg(x::text, \'|\' order by x.id), \'\')) from "{schema}".{t} x')
+        t: one(engine, f'select md5(coalesce(string_agg(x::text, \'|\' order by {"x.user_id, x.tag" if t == "user_tags" else "x.id"}), \'\')) from "{schema}".{t} x')
         for t in SOURCE_TABLES
     }
 

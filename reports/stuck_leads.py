@@ -1,0 +1,52 @@
+"""The stuck-lead list as a CSV document: one row per hanging process, for a call list.
+
+Bounded by what it lists: only hanging processes (open past their SLA at the cutoff, started
+within the hanging lookback), i.e. exactly the processes the digest counts as hanging, at most
+`limit` per pipeline (metrics.hanging.stuck_leads), oldest first within each pipeline.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy.engine import Engine
+
+from db.source import inspect_source
+from metrics.config import MetricConfig
+from metrics.day import ReportDay
+from metrics.hanging import stuck_leads
+from reports.digest import check_scope_source, parse_report_scope
+from reports.request import ReportInputError
+
+COLUMNS = ("pipeline", "user_id", "owner", "since", "age_hours")
+
+
+def stuck_leads_csv(
+    engine: Engine,
+    source_schema: str,
+    cfg: MetricConfig,
+    day: ReportDay,
+    scope: str | None = None,
+    state_schema: str = "salespulse",
+) -> str:
+    """CSV text with COLUMNS; `since` in the report time zone (ISO 8601 with offset); `owner` the
+    whole owner tag, empty when the user has none. Raises ReportInputError for a bad scope, a
+    scope without a user_tags table, or a company without an events table."""
+    parsed = parse_report_scope(scope)
+    with engine.connect() as conn:
+        src = inspect_source(conn, source_schema, state_schema)
+        conn.commit()
+        check_scope_source(src, parsed)
+        missing = src.missing("events", "events_dict")
+        if missing:
+            raise ReportInputError(f"no stuck-lead list: schema {source_schema} has no table {', '.join(missing)}",
+                                   f"списка зависших нет: в схеме {source_schema} нет таблицы {', '.join(missing)}")
+        with conn.begin():
+            leads = stuck_leads(conn, src, cfg, day, parsed)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for lead in leads:
+        since = lead.since.astimezone(day.tz).isoformat()
+        writer.writerow((lead.pipeline, lead.user_id, lead.owner or "", since, f"{lead.age_hours:.2f}"))
+    return buf.getvalue()
