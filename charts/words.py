@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from charts.labels import norm_locale, pick
-from metrics.attribution import UNATTRIBUTED
+from metrics.channels import UNATTRIBUTED
 
 WORDS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "no_data": ("No data for {day}", "Нет данных за {day}"),
@@ -123,6 +123,8 @@ def segment_name(name: str, locale: str) -> str:
         return name
     if name == "all users":
         return "все пользователи"
+    if name == "typical" or name.startswith("typical #"):  # metrics.clusters: no distinctive event
+        return "типичные" + name[len("typical"):]
     for en, ru in _SEGMENT_PREFIXES_RU:
         if name.startswith(en):
             return ru + event_name(name[len(en):], locale)

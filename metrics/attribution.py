@@ -24,7 +24,7 @@ from metrics.attribution_models import (
     rule_credits_sql,
     session_users_sql,
 )
-from metrics.channels import PAID_CHANNELS, channel_sql
+from metrics.channels import PAID_CHANNELS, UNATTRIBUTED, channel_sql
 from metrics.common import excluded_event_ids
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
@@ -33,7 +33,6 @@ from metrics.sessions import ensure_days, sync_scope, update_sessions
 from metrics.sessions_sql import RAW_COLUMNS, sessions_sql
 
 TABLES = ("web_events", "payments")
-UNATTRIBUTED = "Unattributed"  # the same label as the funnel's channel breakdown
 
 
 @dataclass(frozen=True)

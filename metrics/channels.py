@@ -12,6 +12,8 @@ import re
 from metrics.config import AttributionConfig
 
 DIRECT, PAID_SEARCH, PAID_SOCIAL, DISPLAY = "Direct", "Paid Search", "Paid Social", "Display"
+# Payments (attribution) and users (the funnel's breakdown) with no session before them.
+UNATTRIBUTED = "Unattributed"
 ORGANIC_SOCIAL, ORGANIC_SEARCH, EMAIL, AFFILIATES = "Organic Social", "Organic Search", "Email", "Affiliates"
 REFERRAL, SMS, PUSH, UNASSIGNED = "Referral", "SMS", "Push", "Unassigned"
 CHANNELS = (

@@ -28,14 +28,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
+from metrics.channels import UNATTRIBUTED
 from metrics.clusters import cluster_users
 from metrics.common import event_ids, excluded_event_ids, ratio
 from metrics.config import PURCHASE, MetricConfig
 from metrics.day import ReportDay
 from metrics.funnel_sql import cohort_events_sql, reach_sql
 from metrics.scope import Scope, scope_params
-
-UNATTRIBUTED = "Unattributed"
 
 
 @dataclass(frozen=True)

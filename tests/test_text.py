@@ -180,6 +180,9 @@ def test_unattributed_payments_are_named_in_the_readers_language():
         ("often: Дозвон 2Л", "часто: Дозвон 2Л"),
         ("without Дозвон 2Л", "нет события: Дозвон 2Л"),
         ("all users", "все пользователи"),
+        ("typical", "типичные"),
+        ("typical #2", "типичные #2"),
+        ("reached Успешный ВУ #3", "дошли: Успешный ВУ #3"),
         ("Paid Search", "Paid Search"),
     ],
 )
