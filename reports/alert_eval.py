@@ -20,11 +20,11 @@ from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import parse_scope
 from reports.alert_machine import Outcome, fired_days
-from reports.alert_rules import STATE, UNUSUAL, RuleSpec, holds
+from reports.alert_rules import STATE, UNUSUAL, RuleSpec, holds, metric_of
 
 log = logging.getLogger("salespulse.alerts")
 
-Baselines = Callable[..., list]  # metrics.baselines.daily_baselines(conn, src, cfg, day, scope=None)
+Baselines = Callable[..., list]  # metrics.baselines.daily_baselines(conn, src, cfg, day, scope=, metrics=)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ def judge(spec: RuleSpec, value: float | None, direction: str | None = None,
 
 
 def _flow_reading(conn, src, cfg, spec: RuleSpec, day: ReportDay, scope, baselines: Baselines) -> Reading:
-    found = next((b for b in baselines(conn, src, cfg, day, scope=scope) if b.target == spec.target), None)
+    numbers = baselines(conn, src, cfg, day, scope=scope, metrics=(metric_of(spec.target),))
+    found = next((b for b in numbers if b.target == spec.target), None)
     if found is None:
         return Reading(Outcome.NODATA, day=day.day, detail=f"{spec.target} is not computed for {day.day}")
     return Reading(judge(spec, found.value, found.direction, found.expected), found.value, day=day.day,

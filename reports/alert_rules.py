@@ -34,6 +34,12 @@ PLAIN_FLOW = {"new_payers": "new_payers", "payers": "new_payers", "new_payer_rev
 KEYED_FLOW = {"breached": "pipeline", "sessions": "channel", "sends": "campaign",
               "block_share": "campaign", "conversions": "campaign"}
 
+# The metric whose baselines hold a flow target (metrics.baselines.daily_baselines(metrics=...)).
+METRIC_OF = {"new_payers": "new_payers", "new_payer_revenue": "new_payers", "revenue": "new_payers",
+             "payments": "new_payers", "breached": "hanging", "sessions": "attribution", "sends": "campaigns",
+             "block_share": "campaigns", "conversions": "campaigns"}
+RATE_TARGETS = ("block_share", "conversions")  # shares in [0, 1]
+
 _RULE = re.compile(r"^(?P<target>.+?)\s*(?P<op><=|>=|<|>)\s*(?P<num>[-+]?\d+(?:[.,]\d+)?)$")
 _UNUSUAL = re.compile(r"^(?P<target>.+?)\s+unusual$", re.IGNORECASE)
 _CAMPAIGN_CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -50,6 +56,10 @@ class RuleSpec:
         if self.op == UNUSUAL:
             return f"{self.target} {UNUSUAL}"
         return f"{self.target} {self.op} {format_number(self.threshold)}"
+
+
+def metric_of(target: str) -> str:
+    return METRIC_OF[target.partition(".")[0]]
 
 
 def format_number(x: float | None) -> str:
@@ -144,7 +154,7 @@ def parse_rule(args: list[str] | str, cfg: MetricConfig) -> RuleSpec:
         raise usage_error(f"'{text}' is not a rule", f"«{text}» — не правило")
     target, kind = resolve_target(m.group("target"), cfg)
     number = float(m.group("num").replace(",", "."))
-    if target.startswith("block_share.") and not 0 <= number <= 1:
-        raise usage_error(f"a block share is between 0 and 1, not {m.group('num')}",
-                          f"доля блокировок — число от 0 до 1, а не {m.group('num')}")
+    if target.partition(".")[0] in RATE_TARGETS and not 0 <= number <= 1:
+        raise usage_error(f"{target} is a share between 0 and 1, not {m.group('num')} (e.g. 0.2 for 20%)",
+                          f"{target} — доля от 0 до 1, а не {m.group('num')} (например 0.2 для 20%)")
     return RuleSpec(target, m.group("op"), number, kind)

@@ -140,7 +140,7 @@ def test_parse_rule(cfg, text, spec):
     ("hanging.nowhere > 1", "names no pipeline; known: Open requests, First line"),
     ("sessions.tv > 1", "names no channel"),
     ("mood > 1", "'mood' is not a number I can watch"),
-    ("block_share.email > 20", "a block share is between 0 and 1"),
+    ("block_share.email > 20", "block_share.email is a share between 0 and 1"),
 ])
 def test_bad_rules_say_what_would_be_right(cfg, text, says):
     with pytest.raises(ReportInputError) as err:
