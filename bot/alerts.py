@@ -73,6 +73,7 @@ class AlertRunner:
         self.ready = ready  # the state schema is migrated (bot.sweep does it, once the database answers)
         self._lock = asyncio.Lock()
         self._closed = False
+        self.ticks = 0  # checks completed (tests wait on it; /status could show it)
 
     def close(self) -> None:
         self._closed = True
@@ -101,6 +102,7 @@ class AlertRunner:
                 return
             await self._evaluate(rule, subs.get(rule.chat_id), now)
         await self.flush()
+        self.ticks += 1
 
     async def _evaluate(self, rule: Rule, sub, now: datetime) -> None:
         tz = sub.timezone if sub is not None else self.default_tz
