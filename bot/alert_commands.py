@@ -91,6 +91,8 @@ async def alert(update: Update, context: BotContext) -> None:
              scope or "company")
     await _reply(update, t(loc, "alert_added", id=rule.id, rule=spec.describe(), scope=scope_part(scope, loc),
                            when=when))
+    # Checked at once, not at the next interval: whoever adds a rule wants to know where it stands.
+    context.application.create_task(runner.tick(), update=update)
 
 
 def _duration(d) -> str:

@@ -122,7 +122,8 @@ class BacktestDay:
 
 def backtest(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSpec, *, last_day: date,
              days: int, tz: str, scope: str | None = None, state_schema: str = "salespulse",
-             baselines: Baselines | None = None) -> list[BacktestDay]:
+             baselines: Baselines | None = None,
+             progress: Callable[[date], None] | None = None) -> list[BacktestDay]:
     """The rule replayed over the `days` report days ending `last_day`: a flow target on each
     day, a state target at each day's cutoff (the end of the day, as the digest reads hanging).
     `fired` marks the days whose evaluation would have sent a `firing` message (a rule that
@@ -134,5 +135,7 @@ def backtest(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSp
              if spec.kind == STATE else
              read(engine, source_schema, cfg, spec, scope, day=d, state_schema=state_schema, baselines=baselines))
         readings.append((d.day, r))
+        if progress is not None:
+            progress(d.day)
     fired = set(fired_days([r.outcome for _, r in readings]))
     return [BacktestDay(day, r, i in fired) for i, (day, r) in enumerate(readings)]
