@@ -86,7 +86,7 @@ async def alert(update: Update, context: BotContext) -> None:
     runner = data.alerts
     when = (t(loc, "alert_when_state", minutes=format_number(runner.interval.total_seconds() / 60))
             if spec.kind == STATE else
-            t(loc, "alert_when_flow", late=_duration(runner.late), tz=tz))
+            t(loc, "alert_when_flow", late=_duration(runner.late, loc), tz=tz))
     log.info("chat %s: alert #%s %s added by user %s (scope %s)", chat.id, rule.id, spec.describe(), user.id,
              scope or "company")
     await _reply(update, t(loc, "alert_added", id=rule.id, rule=spec.describe(), scope=scope_part(scope, loc),
@@ -95,9 +95,10 @@ async def alert(update: Update, context: BotContext) -> None:
     context.application.create_task(runner.tick(), update=update)
 
 
-def _duration(d) -> str:
+def _duration(d, loc: str) -> str:
     minutes = int(d.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    h, m = ("ч", "мин") if loc == "ru" else ("h", "min")
+    return f"{minutes // 60} {h} {minutes % 60:02d} {m}" if minutes >= 60 else f"{minutes} {m}"
 
 
 async def alerts(update: Update, context: BotContext) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.alert_store import AlertStore, PendingNotice, Rule
 from bot.i18n import t
@@ -151,6 +151,10 @@ class AlertRunner:
                                               reply_markup=markup(rule.id, False, locale))
         except asyncio.CancelledError:
             raise  # killed: the notice stays pending and the next start sends it
+        except ChatMigrated as exc:  # the group became a supergroup: the rules follow it
+            log.info("alert #%s: chat %s migrated to %s; the rules follow it", rule.id, n.chat_id, exc.new_chat_id)
+            await self._db(self.store.migrate_chat, n.chat_id, exc.new_chat_id)
+            return  # still pending: sent to the new id at the next check
         except (Forbidden, BadRequest) as exc:  # blocked, or a request no retry can fix
             log.warning("alert #%s: notice to chat %s failed: %s", rule.id, n.chat_id, exc.message)
             await self._db(self.store.finish, n.id, "failed", None, f"telegram: {exc.message}")
@@ -163,6 +167,10 @@ class AlertRunner:
                 await self._db(self.store.note_error, n.id, error)
             log.warning("alert #%s: notice to chat %s not sent (%s); attempt %d", rule.id, n.chat_id,
                         error, n.attempts + 1)
+            return
+        except Exception as exc:  # a bug fails this notice, never the other rules' checks
+            log.exception("alert #%s: notice to chat %s failed", rule.id, n.chat_id)
+            await self._db(self.store.finish, n.id, "failed", None, f"{type(exc).__name__}: {exc}")
             return
         await self._db(self.store.finish, n.id, "sent", msg.message_id)
         log.info("alert #%s: %s sent to chat %s", rule.id, n.kind.value, n.chat_id)

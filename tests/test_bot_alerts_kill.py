@@ -21,9 +21,10 @@ ADMIN, GROUP = 42, -4242
 
 async def _start(env: dict, log_path):
     full = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM")} | env
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=full, cwd=log_path.parent,
-        stdout=asyncio.subprocess.DEVNULL, stderr=open(log_path, "ab"))  # noqa: SIM115 - the child owns it
+    with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", env=full, cwd=log_path.parent,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log)
 
 
 def _count(engine, sql: str, schema: str) -> int:
@@ -54,7 +55,10 @@ async def test_one_alert_through_a_hard_kill_and_restart(source, engine, databas
     env["TELEGRAM_API_BASE_URL"] = tg.base_url
     log = tmp_path / "bot.log"
     evaluations = "select count(*) from {s}.alert_log where kind = 'evaluation'"
-    fired = lambda: [t for t in tg.texts(GROUP) if t.startswith("⚠️")]  # noqa: E731
+
+    def fired():
+        return [t for t in tg.texts(GROUP) if t.startswith("⚠️")]
+
     proc = await _start(env, log)
     try:
         await _until(lambda: any(c.method == "getUpdates" for c in tg.calls), "the bot to poll")
