@@ -261,3 +261,80 @@ async def test_bad_rules_and_strangers_are_answered_politely(tg, engine, schema,
         assert rule_rows(engine, schema) == []
     finally:
         await h.stop()
+
+
+async def test_telegram_failures_retry_the_notice_and_a_blocked_chat_ends_it(tg, engine, schema, data):
+    clock = Clock(at(11))
+    h = await harness(tg, engine, schema, data, clock).start()
+    try:
+        await h.ask(GROUP, ADMIN, "/alert hanging > 1")
+        await ticks(h, 2)
+        tg.fault("sendMessage", "500", chat_id=GROUP, times=2)  # two checks' attempts fail
+        clock.now = at(12)
+        await tg.wait_for(lambda: alerts_in(tg, GROUP), timeout=20, what="the alert after two failures")
+        await ticks(h)
+        assert len(alerts_in(tg, GROUP)) == 1
+        assert len([c for c in tg.sent(GROUP, "sendMessage", ok_only=False) if c.text.startswith("⚠️")]) == 3
+        with engine.connect() as conn:
+            assert conn.execute(sa.text(f'select state, attempts from "{schema}".alert_notices')).one() == ("sent", 3)
+        tg.fault("sendMessage", "403", chat_id=GROUP, times=1)
+        clock.now = at(13, 30)
+        await tg.wait_for(lambda: [c for c in tg.sent(GROUP, "sendMessage", ok_only=False) if c.status == 403],
+                          what="the blocked resolved message")
+        await ticks(h)
+        with engine.connect() as conn:
+            last = conn.execute(sa.text(f"""select kind, state, last_error from "{schema}".alert_notices
+                order by id desc limit 1""")).one()
+        assert tuple(last) == ("resolved", "failed", "telegram: Forbidden: bot was blocked by the user")
+        assert len(alerts_in(tg, GROUP)) == 1  # not retried
+    finally:
+        await h.stop()
+
+
+async def test_database_down_skips_checks_and_the_alert_comes_once_when_it_returns(tg, engine, schema, data,
+                                                                                   database_url):
+    from db.engine import make_engine
+    from tests.dbproxy import DbProxy
+
+    url = sa.engine.make_url(database_url)
+    proxy = DbProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    bot_engine = make_engine(proxy.url(database_url), "UTC", connect_args={"connect_timeout": 3})
+    clock = Clock(at(11))
+    h = await harness(tg, bot_engine, schema, data, clock).start()
+    try:
+        await h.ask(GROUP, ADMIN, "/alert hanging > 1")
+        await ticks(h, 2)
+        proxy.down()
+        clock.now = at(12)
+        await asyncio.sleep(0.5)  # a check that was under way when it went down has ended
+        done = h.app.bot_data.alerts.ticks
+        await asyncio.sleep(1.0)  # a few checks into a dead database: none completes, nothing recorded
+        assert alerts_in(tg, GROUP) == [] and h.app.bot_data.alerts.ticks == done
+        proxy.up()
+        await tg.wait_for(lambda: alerts_in(tg, GROUP), timeout=30, what="the alert once the database is back")
+        await ticks(h)
+        assert [c.text for c in alerts_in(tg, GROUP)] == ["⚠️ Alert #1: hanging > 1. Now 2."]
+        assert not any("cannot be evaluated" in t for t in tg.texts(ADMIN))  # an outage is not a broken rule
+    finally:
+        await h.stop()
+        bot_engine.dispose()
+        proxy.close()
+
+
+async def test_alerts_speak_the_chats_language(tg, engine, schema, data):
+    from bot.store import Store
+
+    Store(engine, schema).subscribe(GROUP, None, datetime.min.time(), "Europe/Moscow", "ru", ADMIN)
+    h = await harness(tg, engine, schema, data, Clock(at(12))).start()
+    try:
+        (reply,) = await h.ask(GROUP, ADMIN, "/alert new_payers < 1")
+        assert reply.text.startswith("Оповещение #1 добавлено: new_payers < 1. Проверка раз в день за прошедший "
+                                     "день, через 2 ч 00 мин после полуночи (Europe/Moscow).")
+        (reply,) = await h.ask(GROUP, ADMIN, "/alert hanging > 1")
+        await tg.wait_for(lambda: alerts_in(tg, GROUP, "⚠️"), what="the firing alert")
+        (fired,) = alerts_in(tg, GROUP, "⚠️")
+        assert fired.text == "⚠️ Оповещение #2: hanging > 1. Сейчас 2."
+        labels = [b["text"] for b in tg.messages[fired.result["message_id"]]["reply_markup"]["inline_keyboard"][0]]
+        assert labels == ["Отложить на 1 ч", "До завтра", "Без звука"]
+    finally:
+        await h.stop()
