@@ -193,6 +193,8 @@ async def test_a_scoped_chat_gets_scoped_alerts_and_errors_go_to_the_admins(tg, 
         await tg.wait_for(lambda: alerts_in(tg, GROUP, "⚠️"), what="the firing alert")
         # team:north holds user 1 only: 1, not the company's 2
         assert alerts_in(tg, GROUP, "⚠️")[0].text == "⚠️ Alert #1: hanging > 0 (scope team:north). Now 1."
+        (r,) = await h.ask(GROUP, ADMIN, "/alert hanging > 0 scope=*")  # no argument names a scope
+        assert r.text.startswith("'hanging > 0 scope=*' is not a rule.")
         (listed,) = await h.ask(GROUP, USER, "/alerts")  # subscribed: its members see the rules
         assert "#1 hanging > 0 (scope team:north) — firing; last value 1" in listed.text
         # An admin makes the chat company-wide: the rule is not silently widened with it.
