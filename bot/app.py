@@ -20,12 +20,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot import buttons, handlers, invites, settings_menu
+from bot import alert_commands, buttons, handlers, invites, settings_menu
+from bot.alert_store import AlertStore
+from bot.alerts import AlertRunner
 from bot.context import CONTEXT_TYPES, BotData
 from bot.delivery import Delivery
 from bot.i18n import COMMANDS
 from bot.logs import install_redaction
-from bot.schedule import schedule_chat, schedule_sweep, unschedule_chat
+from bot.schedule import schedule_alerts, schedule_chat, schedule_sweep, unschedule_chat
 from bot.service import BotOptions, Clock, DigestBuilder, DigestCache, make_builder, utc_now
 from bot.store import Store
 from bot.sweep import Sweeper
@@ -71,6 +73,7 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
     cache = DigestCache(make_builder(digest_builder, engine, settings.source_schema, cfg, settings.state_schema), options.digest_ttl)
 
     async def on_migrate(old: int, new: int) -> None:
+        await delivery.db("moving the alert rules", alert_store.migrate_chat, old, new)
         unschedule_chat(app, old)
         sub = await delivery.db("reading a subscription", store.get, new)
         if sub is not None:
@@ -83,7 +86,15 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
     sweeper = Sweeper(delivery, store, clock, grace,
                       prepare=lambda: migrate(engine, settings.state_schema),
                       schedule_all=lambda subs: [schedule_chat(app, s) for s in subs])
+    alert_store = AlertStore(engine, settings.state_schema)
+    alerts = AlertRunner(
+        bot=app.bot, store=alert_store, subs=store, engine=engine, source_schema=settings.source_schema,
+        state_schema=settings.state_schema, cfg=cfg, clock=clock, options=options,
+        interval=timedelta(seconds=options.alert_interval or settings.alert_interval_minutes * 60),
+        late=timedelta(minutes=settings.alert_late_minutes), default_tz=settings.report_timezone,
+        default_locale=settings.locale, notify_admins=delivery.notify_admins, ready=lambda: sweeper.ready)
     data: BotData = app.bot_data
+    data.cfg, data.alerts = cfg, alerts
     data.settings, data.engine, data.clock = settings, engine, clock
     data.store, data.delivery, data.sweeper = store, delivery, sweeper
     data.leads = leads_builder or buttons.default_leads_builder(
@@ -98,8 +109,11 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
     app.add_handler(CommandHandler("status", handlers.status))
     app.add_handler(CommandHandler("invite", invites.invite))
     app.add_handler(CommandHandler("settings", settings_menu.settings))
+    app.add_handler(CommandHandler("alert", alert_commands.alert))
+    app.add_handler(CommandHandler("alerts", alert_commands.alerts))
     app.add_handler(CallbackQueryHandler(buttons.on_press, pattern=buttons.PATTERN, block=False))
     app.add_handler(CallbackQueryHandler(settings_menu.on_press, pattern=settings_menu.PATTERN))
+    app.add_handler(CallbackQueryHandler(alert_commands.on_press, pattern=alert_commands.PATTERN))
     app.add_handler(CallbackQueryHandler(buttons.on_unknown))  # anything else: answered, refused
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.migrated))
     app.add_error_handler(handlers.on_error)
@@ -120,12 +134,14 @@ async def _post_init(app: Application) -> None:
     # the database down it only notes that, and the repeating sweep goes on trying.
     await data.sweeper.run()
     schedule_sweep(app, data.delivery.options.sweep_interval)
+    schedule_alerts(app, data.alerts.interval.total_seconds(), data.delivery.options.alert_first)
 
 
 async def _post_stop(app: Application) -> None:
     # A delivery still in flight is cancelled, not failed: its ledger row stays 'working' and
     # the next start resumes it after the last part Telegram accepted.
     app.bot_data.sweeper.close()
+    app.bot_data.alerts.close()
     app.bot_data.delivery.cancel_all()
 
 
@@ -141,6 +157,7 @@ async def start(app: Application, poll_interval: float = 0.0, timeout: int = 10)
 async def stop(app: Application) -> None:
     """What run_polling does on exit (the deliveries in flight are cancelled first)."""
     app.bot_data.sweeper.close()
+    app.bot_data.alerts.close()
     app.bot_data.delivery.cancel_all()
     if app.updater.running:
         await app.updater.stop()

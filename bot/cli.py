@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import cli_check, cli_sessions
+from bot import cli_alerts, cli_check, cli_sessions
 from bot.cli_progress import digest_progress
 from db.engine import DatabaseError, check_connection, engine_from_settings, redact
 from db.settings import Settings, SettingsError, check_timezone, load_settings
@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true")
     cli_check.add_parser(sub)
     cli_sessions.add_parser(sub)
+    cli_alerts.add_parser(sub)
     return p
 
 
@@ -198,7 +199,7 @@ def cmd_run(args, settings: Settings) -> int:
 
 
 COMMANDS = {"report": cmd_report, "seed": cmd_seed, "demo": cmd_demo, "run": cmd_run,
-            "check": cli_check.run, "sessions": cli_sessions.run}
+            "check": cli_check.run, "sessions": cli_sessions.run, "alerts": cli_alerts.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,11 +13,13 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
+    from bot.alerts import AlertRunner
     from bot.delivery import Delivery
     from bot.service import Clock
     from bot.store import Store
     from bot.sweep import Sweeper
     from db.settings import Settings
+    from metrics.config import MetricConfig
 
 
 @dataclass
@@ -33,6 +35,8 @@ class BotData:
     sweeper: Sweeper = None  # type: ignore[assignment]
     # (day, tz, scope) -> the stuck leads' CSV or None (bot.buttons.default_leads_builder)
     leads: Callable[[date, str, str | None], str | None] = None  # type: ignore[assignment]
+    cfg: MetricConfig = None  # type: ignore[assignment]
+    alerts: AlertRunner = None  # type: ignore[assignment]
 
 
 BotContext = CallbackContext[ExtBot, dict, dict, BotData]

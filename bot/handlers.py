@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Update
 
+from bot.alert_commands import status_lines
 from bot.buttons import send_chat_digest
 from bot.context import BotContext
 from bot.i18n import t
@@ -64,7 +65,7 @@ async def help_(update: Update, context: BotContext) -> None:
     _, settings, _ = _ctx(context)
     await _reply(update, t(settings.locale, "help", metrics=", ".join(METRICS),
                            time=f"{settings.default_delivery_time:%H:%M}", tz=settings.report_timezone)
-                 + "\n" + t(settings.locale, "help_scopes"))
+                 + "\n" + t(settings.locale, "help_scopes") + "\n" + t(settings.locale, "help_alerts"))
 
 
 async def report(update: Update, context: BotContext) -> None:
@@ -166,11 +167,13 @@ async def status(update: Update, context: BotContext) -> None:
                                chat_id=update.effective_chat.id))
         return
     subs = await delivery.db("reading subscriptions", delivery.store.all)
-    if not subs:
+    rules = await delivery.db("reading the alerts", context.bot_data.alerts.store.rules)
+    alert_lines = status_lines(rules, loc, settings.report_timezone, context.bot_data.clock())
+    if not subs and not rules:
         await _reply(update, t(loc, "status_empty"))
         return
-    last = await delivery.db("reading the ledger", delivery.store.last_deliveries)
-    lines = [t(loc, "status_head")]
+    last = await delivery.db("reading the ledger", delivery.store.last_deliveries) if subs else {}
+    lines = [t(loc, "status_head")] if subs else []
     for s in subs:
         recent = last.get(s.chat_id, [])
         lines.append(t(
@@ -180,6 +183,7 @@ async def status(update: Update, context: BotContext) -> None:
             next=_fmt(next_run(context.application, s.chat_id), s.timezone),
             last=recent[0].state.value if recent else t(loc, "never")))
         lines += delivery_lines(recent, loc, s.timezone)
+    lines += alert_lines
     from bot.messages import split_text
 
     for chunk in split_text("\n".join(lines)):

@@ -253,6 +253,7 @@ COMMANDS = {
         ("subscribe", "daily digest here: /subscribe [HH:MM] [time zone]"),
         ("unsubscribe", "stop the daily digest here"),
         ("status", "subscriptions and deliveries (admins)"),
+        ("alerts", "this chat's alert rules"),
         ("help", "what I can do"),
         ("start", "about this bot and this chat"),
     ],
@@ -261,6 +262,7 @@ COMMANDS = {
         ("subscribe", "ежедневная сводка сюда: /subscribe [ЧЧ:ММ] [пояс]"),
         ("unsubscribe", "отключить ежедневную сводку здесь"),
         ("status", "подписки и доставки (админы)"),
+        ("alerts", "правила оповещений этого чата"),
         ("help", "что я умею"),
         ("start", "о боте и этом чате"),
     ],
@@ -270,3 +272,14 @@ COMMANDS = {
 def t(locale: str | None, key: str, **kwargs) -> str:
     table = TEXTS.get(locale or "en", TEXTS["en"])
     return table[key].format(**kwargs)
+
+
+def _merge_alert_texts() -> None:
+    # The alert rules keep their words in their own module (bot.alert_texts); one table here.
+    from bot.alert_texts import ALERT_TEXTS
+
+    for lang, texts in ALERT_TEXTS.items():
+        TEXTS[lang].update(texts)
+
+
+_merge_alert_texts()

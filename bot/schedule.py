@@ -62,3 +62,13 @@ async def _sweep(context: BotContext) -> None:
 def schedule_sweep(app: Application, interval: float) -> None:
     app.job_queue.run_repeating(_sweep, interval=interval, first=interval, name="sweep",
                                 job_kwargs={"coalesce": True, "max_instances": 1})
+
+
+async def _alerts(context: BotContext) -> None:
+    await context.bot_data.alerts.tick()
+
+
+def schedule_alerts(app: Application, interval: float, first: float) -> None:
+    """The alert rules' check (bot.alerts): every ALERT_INTERVAL_MINUTES, never two at once."""
+    app.job_queue.run_repeating(_alerts, interval=interval, first=min(first, interval), name="alerts",
+                                job_kwargs={"coalesce": True, "max_instances": 1})

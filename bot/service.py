@@ -47,6 +47,9 @@ class BotOptions:
     retry_waits: tuple[float, ...] = (60, 120, 300, 600, 900)
     sweep_interval: float = 60.0      # how often the sweep looks for due and waiting deliveries
     progress_interval: float = 2.0    # at most one edit of a "preparing…" message this often
+    alert_interval: float | None = None  # seconds between alert checks (None: ALERT_INTERVAL_MINUTES)
+    alert_first: float = 5.0          # the first alert check this long after start
+    alert_send_attempts: int = 10     # ticks a notice is retried on Telegram faults before it fails
 
 
 def is_db_outage(exc: BaseException) -> bool:

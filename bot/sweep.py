@@ -41,6 +41,11 @@ class Sweeper:
         self._next_try: datetime | None = None
         self._closed = False
 
+    @property
+    def ready(self) -> bool:
+        """The state schema is migrated (the first sweep that reached the database did it)."""
+        return self._ready
+
     def close(self) -> None:
         """Shutting down: no sweep may start a delivery that the shutdown would then cancel."""
         self._closed = True

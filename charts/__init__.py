@@ -6,7 +6,8 @@ report date and a locale ('en'/'ru') and returns PNG bytes, 1080 px wide, under 
 from __future__ import annotations
 
 
-def render_charts(outcomes: dict, day, locale: str = "en") -> list[tuple[str, bytes]]:
+def render_charts(outcomes: dict, day, locale: str = "en", baselines=()) -> list[tuple[str, bytes]]:
+    """`baselines`: metrics.baselines.Baseline items; the new-payers chart shades their bands."""
     from charts.render import render_all
 
-    return render_all(outcomes, day, locale)
+    return render_all(outcomes, day, locale, baselines)

@@ -1,12 +1,14 @@
 """New payers: the last 30 days as daily bars (new paying users on top, revenue below) with a
-7-day average line, the report day D in the highlight colour and labelled."""
+7-day average line, the report day D in the highlight colour and labelled. With D's usual bands
+(metrics.baselines: the same weekday of 8 weeks) the band is shaded behind D's bar, so a bar
+sticking out of its shade is the anomaly the text names."""
 from __future__ import annotations
 
 from datetime import date
 
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from charts.empty import render_empty
@@ -32,6 +34,7 @@ from charts.words import w
 from metrics.new_payers import NewPayersResult, PayersDay
 
 AVG_COLOR = "#111827"
+BAND_COLOR = "#9ca3af"
 PANEL_IN = 2.3
 
 
@@ -56,8 +59,11 @@ def _axis_formatter(top: float, locale: str):
 
 
 def _panel(ax: Axes, days: list[PayersDay], values: list[float], hi: int, locale: str,
-           label: str, inner: list[float] | None = None) -> None:
+           label: str, inner: list[float] | None = None, band: tuple[float, float] | None = None) -> None:
     x = list(range(len(days)))
+    if band is not None and hi >= 0:  # D's usual band, a shaded column wider than its bar
+        ax.add_patch(Rectangle((hi - 0.7, band[0]), 1.4, band[1] - band[0], color=BAND_COLOR,
+                               alpha=0.35, linewidth=0, zorder=1))
     colors = [HIGHLIGHT if i == hi else (ACCENT_LIGHT if inner is not None else ACCENT) for i in x]
     ax.bar(x, values, width=0.78, color=colors, zorder=2)
     if inner is not None:  # the new payers' share of revenue, darker inside the total
@@ -66,7 +72,7 @@ def _panel(ax: Axes, days: list[PayersDay], values: list[float], hi: int, locale
     pts = [(i, a) for i, a in enumerate(avg) if a is not None]
     if pts:
         ax.plot([p[0] for p in pts], [p[1] for p in pts], color=AVG_COLOR, linewidth=1.8, zorder=4)
-    top = max(max(values), 1)
+    top = max(max(values), band[1] if band is not None and hi >= 0 else 0, 1)
     ax.set_ylim(0, top * 1.22)
     # Always 30 slots wide: a short series keeps normal bar widths, D stays at the right.
     ax.set_xlim(min(-0.7, len(days) - 30.7), len(days) - 0.3)
@@ -81,7 +87,10 @@ def _panel(ax: Axes, days: list[PayersDay], values: list[float], hi: int, locale
     ax.set_title(label, loc="left", fontsize=10.5, color=INK, pad=4)
 
 
-def render(result: NewPayersResult, day: date, locale: str) -> bytes:
+def render(result: NewPayersResult, day: date, locale: str,
+           bands: dict[str, tuple[float, float]] | None = None) -> bytes:
+    """`bands`: field ("new_payers", "revenue") -> D's usual (low, high), shaded when given."""
+    bands = bands or {}
     days = list(result.daily)
     title = f"{w('payers.title', locale)} · {fmt_date(day, locale)}"
     if not days or all(d.payments == 0 and d.new_payers == 0 for d in days):
@@ -95,9 +104,10 @@ def render(result: NewPayersResult, day: date, locale: str) -> bytes:
         left, width = 0.75, WIDTH_IN - 0.75 - 0.3
         top_ax = axes_in(fig, left, 0.55 + PANEL_IN + 0.45, width, PANEL_IN)
         bottom_ax = axes_in(fig, left, 0.55, width, PANEL_IN)
-        _panel(top_ax, days, [d.new_payers for d in days], hi, locale, w("payers.count", locale))
+        _panel(top_ax, days, [d.new_payers for d in days], hi, locale, w("payers.count", locale),
+               band=bands.get("new_payers"))
         _panel(bottom_ax, days, [d.revenue for d in days], hi, locale, w("payers.revenue", locale),
-               inner=[d.new_payer_revenue for d in days])
+               inner=[d.new_payer_revenue for d in days], band=bands.get("revenue"))
         top_ax.set_xticks([])
         # Ticks every 7 days counted back from D, so D itself always carries a date.
         anchor = hi if hi >= 0 else len(days) - 1
@@ -106,10 +116,13 @@ def render(result: NewPayersResult, day: date, locale: str) -> bytes:
         bottom_ax.set_xticklabels([fmt_short_date(days[i].date, locale) for i in ticks],
                                   fontsize=SMALL_PT)
         fw, fh = fig.get_size_inches()
-        fig.legend(handles=[
+        handles = [
             Line2D([], [], color=AVG_COLOR, linewidth=1.8, label=w("payers.avg", locale)),
             Patch(color=HIGHLIGHT, label=fmt_short_date(day, locale)),
-        ], loc="upper left", ncol=2, frameon=False, fontsize=SMALL_PT,
+        ]
+        if bands and hi >= 0:
+            handles.append(Patch(color=BAND_COLOR, alpha=0.35, label=w("payers.band", locale)))
+        fig.legend(handles=handles, loc="upper left", ncol=len(handles), frameon=False, fontsize=SMALL_PT,
             bbox_to_anchor=(left / fw - 0.01, (height - HEADER_IN + 0.05) / fh),
             handlelength=1.4, columnspacing=1.2)
         bottom_ax.legend(handles=[

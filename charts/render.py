@@ -28,23 +28,30 @@ RENDERERS: dict[str, tuple[Callable[[Any, date, str], bytes], str]] = {
 }
 
 
-def render_one(name: str, result: Any, day: date, locale: str = "en") -> bytes:
+def render_one(name: str, result: Any, day: date, locale: str = "en", bands: dict | None = None) -> bytes:
+    """`bands`: field -> (low, high) of D's usual band, drawn by the charts that show the field."""
     render, title_key = RENDERERS[name]
     locale = norm_locale(locale)
     try:
-        return render(result, day, locale)
+        return render(result, day, locale, bands=bands) if bands else render(result, day, locale)
     except Exception:
         log.exception("chart %s failed for %s; sending the 'no data' image instead", name, day)
         return render_empty(w(title_key, locale), day, locale)
 
 
-def render_all(outcomes: dict, day, locale: str = "en") -> list[tuple[str, bytes]]:
-    """`outcomes`: name -> object with .result (None when skipped); `day`: a ReportDay or date."""
+def render_all(outcomes: dict, day, locale: str = "en", baselines=()) -> list[tuple[str, bytes]]:
+    """`outcomes`: name -> object with .result (None when skipped); `day`: a ReportDay or date;
+    `baselines`: metrics.baselines.Baseline items (the new-payers chart shades their bands)."""
     d = getattr(day, "day", day)
     out = []
     for name in RENDERERS:
         outcome = outcomes.get(name)
         if outcome is None or getattr(outcome, "result", None) is None:
             continue
-        out.append((name, render_one(name, outcome.result, d, locale)))
+        bands = {b.field: (b.low, b.high) for b in baselines
+                 if b.metric == name and b.key is None and b.low is not None and name in BANDED}
+        out.append((name, render_one(name, outcome.result, d, locale, bands or None)))
     return out
+
+
+BANDED = ("new_payers",)  # the charts whose renderer takes `bands`

@@ -39,6 +39,7 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "payers.all_payments": ("all payments", "все платежи"),
     "payers.new_revenue": ("from new payers", "от новых платящих"),
     "payers.avg": ("7-day average", "среднее за 7 дн."),
+    "payers.band": ("usual for the weekday", "обычно в этот день недели"),
     "payers.none": ("No payments in the {n} days to {day}", "Нет платежей за {n} дн. по {day}"),
     "attr.title": ("Channels", "Каналы"),
     "attr.sub": (

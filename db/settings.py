@@ -41,6 +41,8 @@ class Settings:
     log_level: str = "INFO"
     invite_secret: str | None = field(default=None, repr=False)
     invite_ttl_days: float = 7.0
+    alert_interval_minutes: float = 15.0  # state alert rules (hanging now) are checked this often
+    alert_late_minutes: float = 120.0     # flow alert rules read day D this long after D ends
 
 
 def check_timezone(key: str, value: str) -> str:
@@ -160,6 +162,16 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         if not 0 < days <= 366:
             raise SettingsError(f"INVITE_TTL_DAYS={v!r} must be a number of days between 0 and 366, e.g. 7")
         kwargs["invite_ttl_days"] = days
+    for key, attr, lo, hi, example in (("ALERT_INTERVAL_MINUTES", "alert_interval_minutes", 1, 1440, "15"),
+                                       ("ALERT_LATE_MINUTES", "alert_late_minutes", 0, 2880, "120")):
+        if (v := get(key)) is not None:
+            try:
+                minutes = float(v)
+            except ValueError:
+                minutes = -1.0
+            if not lo <= minutes <= hi:
+                raise SettingsError(f"{key}={v!r} must be a number of minutes from {lo} to {hi}, e.g. {example}")
+            kwargs[attr] = minutes
     if (v := get("LOG_LEVEL")) is not None:
         if v.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError(f"LOG_LEVEL={v!r}; use DEBUG, INFO, WARNING or ERROR")

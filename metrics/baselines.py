@@ -1,22 +1,39 @@
 """Is today normal? Baselines of the checked daily numbers (DESIGN section 8).
 
-INTERFACE STUB, agreed between the two halves of issue 12 (the detector and the alert rules):
-the detector fills in `daily_baselines` and `band`; the alert rules only use what is declared
-here. Names and fields below are the contract; do not rename them.
+The interface shared by the two halves of issue 12 (this detector and the alert rules): names and
+fields below are the contract; do not rename them.
 
 Target names (what `/alert TARGET ...` and `salespulse alerts backtest TARGET` accept for flow
 targets) are `Baseline.target`:
     new_payers, new_payer_revenue, revenue, payments        (metric new_payers, key None)
     breached.<pipeline>                                     (metric hanging, field breached_today)
     sessions, sessions.<channel>                            (metric attribution, field sessions)
-    sends.<channel>, block_share.<channel>, conversions.<channel>   (metric campaigns)
+    sends.<channel>, block_share.<channel>, conversions.<channel>   (metric campaigns; fields
+        total, block_share, conversion_rate)
 State targets (`hanging`, `hanging.<pipeline>`: processes hanging at this moment) are not
 baselines; the alert rules evaluate them themselves.
+
+The band (section 8): the same weekday of the previous 8 weeks (D-7 ... D-56), days before the
+data begins left out, fewer than 4 left: no verdict. Expected = median, spread = 1.4826 x MAD, and
+the band is expected +- 3 x max(spread, sqrt(expected), 1): the square root is the Poisson noise of
+a count, the 1 keeps a run of identical small numbers from flagging every change of one.
+Two choices the design leaves open:
+- Rates (block share, conversion rate) live in [0, 1], where sqrt(expected) and 1 would make the
+  band wider than the whole range. Their noise floor is the binomial one instead,
+  max(sqrt(p (1 - p) / n), 1 / n) with n the median denominator of the history (one event in n
+  plays the part of the count's 1); history days whose
+  denominator is below MIN_DENOMINATOR are left out, and D with such a denominator gets no verdict.
+- Every checked number is non-negative, so the low end is clipped at 0 (a band "usually 0-5"
+  reads better than "-3-5", and no value can be below it anyway).
+The numbers themselves come from one SQL query per metric over D-56 ... D (metrics.baseline_series).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
+from statistics import median
 
 from db.source import Source
 from metrics.config import MetricConfig
@@ -26,6 +43,8 @@ from metrics.scope import Scope
 WEEKS = 8          # D-7 ... D-56
 MIN_WEEKS = 4      # fewer same-weekday days with data: no verdict
 MIN_DENOMINATOR = 20  # rates get no verdict below this
+WIDTH = 3.0        # band half-width in units of the noise
+MAD_SCALE = 1.4826  # MAD of a normal sample x this = its standard deviation
 
 
 @dataclass(frozen=True)
@@ -51,20 +70,115 @@ class Baseline:
         name = TARGET_NAMES.get((self.metric, self.field), self.field)
         return name if self.key is None else f"{name}.{self.key}"
 
+    @property
+    def is_rate(self) -> bool:
+        return (self.metric, self.field) in RATES
+
+    def to_json(self) -> dict:
+        return {"metric": self.metric, "key": self.key, "field": self.field, "value": self.value,
+                "expected": self.expected, "low": self.low, "high": self.high, "direction": self.direction}
+
 
 # (metric, field) -> the target's name where it differs from the field
-TARGET_NAMES: dict[tuple[str, str], str] = {("hanging", "breached_today"): "breached"}
+TARGET_NAMES: dict[tuple[str, str], str] = {
+    ("hanging", "breached_today"): "breached",
+    ("campaigns", "total"): "sends",
+    ("campaigns", "conversion_rate"): "conversions",
+}
+RATES = {("campaigns", "block_share"), ("campaigns", "conversion_rate")}
+
+
+def history_days(day: date) -> list[date]:
+    """The same weekday of the previous WEEKS weeks, newest first (local calendar days: a DST
+    week is still 7 days back)."""
+    return [day - timedelta(days=7 * k) for k in range(1, WEEKS + 1)]
 
 
 def band(history: Sequence[float], denominators: Sequence[float] | None = None) -> Band | None:
     """The usual band from the same weekday of the previous weeks (days without data left out).
     None without a verdict (fewer than MIN_WEEKS values; a rate whose denominator is below
-    MIN_DENOMINATOR)."""
-    raise NotImplementedError
+    MIN_DENOMINATOR).
+
+    `denominators` given: the values are rates, each with its day's denominator; days whose
+    denominator is below MIN_DENOMINATOR are left out before counting."""
+    if denominators is not None:
+        kept = [(v, n) for v, n in zip(history, denominators, strict=True)
+                if v is not None and n is not None and n >= MIN_DENOMINATOR]
+        values = [v for v, _ in kept]
+    else:
+        values = [v for v in history if v is not None]
+    if len(values) < MIN_WEEKS:
+        return None
+    expected = float(median(values))
+    spread = MAD_SCALE * float(median(abs(v - expected) for v in values))
+    if denominators is None:
+        floor = max(math.sqrt(expected), 1.0)
+    else:
+        n = float(median(n for _, n in kept))
+        p = min(max(expected, 0.0), 1.0)
+        # one event in n is the rate's granularity, as 1 is a count's
+        floor = max(math.sqrt(p * (1 - p) / n), 1 / n)
+    half = WIDTH * max(spread, floor)
+    return Band(round(expected, 4), round(max(expected - half, 0.0), 4), round(expected + half, 4))
+
+
+def verdict(value: float | None, b: Band | None, denominator: float | None = None) -> str | None:
+    """"low" / "high" when `value` lies outside the band; None inside it or without a verdict (no
+    band, no value, or a rate whose own denominator is below MIN_DENOMINATOR)."""
+    if b is None or value is None:
+        return None
+    if denominator is not None and denominator < MIN_DENOMINATOR:
+        return None
+    if value < b.low:
+        return "low"
+    if value > b.high:
+        return "high"
+    return None
+
+
+@dataclass(frozen=True)
+class Series:
+    """One checked number's daily values over the days a baseline reads."""
+    metric: str
+    key: str | None
+    field: str
+    first_day: date | None  # the first day with data (None: no data at all)
+    values: dict[date, float]  # a day with data but missing here is 0
+    denominators: dict[date, float] | None = None  # rates only; a missing day is 0
+
+    def value(self, d: date) -> float | None:
+        if self.first_day is None or d < self.first_day:
+            return None
+        if self.denominators is not None and not self.denominators.get(d):
+            return None  # a rate of nothing
+        return self.values.get(d, 0.0)
+
+    def denominator(self, d: date) -> float | None:
+        if self.denominators is None or self.first_day is None or d < self.first_day:
+            return None
+        return self.denominators.get(d, 0.0)
+
+
+def baseline_of(s: Series, day: date) -> Baseline:
+    past = history_days(day)
+    hist = [s.value(d) for d in past]
+    dens = [s.denominator(d) for d in past] if s.denominators is not None else None
+    b = band(hist, dens)
+    value = s.value(day)
+    direction = verdict(value, b, s.denominator(day) if s.denominators is not None else None)
+    return Baseline(s.metric, s.key, s.field, value,
+                    b.expected if b else None, b.low if b else None, b.high if b else None, direction)
 
 
 def daily_baselines(conn, src: Source, cfg: MetricConfig, day: ReportDay,
-                    scope: Scope | None = None) -> list[Baseline]:
-    """Every checked number of D with its band: one SQL query per metric over D-56 ... D."""
-    raise NotImplementedError
+                    scope: Scope | None = None, metrics: Sequence[str] | None = None) -> list[Baseline]:
+    """Every checked number of D with its band: one SQL query per metric over D-56 ... D.
 
+    `metrics`: only these metrics' numbers (default: every metric whose source tables exist)."""
+    from metrics.baseline_series import series  # the SQL half; imported here to keep this light
+
+    return [baseline_of(s, day.day) for s in series(conn, src, cfg, day, scope, metrics)]
+
+
+def anomalies(baselines: Sequence[Baseline]) -> list[Baseline]:
+    return [b for b in baselines if b.direction is not None]

@@ -72,8 +72,9 @@ class CampaignResult:
     human_clicks_checked: bool = True  # False when there is no web_events table
 
 
-def _human_click(src: Source) -> str:
-    """SQL predicate on a touch `t` (user_id, kind, at): a click with web activity around it.
+def _human_click(src: Source, end: str = ":end") -> str:
+    """SQL predicate on a touch `t` (user_id, kind, at): a click with web activity around it,
+    reading web events before `end` (a bind parameter, or a column: the baselines' daily series).
 
     The direct probe uses the (user_id, happened_at) index; the device probe only runs for clicks
     the direct one did not prove (OR short-circuits), e.g. mail scanners, whose users mostly have
@@ -82,19 +83,19 @@ def _human_click(src: Source) -> str:
     if not src.has("web_events"):
         return "false"
     web = src.table("web_events")
-    around = "w.happened_at >= t.at - :before and w.happened_at <= t.at + :after and w.happened_at < :end"
+    around = f"w.happened_at >= t.at - :before and w.happened_at <= t.at + :after and w.happened_at < {end}"
     return f"""t.kind = 'click' and (
         exists (select 1 from {web} w where w.user_id = t.user_id and {around})
         or exists (
             select 1
             from (select distinct d.anonymous_id from {web} d
                   where d.user_id = t.user_id and d.anonymous_id is not null
-                    and d.happened_at < :end) dev
+                    and d.happened_at < {end}) dev
             join {web} w on w.anonymous_id = dev.anonymous_id and {around}
             where w.user_id is null
               and (select l.user_id from {web} l
                    where l.anonymous_id = dev.anonymous_id and l.user_id is not null
-                     and l.happened_at < :end
+                     and l.happened_at < {end}
                    order by l.happened_at desc limit 1) = t.user_id
         ))"""
 

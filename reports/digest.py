@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 
 from db.source import Source, inspect_source
 from metrics import attribution
+from metrics.baseline_series import METRICS as CHECKED_METRICS
+from metrics.baselines import Baseline, anomalies, daily_baselines
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope, ScopeError, parse_scope, scope_params, scope_users_sql
@@ -57,6 +59,7 @@ class Digest:
     csv: str = ""
     scope: str | None = None  # canonical scope text ("region:msk & team:north"); None: company-wide
     scope_users: int | None = None  # users in the scope; None when company-wide
+    baselines: list[Baseline] = field(default_factory=list)  # DESIGN section 8: every checked number
 
     def to_json(self) -> dict:
         return {
@@ -70,6 +73,8 @@ class Digest:
             },
             "skipped": {name: o.skipped for name, o in self.outcomes.items() if o.skipped},
             "notes": {name: list(o.notes) for name, o in self.outcomes.items() if o.notes},
+            "baselines": [b.to_json() for b in self.baselines],
+            "anomalies": [b.to_json() for b in anomalies(self.baselines)],
         }
 
 
@@ -107,6 +112,35 @@ def compute_metrics(
             outcome = _run_one(conn, REGISTRY[name], src, cfg, day, scope)
             outcomes[name] = replace(outcome, notes=notes) if outcome.result is not None else outcome
     return outcomes
+
+
+def compute_baselines(
+    engine: Engine,
+    source_schema: str,
+    cfg: MetricConfig,
+    day: ReportDay,
+    outcomes: dict[str, MetricOutcome],
+    state_schema: str = "salespulse",
+    scope: Scope | None = None,
+) -> list[Baseline]:
+    """The checked numbers of the metrics that ran, with their usual bands (metrics.baselines).
+
+    Like a metric, a failure here is logged and leaves the digest without baselines rather than
+    without a digest; a lost connection propagates (the database is down)."""
+    names = [n for n in CHECKED_METRICS if n in outcomes and outcomes[n].result is not None]
+    if not names:
+        return []
+    try:
+        with engine.connect() as conn:
+            src = inspect_source(conn, source_schema, state_schema)
+            conn.commit()
+            with conn.begin():
+                return daily_baselines(conn, src, cfg, day, scope, names)
+    except sa.exc.OperationalError:
+        raise
+    except Exception:
+        log.exception("baselines failed for %s", day.day)
+        return []
 
 
 def _prepare_sessions(engine: Engine, src, cfg: MetricConfig, day: ReportDay) -> None:
@@ -190,20 +224,22 @@ def build_digest(
     parsed = parse_report_scope(scope)
     users = count_scope_users(engine, source_schema, parsed, state_schema) if parsed else None
     outcomes = compute_metrics(engine, source_schema, cfg, day, names, state_schema, progress, parsed)
+    baselines = compute_baselines(engine, source_schema, cfg, day, outcomes, state_schema, parsed)
     label = str(parsed) if parsed else None
     charts = []
     if with_charts:
         if progress:
             progress("charts")
-        charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale)]
+        charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines)]
     return Digest(
         report_date=day.day,
         timezone=day.timezone,
         locale=locale,
         outcomes=outcomes,
-        text=render_text(outcomes, day, locale, scope=label, scope_users=users),
+        text=render_text(outcomes, day, locale, scope=label, scope_users=users, baselines=baselines),
         charts=charts,
         csv=render_csv(outcomes, day, label),
         scope=label,
         scope_users=users,
+        baselines=baselines,
     )

@@ -8,22 +8,26 @@ digest needs no bold/links. Lengths are counted in UTF-16 code units, as Telegra
 - render_text: the whole summary, <= 4096 (a message).
 - render_caption: the compact version, <= 1024 (an album caption): headline lines only.
 Both cut at line boundaries only, ending with a '…' line when something was left out.
-Order: stuck pipelines first, then money, funnel, channels, campaigns, then one line per
-skipped part saying why.
+Order: the "needs attention" block first (the numbers outside their usual band, DESIGN section
+8; reports.attention), then stuck pipelines, money, funnel, channels, campaigns, then one line per
+skipped part saying why. Money numbers with a band read "as usual, 14–25" instead of arrows.
 """
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from metrics.attribution import AttributionResult
+from metrics.baselines import Baseline
 from metrics.campaigns import CampaignResult
 from metrics.day import ReportDay
 from metrics.funnel import FunnelResult
 from metrics.hanging import HangingResult
 from metrics.new_payers import NewPayersResult
+from reports.attention import attention_lines, band_note
 from reports.i18n import (
     channel_name,
     event_name,
@@ -85,17 +89,21 @@ def _hanging(r: HangingResult, loc: str) -> list[Line]:
     return out
 
 
-def _payers(r: NewPayersResult, loc: str) -> list[Line]:
+def _payers(r: NewPayersResult, loc: str, bands: dict[str, Baseline] | None = None) -> list[Line]:
     d1, d7 = r.previous_day, r.week_ago
+    bands = bands or {}
+
+    def chg(f: str) -> str:
+        # the usual band when the number has one; arrows against D-1 and D-7 only without it
+        note = band_note(bands.get(f), loc)
+        return note or fmt_changes(getattr(r, f), getattr(d1, f), getattr(d7, f), loc)
+
     return [
-        Line(t("payers", loc, n=fmt_num(r.new_payers, loc),
-               chg=fmt_changes(r.new_payers, d1.new_payers, d7.new_payers, loc)), True),
-        Line(t("payers.new_rev", loc, v=fmt_money(r.new_payer_revenue, loc),
-               chg=fmt_changes(r.new_payer_revenue, d1.new_payer_revenue, d7.new_payer_revenue, loc))),
-        Line(t("payers.revenue", loc, v=fmt_money(r.revenue, loc),
-               chg=fmt_changes(r.revenue, d1.revenue, d7.revenue, loc)), True),
+        Line(t("payers", loc, n=fmt_num(r.new_payers, loc), chg=chg("new_payers")), True),
+        Line(t("payers.new_rev", loc, v=fmt_money(r.new_payer_revenue, loc), chg=chg("new_payer_revenue"))),
+        Line(t("payers.revenue", loc, v=fmt_money(r.revenue, loc), chg=chg("revenue")), True),
         Line(t("payers.payments", loc, n=fmt_num(r.payments, loc), u=fmt_num(r.paying_users, loc),
-               chg=fmt_changes(r.payments, d1.payments, d7.payments, loc))),
+               chg=chg("payments"))),
     ]
 
 
@@ -178,12 +186,17 @@ SECTIONS = {"hanging": _hanging, "new_payers": _payers, "funnel": _funnel,
 
 
 def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None = None,
-                scope_users: int | None = None) -> list[Line]:
+                scope_users: int | None = None, baselines: Sequence[Baseline] = ()) -> list[Line]:
     loc = norm_locale(locale)
     lines = [Line(t("header", loc, day=fmt_date(day.day, loc), tz=day.timezone), True)]
     if scope is not None:
         key = "scope.empty" if scope_users == 0 else "scope"
         lines.append(Line(t(key, loc, scope=shorten(scope, 120), n=fmt_num(scope_users or 0, loc)), True))
+    attention = attention_lines(baselines, loc)
+    if attention:
+        lines.append(Line(""))
+        lines.extend(Line(x, True) for x in attention)
+    payer_bands = {b.field: b for b in baselines if b.metric == "new_payers" and b.key is None}
     skipped = []
     for name in ORDER + tuple(n for n in outcomes if n not in ORDER):
         o = outcomes.get(name)
@@ -194,7 +207,10 @@ def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None =
             skipped.append(Line(t("skipped", loc, metric=metric_title(name, loc), reason=reason), True))
             continue
         lines.append(Line(""))
-        lines.extend(SECTIONS[name](o.result, loc))
+        if name == "new_payers":
+            lines.extend(_payers(o.result, loc, payer_bands))
+        else:
+            lines.extend(SECTIONS[name](o.result, loc))
     if skipped:
         lines.append(Line(""))
         lines.extend(skipped)
@@ -216,13 +232,14 @@ def fit(lines: list[str], limit: int) -> str:
 
 
 def render_text(outcomes: dict, day: ReportDay, locale: str = "en", scope: str | None = None,
-                scope_users: int | None = None) -> str:
-    return fit([x.text for x in build_lines(outcomes, day, locale, scope, scope_users)], MESSAGE_LIMIT)
+                scope_users: int | None = None, baselines: Sequence[Baseline] = ()) -> str:
+    return fit([x.text for x in build_lines(outcomes, day, locale, scope, scope_users, baselines)], MESSAGE_LIMIT)
 
 
 def render_caption(outcomes: dict, day: ReportDay, locale: str = "en", scope: str | None = None,
-                   scope_users: int | None = None) -> str:
-    lines = [x.text for x in build_lines(outcomes, day, locale, scope, scope_users) if x.caption or not x.text]
+                   scope_users: int | None = None, baselines: Sequence[Baseline] = ()) -> str:
+    lines = [x.text for x in build_lines(outcomes, day, locale, scope, scope_users, baselines)
+             if x.caption or not x.text]
     # Blank separators only between kept sections, never doubled.
     compact = [x for i, x in enumerate(lines) if x or (i > 0 and lines[i - 1])]
     return fit(compact, CAPTION_LIMIT)

@@ -31,7 +31,7 @@ def _numbers(text: str) -> set[str]:
 async def test_menu_is_set_in_english_and_russian(bot, tg):
     assert {"", "en", "ru"} <= set(tg.commands)
     names = [c["command"] for c in tg.commands["ru"]]
-    assert names == ["report", "subscribe", "unsubscribe", "status", "help", "start"]
+    assert names == ["report", "subscribe", "unsubscribe", "status", "alerts", "help", "start"]
     assert "сводка" in tg.commands["ru"][0]["description"]
 
 

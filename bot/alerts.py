@@ -1,0 +1,184 @@
+"""The alert job: every interval, evaluate each live rule, record it, send what is pending.
+
+One tick: read the rules and the chats' subscriptions; evaluate each rule (a state rule at this
+instant, a flow rule on its due day once; reports.alert_eval) in a worker thread; apply the
+reading through AlertStore.record (state, log and notice in one transaction); then send every
+pending notice. A notice is sent before it is marked sent, so a process killed between the two
+sends that one message again at the next start (the same one-message window as the digest's
+parts); killed before sending, it is sent by the next start; a transition is never recorded
+twice. A database that is down skips the tick (nothing can be recorded; the next tick retries).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot.alert_store import AlertStore, PendingNotice, Rule
+from bot.i18n import t
+from bot.scopes import chat_scope
+from bot.service import BotOptions, Clock, is_db_outage
+from bot.store import Store
+from metrics.day import ReportDay
+from reports.alert_eval import Reading, due_day, read
+from reports.alert_machine import Notice, Outcome
+from reports.alert_rules import STATE, format_number
+
+log = logging.getLogger("salespulse.bot.alerts")
+
+Notify = Callable[..., Awaitable[None]]
+
+
+def markup(rule_id: int, quiet: bool, locale: str) -> InlineKeyboardMarkup:
+    """Callback data are plain strings (`al:<rule>:<action>`) that outlive a restart."""
+    if quiet:
+        return InlineKeyboardMarkup([[InlineKeyboardButton(t(locale, "btn_unmute"), callback_data=f"al:{rule_id}:r")]])
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(t(locale, "btn_snooze_1h"), callback_data=f"al:{rule_id}:h"),
+        InlineKeyboardButton(t(locale, "btn_snooze_tomorrow"), callback_data=f"al:{rule_id}:t"),
+        InlineKeyboardButton(t(locale, "btn_mute"), callback_data=f"al:{rule_id}:m"),
+    ]])
+
+
+def scope_part(scope: str | None, locale: str) -> str:
+    return t(locale, "alert_scope", scope=scope) if scope else ""
+
+
+def notice_text(n: PendingNotice, rule: Rule, locale: str) -> str:
+    day = t(locale, "alert_value_day", day=f"{n.day:%Y-%m-%d}") if n.day else ""
+    band = (t(locale, "alert_band", low=format_number(n.low), high=format_number(n.high))
+            if n.low is not None and n.high is not None else "")
+    key = "alert_firing" if n.kind is Notice.FIRING else "alert_resolved"
+    return t(locale, key, id=rule.id, rule=rule.spec.describe(), scope=scope_part(rule.scope, locale),
+             value=format_number(n.value), day=day, band=band)
+
+
+class AlertRunner:
+    def __init__(self, *, bot: Bot, store: AlertStore, subs: Store, engine, source_schema: str,
+                 state_schema: str, cfg, clock: Clock, options: BotOptions, interval: timedelta,
+                 late: timedelta, default_tz: str, default_locale: str, notify_admins: Notify,
+                 ready: Callable[[], bool] = lambda: True, reader=read):
+        self.bot, self.store, self.subs = bot, store, subs
+        self.engine, self.source_schema, self.state_schema, self.cfg = engine, source_schema, state_schema, cfg
+        self.clock, self.options = clock, options
+        self.interval, self.late = interval, late
+        self.default_tz, self.default_locale = default_tz, default_locale
+        self.notify_admins = notify_admins
+        self.reader = reader
+        self.ready = ready  # the state schema is migrated (bot.sweep does it, once the database answers)
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self.ticks = 0  # checks completed (tests wait on it; /status could show it)
+
+    def close(self) -> None:
+        self._closed = True
+
+    async def _db(self, fn, *args):
+        return await asyncio.to_thread(fn, *args)
+
+    async def tick(self) -> None:
+        if self._closed or not self.ready():
+            return
+        async with self._lock:
+            try:
+                await self._tick()
+            except Exception as exc:
+                if not is_db_outage(exc):
+                    log.exception("alert check failed")
+                    return
+                log.error("alert check skipped, database unavailable: %s", type(exc).__name__)
+
+    async def _tick(self) -> None:
+        now = self.clock()
+        rules = await self._db(self.store.rules)
+        subs = {s.chat_id: s for s in await self._db(self.subs.all)}
+        for rule in rules:
+            if self._closed:
+                return
+            await self._evaluate(rule, subs.get(rule.chat_id), now)
+        await self.flush()
+        self.ticks += 1
+
+    async def _evaluate(self, rule: Rule, sub, now: datetime) -> None:
+        tz = sub.timezone if sub is not None else self.default_tz
+        scope = chat_scope(sub)
+        if rule.scope != scope:
+            # Never evaluate a rule in a scope the chat no longer has (it could widen the chat).
+            reading = Reading(Outcome.FAILED, at=now, detail=(
+                f"the chat's scope is now {scope or 'the whole company'}, the rule was made for "
+                f"{rule.scope or 'the whole company'}; remove it and add it again"))
+        elif rule.spec.kind == STATE:
+            reading = await asyncio.to_thread(
+                self.reader, self.engine, self.source_schema, self.cfg, rule.spec, scope,
+                at=now, state_schema=self.state_schema)
+        else:
+            day = due_day(now, tz, self.late)
+            if rule.last_day is not None and rule.last_day >= day:
+                return  # that day was read already; the next one is not complete yet
+            reading = await asyncio.to_thread(
+                self.reader, self.engine, self.source_schema, self.cfg, rule.spec, scope,
+                day=ReportDay(day, tz), state_schema=self.state_schema)
+        s = await self._db(self.store.record, rule.id, reading, now, scope)
+        if s is not None and s.changed:
+            log.info("alert #%s (chat %s, %s): %s -> %s (value %s)", rule.id, rule.chat_id,
+                     rule.spec.describe(), rule.state.value if rule.state else "new", s.to.value, reading.value)
+
+    # -- sending ---------------------------------------------------------------------------------
+    async def flush(self) -> None:
+        for n in await self._db(self.store.pending_notices):
+            if self._closed:
+                return
+            rule = await self._db(self.store.get, n.rule_id)
+            if rule is None or not await self._db(self.store.attempt, n.id):
+                continue  # removed meanwhile: its notices were cancelled with it
+            await self._send(n, rule)
+
+    async def _send(self, n: PendingNotice, rule: Rule) -> None:
+        if n.kind is Notice.ERROR:
+            await self.notify_admins("alert_admin_error", id=rule.id, chat_id=rule.chat_id,
+                                     rule=rule.spec.describe(), error=n.detail or "—")
+            await self._db(self.store.finish, n.id, "sent")
+            return
+        sub = await self._db(self.subs.get, n.chat_id)
+        locale = (sub.locale if sub is not None and sub.locale else None) or self.default_locale
+        try:
+            msg = await self.bot.send_message(n.chat_id, notice_text(n, rule, locale),
+                                              reply_markup=markup(rule.id, False, locale))
+        except asyncio.CancelledError:
+            raise  # killed: the notice stays pending and the next start sends it
+        except ChatMigrated as exc:  # the group became a supergroup: the rules follow it
+            log.info("alert #%s: chat %s migrated to %s; the rules follow it", rule.id, n.chat_id, exc.new_chat_id)
+            await self._db(self.store.migrate_chat, n.chat_id, exc.new_chat_id)
+            return  # still pending: sent to the new id at the next check
+        except (Forbidden, BadRequest) as exc:  # blocked, or a request no retry can fix
+            log.warning("alert #%s: notice to chat %s failed: %s", rule.id, n.chat_id, exc.message)
+            await self._db(self.store.finish, n.id, "failed", None, f"telegram: {exc.message}")
+            return
+        except (NetworkError, RetryAfter) as exc:
+            error = f"telegram: {getattr(exc, 'message', None) or type(exc).__name__}"
+            if n.attempts + 1 >= self.options.alert_send_attempts:
+                await self._db(self.store.finish, n.id, "failed", None, error)
+            else:
+                await self._db(self.store.note_error, n.id, error)
+            log.warning("alert #%s: notice to chat %s not sent (%s); attempt %d", rule.id, n.chat_id,
+                        error, n.attempts + 1)
+            return
+        except Exception as exc:  # a bug fails this notice, never the other rules' checks
+            log.exception("alert #%s: notice to chat %s failed", rule.id, n.chat_id)
+            await self._db(self.store.finish, n.id, "failed", None, f"{type(exc).__name__}: {exc}")
+            return
+        await self._db(self.store.finish, n.id, "sent", msg.message_id)
+        log.info("alert #%s: %s sent to chat %s", rule.id, n.kind.value, n.chat_id)
+
+
+def snooze_until(action: str, now: datetime, tz: str) -> datetime:
+    """`h`: an hour from now; `t`: the next local midnight (until tomorrow)."""
+    if action == "h":
+        return now + timedelta(hours=1)
+    tomorrow = now.astimezone(ZoneInfo(tz)).date() + timedelta(days=1)
+    return ReportDay(tomorrow, tz).start

@@ -1,0 +1,160 @@
+"""Alert rules as people type them: `hanging > 1`, `sessions.Paid Search < 20`, `revenue unusual`.
+
+A rule is a target, an operator and a number, or a target and `unusual` (outside its usual band,
+metrics.baselines). Targets come in two kinds (DESIGN section 8):
+
+- state targets, `hanging` and `hanging.<pipeline>`: processes hanging at this moment, evaluated
+  every ALERT_INTERVAL_MINUTES at the current instant (metrics.hanging_now);
+- flow targets, the checked daily numbers named by metrics.baselines.Baseline.target
+  (`new_payers`, `revenue`, `breached.<pipeline>`, `sessions.<channel>`, ...), evaluated once per
+  complete day, after a delay for late data.
+
+Names match case-insensitively, and `_`/`-` stand for spaces, so `hanging.open_requests` names the
+pipeline "Open requests". The canonical name (as Baseline.target spells it) is what is stored.
+Nothing here touches the database or Telegram.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from metrics.channels import CHANNELS
+from metrics.config import MetricConfig
+from reports.request import ReportInputError
+
+OPS = ("<", ">", "<=", ">=")
+UNUSUAL = "unusual"
+STATE, FLOW = "state", "flow"
+
+# Company-wide daily numbers (metric new_payers) and their aliases.
+PLAIN_FLOW = {"new_payers": "new_payers", "payers": "new_payers", "new_payer_revenue": "new_payer_revenue",
+              "revenue": "revenue", "payments": "payments", "sessions": "sessions"}
+# Daily numbers per key: the prefix -> which names the key may take ("pipeline", "channel",
+# "campaign channel": the send channels are data, e.g. email, sms, push).
+KEYED_FLOW = {"breached": "pipeline", "sessions": "channel", "sends": "campaign",
+              "block_share": "campaign", "conversions": "campaign"}
+
+# The metric whose baselines hold a flow target (metrics.baselines.daily_baselines(metrics=...)).
+METRIC_OF = {"new_payers": "new_payers", "new_payer_revenue": "new_payers", "revenue": "new_payers",
+             "payments": "new_payers", "breached": "hanging", "sessions": "attribution", "sends": "campaigns",
+             "block_share": "campaigns", "conversions": "campaigns"}
+RATE_TARGETS = ("block_share", "conversions")  # shares in [0, 1]
+
+_RULE = re.compile(r"^(?P<target>.+?)\s*(?P<op><=|>=|<|>)\s*(?P<num>[-+]?\d+(?:[.,]\d+)?)$")
+_UNUSUAL = re.compile(r"^(?P<target>.+?)\s+unusual$", re.IGNORECASE)
+_CAMPAIGN_CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    target: str               # canonical, e.g. "hanging.Open requests", "sessions.Paid Search"
+    op: str                   # one of OPS, or "unusual"
+    threshold: float | None   # None for unusual
+    kind: str                 # STATE or FLOW
+
+    def describe(self) -> str:
+        if self.op == UNUSUAL:
+            return f"{self.target} {UNUSUAL}"
+        return f"{self.target} {self.op} {format_number(self.threshold)}"
+
+
+def metric_of(target: str) -> str:
+    return METRIC_OF[target.partition(".")[0]]
+
+
+def format_number(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def holds(op: str, threshold: float, value: float) -> bool:
+    return {"<": value < threshold, ">": value > threshold,
+            "<=": value <= threshold, ">=": value >= threshold}[op]
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", text.strip()).lower()
+
+
+def usage_error(what: str, what_ru: str) -> ReportInputError:
+    return ReportInputError(
+        f"{what}. Use /alert TARGET OP NUMBER (OP is <, >, <= or >=) or /alert TARGET unusual, "
+        "e.g. /alert hanging > 10, /alert new_payers < 3, /alert revenue unusual; "
+        "/alerts lists this chat's rules, /alert off ID removes one",
+        f"{what_ru}. Используйте /alert ЦЕЛЬ ОП ЧИСЛО (ОП: <, >, <= или >=) или /alert ЦЕЛЬ unusual, "
+        "например /alert hanging > 10, /alert new_payers < 3, /alert revenue unusual; "
+        "/alerts — правила этого чата, /alert off ID — удалить правило")
+
+
+def known_targets(cfg: MetricConfig) -> list[str]:
+    """The targets to suggest in a message (campaign channels are data, so shown by example)."""
+    pipes = [p.name for p in cfg.hanging.pipelines]
+    return (["hanging", *(f"hanging.{p}" for p in pipes), "new_payers", "new_payer_revenue", "revenue",
+             "payments", *(f"breached.{p}" for p in pipes), "sessions", *(f"sessions.{c}" for c in CHANNELS),
+             "sends.email", "block_share.email", "conversions.email"])
+
+
+def resolve_target(text: str, cfg: MetricConfig) -> tuple[str, str]:
+    """(canonical target, kind) or ReportInputError naming the targets that exist."""
+    pipes = {_norm(p.name): p.name for p in cfg.hanging.pipelines}
+    name = _norm(text)
+    head, dot, key = name.partition(".")
+    head = head.replace(" ", "_")
+    if head == "hanging":
+        if not dot:
+            return "hanging", STATE
+        if _norm(key) in pipes:
+            return f"hanging.{pipes[_norm(key)]}", STATE
+        return _unknown_key(text, "pipeline", "конвейер", list(pipes.values()))
+    if not dot and head in PLAIN_FLOW:
+        return PLAIN_FLOW[head], FLOW
+    if dot and head in KEYED_FLOW:
+        kind = KEYED_FLOW[head]
+        if kind == "pipeline":
+            if _norm(key) in pipes:
+                return f"{head}.{pipes[_norm(key)]}", FLOW
+            return _unknown_key(text, "pipeline", "конвейер", list(pipes.values()))
+        if kind == "channel":
+            channels = {_norm(c): c for c in CHANNELS}
+            if _norm(key) in channels:
+                return f"{head}.{channels[_norm(key)]}", FLOW
+            return _unknown_key(text, "channel", "канал", list(CHANNELS))
+        key = key.strip().lower()
+        if _CAMPAIGN_CHANNEL.fullmatch(key):
+            return f"{head}.{key}", FLOW
+        return _unknown_key(text, "campaign channel", "канал рассылок", ["email", "sms", "push", "line", "messenger"])
+    raise usage_error(f"'{text}' is not a number I can watch (known: {', '.join(known_targets(cfg))})",
+                      f"«{text}» — не показатель, за которым я умею следить (известные: "
+                      f"{', '.join(known_targets(cfg))})")
+
+
+def _unknown_key(text: str, what: str, what_ru: str, names: list[str]):
+    raise usage_error(f"'{text}' names no {what}; known: {', '.join(names)}",
+                      f"в «{text}» нет такого: {what_ru}; известные: {', '.join(names)}")
+
+
+def parse_rule(args: list[str] | str, cfg: MetricConfig) -> RuleSpec:
+    """`hanging > 1`, `hanging>1`, `sessions.Paid Search <= 20`, `revenue unusual`."""
+    text = " ".join(args) if isinstance(args, list) else args
+    text = text.strip()
+    if not text:
+        raise usage_error("No rule given", "Правило не указано")
+    if m := _UNUSUAL.match(text):
+        target, kind = resolve_target(m.group("target"), cfg)
+        if kind == STATE:
+            raise usage_error(
+                f"'{target}' is a count at this moment and has no usual band; use a threshold "
+                "(/alert hanging > 10), or watch the daily breaches: /alert breached.<pipeline> unusual",
+                f"«{target}» — число в текущий момент, у него нет обычного диапазона; задайте порог "
+                "(/alert hanging > 10) или следите за нарушениями за день: /alert breached.<конвейер> unusual")
+        return RuleSpec(target, UNUSUAL, None, kind)
+    m = _RULE.match(text)
+    if not m:
+        raise usage_error(f"'{text}' is not a rule", f"«{text}» — не правило")
+    target, kind = resolve_target(m.group("target"), cfg)
+    number = float(m.group("num").replace(",", "."))
+    if target.partition(".")[0] in RATE_TARGETS and not 0 <= number <= 1:
+        raise usage_error(f"{target} is a share between 0 and 1, not {m.group('num')} (e.g. 0.2 for 20%)",
+                          f"{target} — доля от 0 до 1, а не {m.group('num')} (например 0.2 для 20%)")
+    return RuleSpec(target, m.group("op"), number, kind)
