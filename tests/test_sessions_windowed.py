@@ -142,7 +142,7 @@ def test_device_changing_hands_across_built_and_unbuilt_days(web, ref, cfg):
     ref.update(cfg, rebuild=True)
     assert web.sessions(cfg) == on_days(ref.sessions(cfg), {D - 5 * DAY, D - DAY, D}, "UTC")
     # D-5: the google session and the identify row, now both the device's (user 8's)
-    assert [r for r in web.sessions(cfg) if r[0] == "u:8"][0] == (
+    assert next(r for r in web.sessions(cfg) if r[0] == "u:8") == (
         "u:8", at(D - 5 * DAY, 9), at(D - 5 * DAY, 9, 5), 2, "google", "cpc")
 
 
