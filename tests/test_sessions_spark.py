@@ -13,17 +13,22 @@ SALESPULSE_REQUIRE_SPARK=1, which turns a missing one into a failure instead of 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-from datetime import UTC, datetime, timedelta
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from db.seed import seed
 from db.state import migrate
 from metrics.sessions import scope_name
 from tests.test_attribution_fixtures import SITE, Web
+from tests.test_cli import assert_one_line_error
 
 _REQUIRED = os.environ.get("SALESPULSE_REQUIRE_SPARK") == "1"
 try:
@@ -236,3 +241,59 @@ def test_unix_socket_url_is_a_clear_error():
     with pytest.raises(SparkBuildError, match="over TCP"):
         jdbc_from_url("postgresql://postgres:@/postgres?host=/tmp/pg")
     assert jdbc_from_url("postgresql://u:secret@db.local:6432/sales").url == "jdbc:postgresql://db.local:6432/sales"
+
+
+def _cli(*args, env: dict, cwd, timeout: int = 120):
+    full = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | env
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], check=False, capture_output=True, text=True,
+                          env=full, cwd=cwd, timeout=timeout)
+
+
+def test_cli_spark_from_parquet_equals_postgres_and_the_report_numbers_match(source, engine, database_url, spark,
+                                                                             jdbc, cfg, tmp_path):
+    """The lake path as a new user runs it: seed, export Parquet, build on Spark (a fresh JVM, as
+    `salespulse sessions build --engine spark` starts one), then `report --format json`."""
+    tz, day = "Europe/Moscow", date(2024, 1, 4)
+    seed(engine, source.schema, users=40, days=4, start=date(2024, 1, 1), seed=7, progress=False)
+    env = {"DATABASE_URL": database_url, "SOURCE_SCHEMA": source.schema, "REPORT_TIMEZONE": tz}
+    lake = tmp_path / "lake"
+    out = _cli("seed", "--parquet", str(lake), "--parquet-only", env=env, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("wrote "), out.stderr
+    spark_state, pg_state = f"sts_{source.schema}", f"stp_{source.schema}"
+    built = _cli("sessions", "build", "--engine", "spark", "--parquet", str(lake), "--master", "local[1]",
+                 "--shuffle-partitions", "2", "--no-progress", env=env | {"STATE_SCHEMA": spark_state},
+                 cwd=tmp_path, timeout=600)
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith("built 5 days (2024-01-01 .. 2024-01-05, Europe/Moscow) on spark local[1] "
+                                   "from Parquet"), built.stdout
+    pg = _cli("sessions", "build", "--engine", "postgres", env=env | {"STATE_SCHEMA": pg_state}, cwd=tmp_path)
+    assert pg.returncode == 0, pg.stderr
+    by_spark, by_pg = store(Web(source, spark_state), cfg, tz), store(Web(source, pg_state), cfg, tz)
+    assert by_spark == by_pg and len(by_pg["sessions"]) > 100
+    # the JDBC path lands on the same store
+    jdbc_state = _web(source, engine, "j")
+    build_with_spark(spark, engine, jdbc_state.src, cfg.attribution, tz, jdbc)
+    assert store(jdbc_state, cfg, tz) == by_pg
+
+    def attribution(state: str) -> dict:
+        proc = _cli("report", "--date", day.isoformat(), "--metric", "attribution", "--format", "json",
+                    env=env | {"STATE_SCHEMA": state}, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["metrics"]["attribution"]
+
+    after_spark = attribution(spark_state)
+    assert after_spark == attribution(pg_state) and after_spark["payments"] > 0
+    assert store(Web(source, spark_state), cfg, tz)["watermark"] == by_pg["watermark"]  # the report had nothing to add
+
+
+def test_cli_bad_input_is_one_line(source, database_url, tmp_path):
+    env = {"DATABASE_URL": database_url, "SOURCE_SCHEMA": source.schema}
+    cases = [
+        (("--engine", "postgres", "--parquet", str(tmp_path)), "--parquet: only with --engine spark"),
+        (("--engine", "spark", "--parquet", str(tmp_path / "nope")), "is not a directory"),
+        (("--since", "2024-02-01", "--until", "2024-01-01"), "--until 2024-01-01 is before --since 2024-02-01"),
+        (("--since", "May 1"), "--since 'May 1' is not a date"),
+    ]
+    for args, message in cases:
+        assert_one_line_error(_cli("sessions", "build", *args, env=env, cwd=tmp_path), message)
+    assert_one_line_error(_cli("seed", "--parquet-only", env=env, cwd=tmp_path), "--parquet-only needs --parquet DIR")
