@@ -212,7 +212,7 @@ REFS = [None, None, SITE + "x", "https://www.shop.example.com/", "https://pay.ex
 event = st.fixed_dictionaries({
     "anonymous_id": st.sampled_from([None, "d1", "d2", "d3", "d4"]),
     "user_id": st.sampled_from([None, None, None, 1, 2, 3]),
-    "minute": st.integers(0, 12 * 30).map(lambda m: 5 * m // 3),  # 0 .. 10 h, multiples of 5 mostly
+    "minute": st.integers(0, 40).map(lambda m: 15 * m),  # 0 .. 10 h on a 15-minute grid: gaps of exactly 30
     "utm": st.sampled_from(range(len(UTMS))),
     "ref": st.sampled_from(range(len(REFS))),
 })
