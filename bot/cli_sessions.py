@@ -200,7 +200,8 @@ def _build_spark(args, settings: Settings, engine, src, cfg, tz: str, first, las
     if not os.path.isfile(jdbc_jar(opts)) and "PYSPARK_GATEWAY_PORT" not in os.environ:
         raise UsageError(f"no Postgres JDBC driver at {jdbc_jar(opts)}: apt-get install libpostgresql-jdbc-java, "
                          "or give its jar with --jdbc-jar / SPARK_JDBC_JAR")
-    _status(f"starting Spark ({args.master or 'local[*]'})…", args.no_progress)
+    master = args.master or ("spark-submit's master" if "PYSPARK_GATEWAY_PORT" in os.environ else "local[*]")
+    _status(f"starting Spark ({master})…", args.no_progress)
     spark = spark_session(opts)
     try:
         done = build_with_spark(spark, engine, src, cfg, tz, jdbc, args.parquet, first, last)
@@ -208,7 +209,7 @@ def _build_spark(args, settings: Settings, engine, src, cfg, tz: str, first, las
         raise UsageError(str(exc)) from None
     finally:
         spark.stop()
-    _report(f"spark {args.master or 'local[*]'}" + (" from Parquet" if args.parquet else " over JDBC"),
+    _report(f"spark {master}" + (" from Parquet" if args.parquet else " over JDBC"),
             done.first, done.last, tz, done.events, done.sessions, done.seconds)
     return 0
 

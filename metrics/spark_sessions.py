@@ -46,6 +46,10 @@ def jdbc_jar(opts: SparkOptions) -> str:
 def spark_session(opts: SparkOptions, app: str = "salespulse-sessions"):
     """A SparkSession for the job: UTC, no UI, no console progress bars, the JDBC driver on the
     class path. Under spark-submit (PYSPARK_GATEWAY_PORT set) its --master and --jars stand."""
+    import warnings
+
+    # PySpark 4 warns about pandas 3 on import; the job never converts to or from pandas.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     from pyspark.sql import SparkSession
 
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ
