@@ -3,14 +3,23 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+# The Spark session engine (DESIGN section 11) needs Java 17+ and the Postgres JDBC driver; both
+# come from Debian's packages (we run as root on CI and the dev machines).
+JDBC_JAR := /usr/share/java/postgresql.jar
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
 .PHONY: demo test bench run clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
+
+$(JDBC_JAR):
+	@command -v apt-get >/dev/null || { echo "install Java 17 and the Postgres JDBC driver (jar at $(JDBC_JAR)) for the Spark tests"; exit 1; }
+	$(APT_INSTALL) libpostgresql-jdbc-java >/dev/null 2>&1 || { apt-get update -qq && $(APT_INSTALL) libpostgresql-jdbc-java; }
+	@command -v java >/dev/null || $(APT_INSTALL) openjdk-17-jre-headless
 
 demo: $(STAMP)
 	$(VENV)/bin/salespulse demo
@@ -18,8 +27,9 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/salespulse run
 
-test: $(STAMP)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+# SALESPULSE_REQUIRE_SPARK: the Spark tests fail, not skip, when PySpark or the driver is missing.
+test: $(STAMP) $(JDBC_JAR)
+	SALESPULSE_REQUIRE_SPARK=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)

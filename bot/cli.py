@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--start", help="first day YYYY-MM-DD (default: so that the data ends yesterday)")
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--parquet", type=Path, metavar="DIR",
+                   help="then write all web events as Parquet files into DIR (the Spark build's lake input)")
+    s.add_argument("--parquet-only", action="store_true",
+                   help="with --parquet: seed nothing, export the web events already there (e.g. the demo's)")
     cli_check.add_parser(sub)
     cli_sessions.add_parser(sub)
     cli_alerts.add_parser(sub)
@@ -122,8 +126,14 @@ def write_digest(digest, out_dir: Path) -> Path:
 def cmd_seed(args, settings: Settings) -> int:
     from db.seed import seed
 
+    if args.parquet_only and not args.parquet:
+        raise UsageError("--parquet-only needs --parquet DIR, e.g. --parquet ./lake/web_events")
     if args.users < 1 or args.days < 1:
         raise UsageError("--users and --days must be at least 1")
+    if args.parquet_only:
+        engine = engine_from_settings(settings)
+        check_connection(engine)
+        return _export_parquet(engine, settings, args.parquet)
     tz = settings.report_timezone
     start = (
         parse_date(args.start, date.max - timedelta(days=1)) if args.start
@@ -134,6 +144,23 @@ def cmd_seed(args, settings: Settings) -> int:
     stats = seed(engine, settings.source_schema, users=args.users, days=args.days, start=start,
                  seed=args.seed, progress=not args.no_progress)
     print(stats.summary())
+    return _export_parquet(engine, settings, args.parquet) if args.parquet else 0
+
+
+def _export_parquet(engine, settings: Settings, out: Path) -> int:
+    import sqlalchemy as sa
+
+    from db.parquet_export import export_web_events
+
+    table = f'"{settings.source_schema}".web_events'
+    with engine.connect() as conn:
+        if conn.execute(sa.text("select to_regclass(:t)"), {"t": table}).scalar() is None:
+            raise UsageError(f"no table {table} to export (SOURCE_SCHEMA is {settings.source_schema})")
+    try:
+        stats = export_web_events(engine, settings.source_schema, out)
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {stats.rows:,} web events to {out} ({stats.files} Parquet file(s))")
     return 0
 
 

@@ -3,11 +3,16 @@
 `sessions backfill --since DATE [--until DATE]` builds every day of the range that is not built
 yet (DESIGN section 10): chunk by chunk, each committed with its attribution_days rows, so it can
 be stopped at any moment and run again. Progress (days, web rows a second) goes to stderr.
-Other subcommands (e.g. `sessions build --engine spark|postgres`) join the same group.
+
+`sessions build --engine spark|postgres [--since DATE] [--until DATE]` (DESIGN section 11) builds
+the store's days of the range (default: every day with web events) in one go: on Postgres as a
+report would, or on Apache Spark (metrics.spark_store) from the source Postgres over JDBC or from
+`--parquet DIR`; `--master` is the only thing that changes on a cluster.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -28,10 +33,21 @@ def add_parser(subparsers) -> None:
     b.add_argument("--workers", type=int, default=2, help="parallel database connections (default 2)")
     b.add_argument("--chunk-days", type=int, default=1, help="days per committed chunk (default 1)")
     b.add_argument("--no-progress", action="store_true")
+    g = sub.add_parser("build", help="build the session store of a range on Postgres or on Apache Spark")
+    g.add_argument("--engine", choices=("postgres", "spark"), default="postgres")
+    g.add_argument("--since", help="first day YYYY-MM-DD (default: the day of the oldest web event)")
+    g.add_argument("--until", help="last day YYYY-MM-DD (default: the day of the newest web event)")
+    g.add_argument("--timezone", help="report time zone (default REPORT_TIMEZONE)")
+    g.add_argument("--parquet", metavar="DIR", help="spark: read web events from these Parquet files, not Postgres")
+    g.add_argument("--master", help="spark: the master URL (default local[*], or spark-submit's)")
+    g.add_argument("--shuffle-partitions", type=int, help="spark: spark.sql.shuffle.partitions")
+    g.add_argument("--jdbc-jar", help="spark: the Postgres JDBC driver jar (default SPARK_JDBC_JAR or "
+                                      "/usr/share/java/postgresql.jar)")
+    g.add_argument("--no-progress", action="store_true")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    return {"backfill": backfill}[args.sessions_command](args, settings)
+    return {"backfill": backfill, "build": build}[args.sessions_command](args, settings)
 
 
 def _day(text: str, flag: str) -> date:
@@ -102,3 +118,103 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
           f"{rows[0] / seconds if seconds > 0 else 0:,.0f} rows/s")
     return 0
 
+
+
+def build(args: argparse.Namespace, settings: Settings) -> int:
+    import sqlalchemy as sa
+
+    from db.engine import check_connection, engine_from_settings
+    from db.source import inspect_source
+    from db.state import migrate
+    from metrics.config import load_config
+
+    tz = check_timezone("--timezone", args.timezone) if args.timezone else settings.report_timezone
+    first = _day(args.since, "--since") if args.since else None
+    last = _day(args.until, "--until") if args.until else None
+    if first and last and last < first:
+        raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
+    spark_only = [f for f, v in (("--parquet", args.parquet), ("--master", args.master),
+                                 ("--shuffle-partitions", args.shuffle_partitions), ("--jdbc-jar", args.jdbc_jar)) if v]
+    if args.engine == "postgres" and spark_only:
+        raise UsageError(f"{', '.join(spark_only)}: only with --engine spark")
+    if args.parquet and not os.path.isdir(args.parquet):
+        raise UsageError(f"--parquet {args.parquet} is not a directory; give the folder of the .parquet files")
+    cfg = load_config(settings.metrics_config).attribution
+    engine = engine_from_settings(settings)
+    check_connection(engine)
+    schema = settings.source_schema
+    if not args.parquet:
+        with engine.connect() as conn:
+            if conn.execute(sa.text("select to_regclass(:t)"), {"t": f'"{schema}".web_events'}).scalar() is None:
+                raise UsageError(f'no table "{schema}".web_events: nothing to build (SOURCE_SCHEMA is {schema}); '
+                                 "or read Parquet files with --engine spark --parquet DIR")
+    migrate(engine, settings.state_schema)
+    with engine.connect() as conn:
+        src = inspect_source(conn, schema, settings.state_schema)
+    if args.engine == "postgres":
+        return _build_postgres(engine, src, cfg, tz, first, last)
+    return _build_spark(args, settings, engine, src, cfg, tz, first, last)
+
+
+def _build_postgres(engine, src, cfg, tz: str, first, last) -> int:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from metrics.sessions import ensure_days
+
+    began = time.perf_counter()
+    with engine.begin() as conn:
+        if first is None or last is None:
+            lo, hi = conn.execute(sa.text(f"select min(happened_at)::timestamptz, max(happened_at)::timestamptz "
+                                          f"from {src.table('web_events')}")).one()
+            if lo is None:
+                print("web_events is empty: nothing to build")
+                return 0
+            first = first or lo.astimezone(ZoneInfo(tz)).date()
+            last = last or hi.astimezone(ZoneInfo(tz)).date()
+        if last < first:
+            raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
+        scope = ensure_days(conn, src, cfg, tz, [first + timedelta(days=i) for i in range((last - first).days + 1)])
+        events, count = conn.execute(sa.text(
+            f'select coalesce(sum(events), 0), count(*) from "{src.state_schema}".attribution_sessions '
+            "where scope = :scope and local_day between :a and :b"), {"scope": scope, "a": first, "b": last}).one()
+    _report("postgres", first, last, tz, int(events), int(count), time.perf_counter() - began)
+    return 0
+
+
+def _build_spark(args, settings: Settings, engine, src, cfg, tz: str, first, last) -> int:
+    try:
+        from metrics.spark_sessions import SparkOptions, spark_session
+        from metrics.spark_store import SparkBuildError, build_with_spark, jdbc_from_url
+    except ImportError:
+        raise UsageError("--engine spark needs PySpark: pip install 'salespulse[spark]' (and Java 17)") from None
+    try:
+        jdbc = jdbc_from_url(engine.url, settings.data_timezone)
+    except SparkBuildError as exc:
+        raise UsageError(str(exc)) from None
+    opts = SparkOptions(args.master, args.shuffle_partitions, args.jdbc_jar)
+    from metrics.spark_sessions import jdbc_jar
+
+    if not os.path.isfile(jdbc_jar(opts)) and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        raise UsageError(f"no Postgres JDBC driver at {jdbc_jar(opts)}: apt-get install libpostgresql-jdbc-java, "
+                         "or give its jar with --jdbc-jar / SPARK_JDBC_JAR")
+    master = args.master or ("spark-submit's master" if "PYSPARK_GATEWAY_PORT" in os.environ else "local[*]")
+    _status(f"starting Spark ({master})…", args.no_progress)
+    spark = spark_session(opts)
+    try:
+        done = build_with_spark(spark, engine, src, cfg, tz, jdbc, args.parquet, first, last)
+    except SparkBuildError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        spark.stop()
+    _report(f"spark {master}" + (" from Parquet" if args.parquet else " over JDBC"),
+            done.first, done.last, tz, done.events, done.sessions, done.seconds)
+    return 0
+
+
+def _report(engine: str, first, last, tz: str, events: int, sessions: int, seconds: float) -> None:
+    days = (last - first).days + 1
+    print(f"built {days} days ({first} .. {last}, {tz}) on {engine}: {sessions:,} sessions of {events:,} "
+          f"web rows in {seconds:.1f} s, {events / seconds if seconds > 0 else 0:,.0f} rows/s")

@@ -45,6 +45,34 @@ def _internal_regex(cfg: AttributionConfig) -> str:
 
 
 _UTM = ("source", "medium", "campaign", "content", "term")
+
+
+# The per-event rules below are SQL text that Postgres and Spark SQL read alike (split_part,
+# substr, left, btrim, lower, nullif, concat_ws, chr, ||, case): metrics.spark_sessions runs the
+# very same expressions, so the two engines cannot drift apart on what an event's source is.
+def utm_sql(alias: str) -> list[str]:
+    """The UTM values compared case-insensitively: lower-cased, trimmed, '' as none (u_<name>)."""
+    return [f"nullif(lower(btrim({alias}.utm_{c})), '') as u_{c}" for c in _UTM]
+
+
+def any_utm_sql(alias: str) -> str:
+    return "coalesce(" + ", ".join(f"{alias}.u_{c}" for c in _UTM) + ") is not null"
+
+
+def source_sql(alias: str, ext_host: str) -> list[str]:
+    """src_key (what a session compares), ch_source and ch_medium (what its channel is read from)
+    of an event with normalized UTM columns `alias`.u_* and its external referrer host."""
+    any_utm = any_utm_sql(alias)
+    return [
+        (f"case when {any_utm} "
+         f"then concat_ws(chr(31), 'utm', {alias}.u_source, {alias}.u_medium, {alias}.u_campaign, "
+         f"{alias}.u_content, {alias}.u_term) "
+         f"when {ext_host} is not null then 'ref' || chr(31) || {ext_host} end as src_key"),
+        f"case when {any_utm} then {alias}.u_source else {ext_host} end as ch_source",
+        f"case when {any_utm} then {alias}.u_medium when {ext_host} is not null then 'referral' end as ch_medium",
+    ]
+
+
 _W = "window w as (partition by {a}.k_user, {a}.k_anon order by {a}.ts, {a}.id rows between unbounded preceding and current row)"
 
 
@@ -56,8 +84,8 @@ def sessions_sql(cfg: AttributionConfig, raw_sql: str) -> str:
     """
     escaped = _internal_regex(cfg).replace("'", "''")
     internal = f" and u.ref_host !~ '{escaped}'" if cfg.internal_hosts else ""
-    utm = ", ".join(f"nullif(lower(btrim(r.utm_{c})), '') as u_{c}" for c in _UTM)
-    any_utm = "coalesce(" + ", ".join(f"u.u_{c}" for c in _UTM) + ") is not null"
+    utm = ", ".join(utm_sql("r"))
+    sources = ",\n           ".join(source_sql("u", "x.ext_host"))
     return f"""
 with raw as ({raw_sql}),
 normalized as (
@@ -72,11 +100,7 @@ normalized as (
 sourced as (
     -- the event's campaign source: its UTM tuple, else an external referrer's host, else none
     select u.k_user, u.k_anon, u.id, u.ts, u.local_day, u.u_campaign,
-           case when {any_utm}
-                then concat_ws(chr(31), 'utm', u.u_source, u.u_medium, u.u_campaign, u.u_content, u.u_term)
-                when x.ext_host is not null then 'ref' || chr(31) || x.ext_host end as src_key,
-           case when {any_utm} then u.u_source else x.ext_host end as ch_source,
-           case when {any_utm} then u.u_medium when x.ext_host is not null then 'referral' end as ch_medium
+           {sources}
     from normalized u
     cross join lateral (
         select case when u.ref_host is distinct from u.page_host{internal}
