@@ -135,6 +135,9 @@ def _read_all(engine, source_schema, cfg, specs, scope, at, day, state_schema, b
 
         for spec in specs:
             if spec.kind == STATE:
+                if not src.has("events", "events_dict"):
+                    out.append(Reading(Outcome.NODATA, at=at, detail="the source has no events table"))
+                    continue
                 now = numbers("hanging", lambda: hanging_at(conn, src, cfg, at, parsed))
                 if isinstance(now, Exception):
                     out.append(Reading(Outcome.FAILED, at=at, detail=_first_line(now)))

@@ -136,6 +136,10 @@ def test_rules_reading_the_same_numbers_share_one_query_and_a_failure_stays_with
     # a scope the source cannot take fails every rule of the group, politely
     bad = read_all(source.engine, source.schema, cfg, states[:2], "bad tag!", at=at(date(2024, 3, 12), 12))
     assert [r.outcome for r in bad] == [Outcome.FAILED, Outcome.FAILED] and "ScopeError" in bad[0].detail
+    # a company without the CJM events has nothing hanging to count: no data, not an error
+    source.drop_tables("events")
+    (r,) = read_all(source.engine, source.schema, cfg, states[:1], None, at=at(date(2024, 3, 12), 12))
+    assert (r.outcome, r.detail) == (Outcome.NODATA, "the source has no events table")
 
 
 def test_backtest_counts_entries_into_firing(source, cfg):
