@@ -33,7 +33,7 @@ class Reading:
     value: float | None = None
     day: date | None = None          # flow targets: the report day read
     at: datetime | None = None       # state targets: the instant read
-    expected: float | None = None    # unusual: the band
+    expected: float | None = None    # flow targets: the usual band (metrics.baselines)
     low: float | None = None
     high: float | None = None
     direction: str | None = None
