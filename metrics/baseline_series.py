@@ -152,12 +152,24 @@ def _breach_counts(conn: Connection, src: Source, cfg: MetricConfig, day: Report
 
 def _sessions_sql(src: Source, cfg: MetricConfig, users: Scope | None) -> str:
     sessions = f'"{src.state_schema}".attribution_sessions'
+    # the users' exclusion (and scope) probes once per distinct user of the window, not once per
+    # session (measured: 46k probes, 0.33 s of 0.54 s, at 950 sessions a day)
+    anonymous = "s.user_id is null or " if users is None else ""
     return f"""
-with pairs as (
-    select s.local_day, coalesce(s.ch_source, '') as src, coalesce(s.ch_medium, '') as med, count(*) as n
+with window_sessions as (
+    select s.local_day, s.user_id, coalesce(s.ch_source, '') as src, coalesce(s.ch_medium, '') as med
     from {sessions} s
     where s.scope = :scope and s.started_at >= :lo and s.started_at < :hi and s.local_day = any(:days)
-      and {session_users_sql(src, users)}
+),
+kept_users as (
+    select u.user_id
+    from (select distinct user_id from window_sessions where user_id is not null) u
+    where {session_users_sql(src, users, "u.user_id")}
+),
+pairs as (
+    select s.local_day, s.src, s.med, count(*) as n
+    from window_sessions s
+    where {anonymous}s.user_id in (select user_id from kept_users)
     group by 1, 2, 3
 ),
 channelled as (
