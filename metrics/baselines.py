@@ -24,13 +24,17 @@ stretch shrinks it), which both missed large drops and raised false alarms on mo
 detector takes the spread from all 56 days before D instead: relative residuals around each
 day's own weekday median, 1.4826 x their MAD, times D's expected value (`pooled_spread`), and
 falls back to the 8 values' own MAD when fewer than 28 days are usable. `band(history)` without
-a pooled spread is section 8 to the letter.
+a pooled spread is section 8 to the letter. Measured over 180 days with 48 injected anomalies:
+recall for changes of 50% or more 1.00 / 0.89 / 0.88 (new payers / their revenue / payments)
+against 0.78 / 0.67 / 0.75 for the 8 values' own MAD; false alarms per 30 days on clean data
+1.33 against 2.00 for both money numbers; sessions and breaches the same (1.00 recall).
+
 Two choices the design leaves open:
 - Rates (block share, conversion rate) live in [0, 1], where sqrt(expected) and 1 would make the
   band wider than the whole range. Their noise floor is the binomial one instead,
   max(sqrt(p (1 - p) / n), 1 / n) with n the median denominator of the history (one event in n
-  plays the part of the count's 1); history days whose
-  denominator is below MIN_DENOMINATOR are left out, and D with such a denominator gets no verdict.
+  plays the part of the count's 1); history days whose denominator is below MIN_DENOMINATOR are
+  left out, and D with such a denominator gets no verdict. Rates keep the 8 values' own MAD.
 - Every checked number is non-negative, so the low end is clipped at 0 (a band "usually 0-5"
   reads better than "-3-5", and no value can be below it anyway).
 The numbers themselves come from one SQL query per metric over D-56 ... D (metrics.baseline_series).
