@@ -25,7 +25,7 @@ from bot.scopes import chat_scope
 from bot.service import BotOptions, Clock, is_db_outage
 from bot.store import Store
 from metrics.day import ReportDay
-from reports.alert_eval import Reading, due_day, read
+from reports.alert_eval import Reading, due_day, read_all
 from reports.alert_machine import Notice, Outcome
 from reports.alert_rules import STATE, format_number
 
@@ -62,7 +62,7 @@ class AlertRunner:
     def __init__(self, *, bot: Bot, store: AlertStore, subs: Store, engine, source_schema: str,
                  state_schema: str, cfg, clock: Clock, options: BotOptions, interval: timedelta,
                  late: timedelta, default_tz: str, default_locale: str, notify_admins: Notify,
-                 ready: Callable[[], bool] = lambda: True, reader=read):
+                 ready: Callable[[], bool] = lambda: True, reader=read_all):
         self.bot, self.store, self.subs = bot, store, subs
         self.engine, self.source_schema, self.state_schema, self.cfg = engine, source_schema, state_schema, cfg
         self.clock, self.options = clock, options
@@ -97,36 +97,39 @@ class AlertRunner:
         now = self.clock()
         rules = await self._db(self.store.rules)
         subs = {s.chat_id: s for s in await self._db(self.subs.all)}
+        # Rules that read the same numbers (one scope; the same instant, or the same day) are read
+        # together, so a hundred rules in three scopes cost three hanging queries, not a hundred.
+        groups: dict[tuple[str | None, ReportDay | None], list[Rule]] = {}
+        readings: list[tuple[Rule, Reading, str | None]] = []
         for rule in rules:
+            sub = subs.get(rule.chat_id)
+            tz = sub.timezone if sub is not None else self.default_tz
+            scope = chat_scope(sub)
+            if rule.scope != scope:
+                # Never evaluate a rule in a scope the chat no longer has (it could widen the chat).
+                readings.append((rule, Reading(Outcome.FAILED, at=now, detail=(
+                    f"the chat's scope is now {scope or 'the whole company'}, the rule was made for "
+                    f"{rule.scope or 'the whole company'}; remove it and add it again")), scope))
+            elif rule.spec.kind == STATE:
+                groups.setdefault((scope, None), []).append(rule)
+            else:
+                day = due_day(now, tz, self.late)
+                if rule.last_day is None or rule.last_day < day:  # else read already; the next is not complete
+                    groups.setdefault((scope, ReportDay(day, tz)), []).append(rule)
+        for (scope, day), group in groups.items():
             if self._closed:
                 return
-            await self._evaluate(rule, subs.get(rule.chat_id), now)
+            got = await asyncio.to_thread(
+                self.reader, self.engine, self.source_schema, self.cfg, [r.spec for r in group], scope,
+                at=now if day is None else None, day=day, state_schema=self.state_schema)
+            readings += [(rule, reading, scope) for rule, reading in zip(group, got, strict=True)]
+        for rule, reading, scope in readings:
+            s = await self._db(self.store.record, rule.id, reading, now, scope)
+            if s is not None and s.changed:
+                log.info("alert #%s (chat %s, %s): %s -> %s (value %s)", rule.id, rule.chat_id, rule.spec.describe(),
+                         rule.state.value if rule.state else "new", s.to.value, reading.value)
         await self.flush()
         self.ticks += 1
-
-    async def _evaluate(self, rule: Rule, sub, now: datetime) -> None:
-        tz = sub.timezone if sub is not None else self.default_tz
-        scope = chat_scope(sub)
-        if rule.scope != scope:
-            # Never evaluate a rule in a scope the chat no longer has (it could widen the chat).
-            reading = Reading(Outcome.FAILED, at=now, detail=(
-                f"the chat's scope is now {scope or 'the whole company'}, the rule was made for "
-                f"{rule.scope or 'the whole company'}; remove it and add it again"))
-        elif rule.spec.kind == STATE:
-            reading = await asyncio.to_thread(
-                self.reader, self.engine, self.source_schema, self.cfg, rule.spec, scope,
-                at=now, state_schema=self.state_schema)
-        else:
-            day = due_day(now, tz, self.late)
-            if rule.last_day is not None and rule.last_day >= day:
-                return  # that day was read already; the next one is not complete yet
-            reading = await asyncio.to_thread(
-                self.reader, self.engine, self.source_schema, self.cfg, rule.spec, scope,
-                day=ReportDay(day, tz), state_schema=self.state_schema)
-        s = await self._db(self.store.record, rule.id, reading, now, scope)
-        if s is not None and s.changed:
-            log.info("alert #%s (chat %s, %s): %s -> %s (value %s)", rule.id, rule.chat_id,
-                     rule.spec.describe(), rule.state.value if rule.state else "new", s.to.value, reading.value)
 
     # -- sending ---------------------------------------------------------------------------------
     async def flush(self) -> None:

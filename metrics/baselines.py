@@ -17,12 +17,24 @@ The band (section 8): the same weekday of the previous 8 weeks (D-7 ... D-56), d
 data begins left out, fewer than 4 left: no verdict. Expected = median, spread = 1.4826 x MAD, and
 the band is expected +- 3 x max(spread, sqrt(expected), 1): the square root is the Poisson noise of
 a count, the 1 keeps a run of identical small numbers from flagging every change of one.
+
+One deviation, measured (bench/baselines.py, README "Is today normal?"): the MAD of 8 values is a
+noisy estimate of the spread (one earlier anomaly among the 8 doubles it; an unusually calm
+stretch shrinks it), which both missed large drops and raised false alarms on money. The
+detector takes the spread from all 56 days before D instead: relative residuals around each
+day's own weekday median, 1.4826 x their MAD, times D's expected value (`pooled_spread`), and
+falls back to the 8 values' own MAD when fewer than 28 days are usable. `band(history)` without
+a pooled spread is section 8 to the letter. Measured over 180 days with 48 injected anomalies:
+recall for changes of 50% or more 1.00 / 0.89 / 0.88 (new payers / their revenue / payments)
+against 0.78 / 0.67 / 0.75 for the 8 values' own MAD; false alarms per 30 days on clean data
+1.33 against 2.00 for both money numbers; sessions and breaches the same (1.00 recall).
+
 Two choices the design leaves open:
 - Rates (block share, conversion rate) live in [0, 1], where sqrt(expected) and 1 would make the
   band wider than the whole range. Their noise floor is the binomial one instead,
   max(sqrt(p (1 - p) / n), 1 / n) with n the median denominator of the history (one event in n
-  plays the part of the count's 1); history days whose
-  denominator is below MIN_DENOMINATOR are left out, and D with such a denominator gets no verdict.
+  plays the part of the count's 1); history days whose denominator is below MIN_DENOMINATOR are
+  left out, and D with such a denominator gets no verdict. Rates keep the 8 values' own MAD.
 - Every checked number is non-negative, so the low end is clipped at 0 (a band "usually 0-5"
   reads better than "-3-5", and no value can be below it anyway).
 The numbers themselves come from one SQL query per metric over D-56 ... D (metrics.baseline_series).
@@ -30,7 +42,7 @@ The numbers themselves come from one SQL query per metric over D-56 ... D (metri
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
@@ -45,6 +57,7 @@ MIN_WEEKS = 4      # fewer same-weekday days with data: no verdict
 MIN_DENOMINATOR = 20  # rates get no verdict below this
 WIDTH = 3.0        # band half-width in units of the noise
 MAD_SCALE = 1.4826  # MAD of a normal sample x this = its standard deviation
+POOL_MIN = 28      # days of residuals the pooled spread needs (else the 8 weeks' own MAD)
 
 
 @dataclass(frozen=True)
@@ -94,13 +107,16 @@ def history_days(day: date) -> list[date]:
     return [day - timedelta(days=7 * k) for k in range(1, WEEKS + 1)]
 
 
-def band(history: Sequence[float], denominators: Sequence[float] | None = None) -> Band | None:
+def band(history: Sequence[float], denominators: Sequence[float] | None = None,
+         relative_spread: float | None = None) -> Band | None:
     """The usual band from the same weekday of the previous weeks (days without data left out).
     None without a verdict (fewer than MIN_WEEKS values; a rate whose denominator is below
     MIN_DENOMINATOR).
 
     `denominators` given: the values are rates, each with its day's denominator; days whose
-    denominator is below MIN_DENOMINATOR are left out before counting."""
+    denominator is below MIN_DENOMINATOR are left out before counting.
+    `relative_spread` given (`pooled_spread`): spread = it x expected, instead of 1.4826 x MAD
+    of the 8 values themselves."""
     if denominators is not None:
         kept = [(v, n) for v, n in zip(history, denominators, strict=True)
                 if v is not None and n is not None and n >= MIN_DENOMINATOR]
@@ -110,7 +126,10 @@ def band(history: Sequence[float], denominators: Sequence[float] | None = None) 
     if len(values) < MIN_WEEKS:
         return None
     expected = float(median(values))
-    spread = MAD_SCALE * float(median(abs(v - expected) for v in values))
+    if relative_spread is None:
+        spread = MAD_SCALE * float(median(abs(v - expected) for v in values))
+    else:
+        spread = relative_spread * expected
     if denominators is None:
         floor = max(math.sqrt(expected), 1.0)
     else:
@@ -138,16 +157,19 @@ def verdict(value: float | None, b: Band | None, denominator: float | None = Non
 
 @dataclass(frozen=True)
 class Series:
-    """One checked number's daily values over the days a baseline reads."""
+    """One checked number's daily values over the days a baseline reads (D-56 ... D)."""
     metric: str
     key: str | None
     field: str
     first_day: date | None  # the first day with data (None: no data at all)
     values: dict[date, float]  # a day with data but missing here is 0
     denominators: dict[date, float] | None = None  # rates only; a missing day is 0
+    known: frozenset[date] | None = None  # the days with data at all (None: every day from first_day)
 
     def value(self, d: date) -> float | None:
         if self.first_day is None or d < self.first_day:
+            return None
+        if self.known is not None and d not in self.known:
             return None
         if self.denominators is not None and not self.denominators.get(d):
             return None  # a rate of nothing
@@ -159,11 +181,33 @@ class Series:
         return self.denominators.get(d, 0.0)
 
 
+def pooled_spread(value: Callable[[date], float | None], day: date) -> float | None:
+    """The relative day-to-day noise of D-56 ... D-1 with the weekly pattern taken out: 1.4826 x
+    MAD of (x - m) / m, m being the median of x's own weekday, from up to 56 days instead of 8.
+    Relative, so a quiet weekend and a busy Monday pool together. None when fewer than POOL_MIN
+    days can be used (a weekday counts with at least MIN_WEEKS values and a median above 0)."""
+    groups: dict[int, list[float]] = {}
+    for i in range(1, 7 * WEEKS + 1):
+        d = day - timedelta(days=i)
+        v = value(d)
+        if v is not None:
+            groups.setdefault(d.weekday(), []).append(v)
+    residuals = []
+    for g in groups.values():
+        m = median(g)
+        if len(g) >= MIN_WEEKS and m > 0:
+            residuals += [(v - m) / m for v in g]
+    if len(residuals) < POOL_MIN:
+        return None
+    centre = median(residuals)
+    return MAD_SCALE * float(median(abs(r - centre) for r in residuals))
+
+
 def baseline_of(s: Series, day: date) -> Baseline:
     past = history_days(day)
     hist = [s.value(d) for d in past]
     dens = [s.denominator(d) for d in past] if s.denominators is not None else None
-    b = band(hist, dens)
+    b = band(hist, dens, None if s.denominators is not None else pooled_spread(s.value, day))
     value = s.value(day)
     direction = verdict(value, b, s.denominator(day) if s.denominators is not None else None)
     return Baseline(s.metric, s.key, s.field, value,

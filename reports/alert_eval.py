@@ -33,7 +33,7 @@ class Reading:
     value: float | None = None
     day: date | None = None          # flow targets: the report day read
     at: datetime | None = None       # state targets: the instant read
-    expected: float | None = None    # unusual: the band
+    expected: float | None = None    # flow targets: the usual band (metrics.baselines)
     low: float | None = None
     high: float | None = None
     direction: str | None = None
@@ -47,15 +47,6 @@ def due_day(now: datetime, tz: str, late: timedelta) -> date:
     return local.date() - timedelta(days=1)
 
 
-def _state_value(conn, src, cfg: MetricConfig, spec: RuleSpec, at: datetime, scope) -> float:
-    from metrics.hanging_now import hanging_at
-
-    now = hanging_at(conn, src, cfg, at, scope)
-    if spec.target == "hanging":
-        return float(now.total)
-    return float(now.by_pipeline[spec.target.partition(".")[2]])
-
-
 def judge(spec: RuleSpec, value: float | None, direction: str | None = None,
           expected: float | None = None) -> Outcome:
     if value is None:
@@ -67,14 +58,13 @@ def judge(spec: RuleSpec, value: float | None, direction: str | None = None,
     return Outcome.HOLDS if holds(spec.op, spec.threshold, value) else Outcome.CLEAR
 
 
-def _flow_reading(conn, src, cfg, spec: RuleSpec, day: ReportDay, scope, baselines: Baselines) -> Reading:
-    numbers = baselines(conn, src, cfg, day, scope=scope, metrics=(metric_of(spec.target),))
-    found = next((b for b in numbers if b.target == spec.target), None)
+def _flow_reading(spec: RuleSpec, found, day: date) -> Reading:
+    """`found`: the target's metrics.baselines.Baseline on `day`, or None."""
     if found is None:
-        return Reading(Outcome.NODATA, day=day.day, detail=f"{spec.target} is not computed for {day.day}")
-    return Reading(judge(spec, found.value, found.direction, found.expected), found.value, day=day.day,
+        return Reading(Outcome.NODATA, day=day, detail=f"{spec.target} is not computed for {day}")
+    return Reading(judge(spec, found.value, found.direction, found.expected), found.value, day=day,
                    expected=found.expected, low=found.low, high=found.high, direction=found.direction,
-                   detail=None if found.value is not None else f"no value of {spec.target} on {day.day}")
+                   detail=None if found.value is not None else f"no value of {spec.target} on {day}")
 
 
 def _default_baselines() -> Baselines:
@@ -93,24 +83,76 @@ def _first_line(exc: BaseException) -> str:
 def read(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSpec, scope: str | None, *,
          at: datetime | None = None, day: ReportDay | None = None, state_schema: str = "salespulse",
          baselines: Baselines | None = None) -> Reading:
-    """One reading at instant `at` (state target) or on report day `day` (flow target). Errors
-    other than a lost database connection become a FAILED reading."""
+    """One reading at instant `at` (state target) or on report day `day` (flow target)."""
+    return read_all(engine, source_schema, cfg, [spec], scope, at=at, day=day, state_schema=state_schema,
+                    baselines=baselines)[0]
+
+
+def read_all(engine: Engine, source_schema: str, cfg: MetricConfig, specs: list[RuleSpec], scope: str | None, *,
+             at: datetime | None = None, day: ReportDay | None = None, state_schema: str = "salespulse",
+             baselines: Baselines | None = None) -> list[Reading]:
+    """The readings of several rules of one scope: the state targets at instant `at`, the flow
+    targets on report day `day`. Each number is computed once for all of them (one hanging query
+    per scope and check, one baselines query per metric), however many rules read it. A failure
+    other than a lost database connection (raised: the caller retries) becomes a FAILED reading
+    of the rules that needed that number."""
     import sqlalchemy as sa
 
     try:
-        parsed = parse_scope(scope)
-        with engine.connect() as conn:
-            src = inspect_source(conn, source_schema, state_schema)
-            if spec.kind == STATE:
-                value = _state_value(conn, src, cfg, spec, at, parsed)
-                return Reading(judge(spec, value), value, at=at)
-            return _flow_reading(conn, src, cfg, spec, day, parsed, baselines or _default_baselines())
+        return _read_all(engine, source_schema, cfg, specs, scope, at, day, state_schema,
+                         baselines or _default_baselines())
     except (sa.exc.OperationalError, sa.exc.InterfaceError):
         raise
-    except Exception as exc:  # a broken rule is an 'error' state, never a crash
-        log.warning("alert %s (scope %s): evaluation failed: %s", spec.describe(), scope or "company",
-                    _first_line(exc), exc_info=not isinstance(exc, NotImplementedError))
-        return Reading(Outcome.FAILED, day=day.day if day else None, at=at, detail=_first_line(exc))
+    except Exception as exc:  # noqa: BLE001 - the scope or the source itself: every rule of the group fails
+        log.warning("alerts (scope %s): evaluation failed: %s", scope or "company", _first_line(exc))
+        return [Reading(Outcome.FAILED, at=at, day=day.day if day else None, detail=_first_line(exc))
+                for _ in specs]
+
+
+def _read_all(engine, source_schema, cfg, specs, scope, at, day, state_schema, baselines) -> list[Reading]:
+    import sqlalchemy as sa
+
+    from metrics.hanging_now import hanging_at
+
+    parsed = parse_scope(scope)
+    out: list[Reading] = []
+    with engine.connect() as conn:
+        src = inspect_source(conn, source_schema, state_schema)
+        computed: dict[str, object] = {}  # "hanging" or a metric name -> its numbers (or the failure)
+
+        def numbers(key: str, compute):
+            if key not in computed:
+                try:
+                    computed[key] = compute()
+                except (sa.exc.OperationalError, sa.exc.InterfaceError):
+                    raise
+                except Exception as exc:  # a broken rule is an 'error' state, never a crash
+                    conn.rollback()  # the next query must not run in an aborted transaction
+                    log.warning("alerts (scope %s): %s failed: %s", scope or "company", key, _first_line(exc),
+                                exc_info=not isinstance(exc, NotImplementedError))
+                    computed[key] = exc
+            return computed[key]
+
+        for spec in specs:
+            if spec.kind == STATE:
+                if not src.has("events", "events_dict"):
+                    out.append(Reading(Outcome.NODATA, at=at, detail="the source has no events table"))
+                    continue
+                now = numbers("hanging", lambda: hanging_at(conn, src, cfg, at, parsed))
+                if isinstance(now, Exception):
+                    out.append(Reading(Outcome.FAILED, at=at, detail=_first_line(now)))
+                    continue
+                value = float(now.total if spec.target == "hanging" else now.by_pipeline[spec.target.partition(".")[2]])
+                out.append(Reading(judge(spec, value), value, at=at))
+            else:
+                metric = metric_of(spec.target)
+                found = numbers(metric, lambda m=metric: {
+                    b.target: b for b in baselines(conn, src, cfg, day, scope=parsed, metrics=(m,))})
+                if isinstance(found, Exception):
+                    out.append(Reading(Outcome.FAILED, day=day.day, detail=_first_line(found)))
+                    continue
+                out.append(_flow_reading(spec, found.get(spec.target), day.day))
+    return out
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "item": ("{arrow} {what}, usually {band}", "{arrow} {what}, обычно {band}"),
     "usual": ("as usual, {band}", "как обычно, {band}"),
     "unusual": ("⚠️ usually {band}", "⚠️ обычно {band}"),
+    "more": ("• {n} more outside their usual band", "• ещё {n} вне обычного диапазона"),
 }
+MAX_ITEMS = 8  # the block opens the message; the rest of the digest must still fit
 ARROW = {"low": "▼", "high": "▲"}
 
 
@@ -72,12 +74,22 @@ def describe(b: Baseline, loc: str) -> str:
                                             band=fmt_band(b, loc))
 
 
+def _severity(b: Baseline) -> float:
+    """How far outside its band, in band half-widths (a flat band counts as width 1)."""
+    half = max((b.high or 0) - (b.expected or 0), (b.expected or 0) - (b.low or 0), 1e-9)
+    return abs((b.value or 0) - (b.expected or 0)) / half
+
+
 def attention_lines(baselines: Sequence[Baseline], loc: str) -> list[str]:
-    """The block that opens the digest: a heading and one line per anomaly (none: no block)."""
-    found = [b for b in baselines if b.direction is not None]
+    """The block that opens the digest: a heading and one line per anomaly, farthest out first,
+    at most MAX_ITEMS and a line counting the rest (none: no block)."""
+    found = sorted((b for b in baselines if b.direction is not None), key=_severity, reverse=True)
     if not found:
         return []
-    return [_pick(WORDS["attention"], loc)] + [describe(b, loc) for b in found]
+    lines = [_pick(WORDS["attention"], loc)] + [describe(b, loc) for b in found[:MAX_ITEMS]]
+    if len(found) > MAX_ITEMS:
+        lines.append(_pick(WORDS["more"], loc).format(n=len(found) - MAX_ITEMS))
+    return lines
 
 
 def band_note(b: Baseline | None, loc: str) -> str | None:

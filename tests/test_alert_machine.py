@@ -148,3 +148,15 @@ def test_bad_rules_say_what_would_be_right(cfg, text, says):
     assert says in str(err.value)
     assert "/alert TARGET OP NUMBER" in str(err.value)
     assert "/alert ЦЕЛЬ ОП ЧИСЛО" in err.value.text("ru")
+
+
+def test_alert_settings_are_validated():
+    from db.settings import SettingsError, load_settings
+
+    s = load_settings({"ALERT_INTERVAL_MINUTES": "1", "ALERT_LATE_MINUTES": "0"}, dotenv=None)
+    assert (s.alert_interval_minutes, s.alert_late_minutes) == (1.0, 0.0)
+    assert load_settings({}, dotenv=None).alert_interval_minutes == 15.0
+    for key, value in (("ALERT_INTERVAL_MINUTES", "0.5"), ("ALERT_INTERVAL_MINUTES", "often"),
+                       ("ALERT_LATE_MINUTES", "-5")):
+        with pytest.raises(SettingsError, match=f"{key}='{value}' must be a number of minutes from"):
+            load_settings({key: value}, dotenv=None)

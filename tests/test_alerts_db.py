@@ -13,7 +13,7 @@ from db.state import migrate
 from metrics import hanging
 from metrics.day import ReportDay
 from metrics.hanging_now import hanging_at
-from reports.alert_eval import Reading, backtest, due_day, read
+from reports.alert_eval import Reading, backtest, due_day, read, read_all
 from reports.alert_machine import Outcome, State
 from reports.alert_rules import parse_rule
 
@@ -108,6 +108,38 @@ def test_a_failing_evaluation_is_an_error_reading_not_a_crash(source, cfg):
     r = read(source.engine, source.schema, cfg, parse_rule("revenue > 1", cfg), None, day=ReportDay(D),
              baselines=broken)
     assert r.outcome is Outcome.FAILED and r.detail == "ValueError: no such column: total"
+
+
+def test_rules_reading_the_same_numbers_share_one_query_and_a_failure_stays_with_its_metric(source, cfg):
+    from metrics.baselines import daily_baselines
+
+    weekly_payers(source, today=3)
+    second_line(source)
+    asked = []
+
+    def spy(conn, src, cfg_, day, scope=None, metrics=None):
+        asked.append(metrics)
+        if metrics == ("campaigns",):
+            raise RuntimeError("campaigns are broken today")
+        return daily_baselines(conn, src, cfg_, day, scope, metrics)
+
+    specs = [parse_rule(t, cfg) for t in ("new_payers < 5", "revenue unusual", "sends.email > 1", "payments > 2")]
+    got = read_all(source.engine, source.schema, cfg, specs, None, day=ReportDay(D), baselines=spy)
+    assert asked == [("new_payers",), ("campaigns",)]  # once per metric, not once per rule
+    assert [(r.outcome, r.value) for r in got] == [(Outcome.HOLDS, 3.0), (Outcome.HOLDS, 30.0),
+                                                   (Outcome.FAILED, None), (Outcome.HOLDS, 3.0)]
+    assert got[2].detail == "RuntimeError: campaigns are broken today"
+    # state targets of one scope: one hanging query answers them all, at one instant
+    states = [parse_rule(t, cfg) for t in ("hanging > 1", "hanging.second_line >= 2", "hanging.first_line > 0")]
+    got = read_all(source.engine, source.schema, cfg, states, None, at=at(date(2024, 3, 12), 12))
+    assert [(r.outcome, r.value) for r in got] == [(Outcome.HOLDS, 2.0), (Outcome.HOLDS, 2.0), (Outcome.CLEAR, 0.0)]
+    # a scope the source cannot take fails every rule of the group, politely
+    bad = read_all(source.engine, source.schema, cfg, states[:2], "bad tag!", at=at(date(2024, 3, 12), 12))
+    assert [r.outcome for r in bad] == [Outcome.FAILED, Outcome.FAILED] and "ScopeError" in bad[0].detail
+    # a company without the CJM events has nothing hanging to count: no data, not an error
+    source.drop_tables("events")
+    (r,) = read_all(source.engine, source.schema, cfg, states[:1], None, at=at(date(2024, 3, 12), 12))
+    assert (r.outcome, r.detail) == (Outcome.NODATA, "the source has no events table")
 
 
 def test_backtest_counts_entries_into_firing(source, cfg):

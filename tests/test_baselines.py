@@ -2,12 +2,22 @@
 
 band: expected = median; spread = 1.4826 x MAD; half-width = 3 x max(spread, sqrt(expected), 1);
 low clipped at 0. Rates: half-width = 3 x max(spread, sqrt(p(1-p)/n), 1/n), n = median denominator.
+baseline_of (the detector): the spread is pooled over the 56 days when 28 of them can be used.
 """
 from datetime import date, timedelta
 
 import pytest
 
-from metrics.baselines import Band, Baseline, Series, band, baseline_of, history_days, verdict
+from metrics.baselines import (
+    Band,
+    Baseline,
+    Series,
+    band,
+    baseline_of,
+    history_days,
+    pooled_spread,
+    verdict,
+)
 
 D = date(2024, 3, 14)  # a Thursday
 
@@ -112,3 +122,28 @@ def test_targets_and_json_items():
     assert Baseline("campaigns", "email", "conversion_rate", 1, 1, 0, 4, None).target == "conversions.email"
     assert Baseline("new_payers", None, "revenue", 1, 1, 0, 4, None).target == "revenue"
     assert list(b.to_json()) == ["metric", "key", "field", "value", "expected", "low", "high", "direction"]
+
+
+def test_the_spread_is_pooled_over_eight_weeks_of_every_weekday():
+    # D's weekday (Thursday) is 10,000 every week: its own MAD is 0. Every other weekday moves by
+    # -20% -10% -10% 0 0 +10% +10% +20% around its median (Saturdays and Sundays at 2,000: relative,
+    # so they pool with the rest). Relative residuals: 8 zeros (Thursdays) + 6 x (2 zeros, 4 x .1,
+    # 2 x .2) -> 20 zeros, 24 x .1, 12 x .2 -> MAD .1 -> relative spread .14826 -> 1,482.6 at 10,000
+    # -> half 4,447.8 (> 3 sqrt(10,000) = 300)
+    moves = [-0.2, -0.1, -0.1, 0, 0, 0.1, 0.1, 0.2]
+    values = {}
+    for i in range(1, 57):
+        d = D - timedelta(days=i)
+        level = 2000 if d.weekday() >= 5 else 10000
+        values[d] = 10000.0 if d.weekday() == D.weekday() else level * (1 + moves[(i - 1) // 7])
+    values[D] = 9000.0
+    s = Series("new_payers", None, "revenue", D - timedelta(days=100), values)
+    assert pooled_spread(s.value, D) == pytest.approx(0.14826)
+    b = baseline_of(s, D)
+    assert (b.expected, b.low, b.high, b.direction) == (10000.0, 5552.2, 14447.8, None)
+    # the 8 Thursdays alone: MAD 0, half 3 x sqrt(10,000) = 300 -> 9,000 would be "low"
+    alone = band([values[d] for d in history_days(D)])
+    assert (alone.low, alone.high, verdict(9000.0, alone)) == (9700.0, 10300.0, "low")
+    # three weeks of data: no weekday has 4 values -> no pooled spread (and no verdict anyway)
+    short = Series("new_payers", None, "revenue", D - timedelta(days=21), values)
+    assert pooled_spread(short.value, D) is None

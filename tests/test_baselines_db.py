@@ -198,3 +198,28 @@ def test_series_equal_the_metrics_day_by_day(engine, seeded, cfg, tz, day, scope
         # a number the series holds but the metric does not show is 0 (a channel without sessions)
         assert all(not s.value(d) for k, s in got.items() if k not in expected), d
     assert checked > 150  # the comparison compared real numbers, not zeros
+
+
+def test_a_dst_week_keeps_local_days(source, cfg):
+    # Berlin springs forward on Sunday 2024-03-31: D = Thursday 04-04 (UTC+2), D-7 = 03-28 (UTC+1).
+    ber, dd = ZoneInfo("Europe/Berlin"), date(2024, 4, 4)
+    counts = [3, 5, 4, 4, 6, 4, 5, 4]  # D-7 ... D-56
+    rows, uid = [], 0
+    for k, n in enumerate(counts, start=1):
+        day = dd - days(7 * k)
+        for i in range(n):  # the first and the last local minutes of the day, alternately
+            uid += 1
+            rows.append((uid, at(day, 0, 0, tz=ber) if i % 2 == 0 else at(day, 23, 59, 59, tz=ber), 10))
+    uid += 1
+    rows.append((uid, at(dd, 0, 0, tz=ber), 10))  # D: 22:00 UTC on 04-03
+    rows.append((uid + 1, at(dd, 23, 59, 59, tz=ber), 10))  # 21:59:59 UTC on 04-04
+    rows.append((uid + 2, at(dd + days(1), 0, 0, tz=ber), 10))  # D+1: not D
+    source.payments(*rows)
+    with source.engine.connect() as conn:
+        s = next(x for x in baseline_series.series(conn, source.src, cfg, ReportDay(dd, "Europe/Berlin"),
+                                                   metrics=("new_payers",)) if x.field == "new_payers")
+    assert [s.value(dd - days(7 * k)) for k in range(9)] == [2, 3, 5, 4, 4, 6, 4, 5, 4]
+    b = baselines(source, cfg, day=dd, tz="Europe/Berlin", metrics=("new_payers",))["new_payers"]
+    # 3 5 4 4 6 4 5 4: median 4, deviations 1 1 0 0 2 0 1 0 -> MAD 0.5 -> spread .7413 < sqrt(4) = 2
+    # -> half 6: band 0 .. 10, D's 2 inside
+    assert (b.value, b.expected, b.low, b.high, b.direction) == (2.0, 4.0, 0.0, 10.0, None)

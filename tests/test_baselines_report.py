@@ -56,7 +56,9 @@ def test_report_json_lists_the_missing_payers_as_low(payers_data, database_url, 
     text = salespulse("report", "--date", D.isoformat(), "--timezone", TZ, env=env, cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
-    assert lines[2] == "⚠️ Needs attention" and lines[3].startswith("▼ 0 new payers, usually ")
+    block = lines[3:lines.index("", 3)]  # header, blank, heading, the block, blank
+    assert lines[2] == "⚠️ Needs attention"
+    assert any(x.startswith("▼ 0 new payers, usually ") for x in block), block
 
 
 def test_normal_days_before_are_rarely_flagged(payers_data, engine, cfg):
@@ -88,19 +90,27 @@ def test_attention_words_in_both_languages():
         B("block_share", 0.25, 0.05, 0.01, 0.09, "high", "campaigns", "email"),
         B("payments", 5, 5, 0, 11.7, None),  # inside: not in the block
     ]
+    # farthest out first, in band half-widths: block share .20/.04 = 5, breaches 8/3 = 2.67, new
+    # payers 17/6.4 = 2.66, revenue 70,000/30,001 = 2.33, sessions 29/17.9 = 1.62
     assert attention_lines(items, "en") == [
         "⚠️ Needs attention",
+        "▲ email: 25% of messages blocked, usually 1%–9%",
+        "▲ First line: 9 past SLA today, usually 0–4",
         "▼ 3 new payers, usually 14–25",
         "▲ revenue 120,000, usually 20,000–80,001",
-        "▲ First line: 9 past SLA today, usually 0–4",
         "▼ Paid Search: 1 session, usually 13–47",
-        "▲ email: 25% of messages blocked, usually 1%–9%",
     ]
-    assert attention_lines(items, "ru")[:3] == [
-        "⚠️ Требует внимания",
+    assert attention_lines(items, "ru")[2:5] == [
+        "▲ First line: 9 сверх SLA за день, обычно 0–4",
         "▼ новые платящие: 3, обычно 14–25",
         "▲ выручка: 120\u00a0000, обычно 20\u00a0000–80\u00a0001",
     ]
+    # at most 8 items, then a line counting the rest
+    many = [B("sessions", 100 + i, 10, 0, 20, "high", "attribution", f"ch{i}") for i in range(11)]
+    block = attention_lines(many, "en")
+    assert len(block) == 10 and block[1].startswith("▲ ch10: 110 sessions") and block[-1] == (
+        "• 3 more outside their usual band")
+    assert attention_lines(many, "ru")[-1] == "• ещё 3 вне обычного диапазона"
     assert describe(B("new_payers", 1, 20, 13.6, 25.4, "low"), "en") == "▼ 1 new payer, usually 14–25"
     assert attention_lines(items[-1:], "en") == []  # nothing outside its band: no block
 
