@@ -203,10 +203,17 @@ def _build_spark(args, settings: Settings, engine, src, cfg, tz: str, first, las
     master = args.master or ("spark-submit's master" if "PYSPARK_GATEWAY_PORT" in os.environ else "local[*]")
     _status(f"starting Spark ({master})…", args.no_progress)
     spark = spark_session(opts)
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
     try:
         done = build_with_spark(spark, engine, src, cfg, tz, jdbc, args.parquet, first, last)
     except SparkBuildError as exc:
         raise UsageError(str(exc)) from None
+    except (Py4JJavaError, PySparkException) as exc:
+        # e.g. the executors cannot reach Postgres; Java's stack trace says nothing more to a user
+        lines = [ln.strip() for ln in str(exc).splitlines() if "Exception" in ln or "Error" in ln]
+        raise UsageError(f"the Spark job failed: {(lines or [type(exc).__name__])[0][:300]}") from None
     finally:
         spark.stop()
     _report(f"spark {master}" + (" from Parquet" if args.parquet else " over JDBC"),

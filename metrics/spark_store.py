@@ -27,13 +27,12 @@ from sqlalchemy.engine import Engine
 from db.source import Source
 from metrics.config import AttributionConfig
 from metrics.sessions import lock_key, scope_name
-from metrics.spark_sessions import EVENT_COLUMNS, keyed_events, latest_links, sessions
+from metrics.spark_sessions import EVENT_COLUMNS, SparkBuildError, keyed_events, latest_links
+from metrics.spark_sessions import sessions as spark_sessions
+
+__all__ = ["SparkBuildError", "build_with_spark", "jdbc_from_url", "publish"]
 
 _EPOCH = "timestamptz 'epoch' + {} * interval '1 microsecond'"  # exact: integral microseconds
-
-
-class SparkBuildError(ValueError):
-    """The build cannot run as asked (bad source, no TCP address for JDBC ...); one line."""
 
 
 @dataclass(frozen=True)
@@ -212,7 +211,7 @@ def build_with_spark(spark, engine: Engine, src: Source, cfg: AttributionConfig,
     s_tab, l_tab = _staging(engine, src.state_schema, token)
     try:
         _write(links, jdbc, l_tab.replace('"', ""))
-        _write(sessions(keyed, cfg, tz), jdbc, s_tab.replace('"', ""))
+        _write(spark_sessions(keyed, cfg, tz), jdbc, s_tab.replace('"', ""))
         events_n, sessions_n, links_n = publish(engine, src, cfg, tz, high, first, last, s_tab, l_tab)
     finally:
         links.unpersist()

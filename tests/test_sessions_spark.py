@@ -297,3 +297,10 @@ def test_cli_bad_input_is_one_line(source, database_url, tmp_path):
     for args, message in cases:
         assert_one_line_error(_cli("sessions", "build", *args, env=env, cwd=tmp_path), message)
     assert_one_line_error(_cli("seed", "--parquet-only", env=env, cwd=tmp_path), "--parquet-only needs --parquet DIR")
+
+
+def test_a_folder_without_parquet_files_is_a_clear_error(spark, tmp_path):
+    from metrics.spark_sessions import events_from_parquet
+
+    with pytest.raises(SparkBuildError, match="cannot read Parquet files there"):
+        events_from_parquet(spark, str(tmp_path))
