@@ -73,14 +73,15 @@ def spark_session(opts: SparkOptions, app: str = "salespulse-sessions"):
         b = b.config("spark.sql.shuffle.partitions", str(opts.shuffle_partitions or 2 * cores))
     elif opts.shuffle_partitions:
         b = b.config("spark.sql.shuffle.partitions", str(opts.shuffle_partitions))
-    for k, v in opts.conf:
+    conf = dict(opts.conf)
+    for side in ("driver", "executor"):  # the JVMs in UTC too, whatever else they are given
+        key = f"spark.{side}.extraJavaOptions"
+        conf[key] = f"-Duser.timezone=UTC {conf.get(key, '')}".strip()
+    conf |= {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+             "spark.sql.session.timeZone": "UTC"}
+    for k, v in conf.items():
         b = b.config(k, v)
-    spark = (b.config("spark.ui.enabled", "false")
-              .config("spark.ui.showConsoleProgress", "false")
-              .config("spark.sql.session.timeZone", "UTC")
-              .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-              .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
-              .getOrCreate())
+    spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
