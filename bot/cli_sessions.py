@@ -186,27 +186,29 @@ def _build_postgres(engine, src, cfg, tz: str, first, last) -> int:
 
 def _build_spark(args, settings: Settings, engine, src, cfg, tz: str, first, last) -> int:
     try:
-        from metrics.spark_sessions import SparkOptions, spark_session
-        from metrics.spark_store import SparkBuildError, build_with_spark, jdbc_from_url
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        from metrics.spark_sessions import SparkOptions, jdbc_jar, spark_session
+        from metrics.spark_store import SparkBuildError, build_with_spark, jdbc_for
     except ImportError:
         raise UsageError("--engine spark needs PySpark: pip install 'salespulse[spark]' (and Java 17)") from None
-    try:
-        jdbc = jdbc_from_url(engine.url, settings.data_timezone)
-    except SparkBuildError as exc:
-        raise UsageError(str(exc)) from None
     opts = SparkOptions(args.master, args.shuffle_partitions, args.jdbc_jar)
-    from metrics.spark_sessions import jdbc_jar
-
     if not os.path.isfile(jdbc_jar(opts)) and "PYSPARK_GATEWAY_PORT" not in os.environ:
         raise UsageError(f"no Postgres JDBC driver at {jdbc_jar(opts)}: apt-get install libpostgresql-jdbc-java, "
                          "or give its jar with --jdbc-jar / SPARK_JDBC_JAR")
-    master = args.master or ("spark-submit's master" if "PYSPARK_GATEWAY_PORT" in os.environ else "local[*]")
-    _status(f"starting Spark ({master})…", args.no_progress)
+    _status(f"starting Spark ({args.master or 'local[*]'})…", args.no_progress)
     spark = spark_session(opts)
+    master = spark.sparkContext.master  # spark-submit's, when it was given there
     try:
-        done = build_with_spark(spark, engine, src, cfg, tz, jdbc, args.parquet, first, last)
+        with jdbc_for(engine.url, settings.data_timezone, local=master.startswith("local")) as jdbc:
+            done = build_with_spark(spark, engine, src, cfg, tz, jdbc, args.parquet, first, last)
     except SparkBuildError as exc:
         raise UsageError(str(exc)) from None
+    except (Py4JJavaError, PySparkException) as exc:
+        # e.g. the executors cannot reach Postgres; Java's stack trace says nothing more to a user
+        lines = [ln.strip() for ln in str(exc).splitlines() if "Exception" in ln or "Error" in ln]
+        raise UsageError(f"the Spark job failed: {(lines or [type(exc).__name__])[0][:300]}") from None
     finally:
         spark.stop()
     _report(f"spark {master}" + (" from Parquet" if args.parquet else " over JDBC"),

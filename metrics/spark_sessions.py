@@ -31,6 +31,10 @@ LINK_OUT = ("anonymous_id", "user_id", "linked_us", "row_id")
 DEFAULT_JDBC_JAR = "/usr/share/java/postgresql.jar"  # Debian's libpostgresql-jdbc-java
 
 
+class SparkBuildError(ValueError):
+    """The build cannot run as asked (bad source, no TCP address for JDBC ...); one line."""
+
+
 @dataclass(frozen=True)
 class SparkOptions:
     master: str | None = None  # None: local[*], or what spark-submit was given
@@ -69,14 +73,15 @@ def spark_session(opts: SparkOptions, app: str = "salespulse-sessions"):
         b = b.config("spark.sql.shuffle.partitions", str(opts.shuffle_partitions or 2 * cores))
     elif opts.shuffle_partitions:
         b = b.config("spark.sql.shuffle.partitions", str(opts.shuffle_partitions))
-    for k, v in opts.conf:
+    conf = dict(opts.conf)
+    for side in ("driver", "executor"):  # the JVMs in UTC too, whatever else they are given
+        key = f"spark.{side}.extraJavaOptions"
+        conf[key] = f"-Duser.timezone=UTC {conf.get(key, '')}".strip()
+    conf |= {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+             "spark.sql.session.timeZone": "UTC"}
+    for k, v in conf.items():
         b = b.config(k, v)
-    spark = (b.config("spark.ui.enabled", "false")
-              .config("spark.ui.showConsoleProgress", "false")
-              .config("spark.sql.session.timeZone", "UTC")
-              .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-              .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
-              .getOrCreate())
+    spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -84,13 +89,17 @@ def spark_session(opts: SparkOptions, app: str = "salespulse-sessions"):
 def events_from_parquet(spark, path: str, data_timezone: str = "UTC"):
     """Web events from a directory of Parquet files with the contract's columns. happened_at as a
     timestamp is an instant; as a timestamp without time zone it is read in `data_timezone`."""
+    from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
     from pyspark.sql.types import TimestampNTZType
 
-    df = spark.read.parquet(path)
+    try:
+        df = spark.read.parquet(path)
+    except AnalysisException as exc:  # e.g. no .parquet file in the folder
+        raise SparkBuildError(f"{path}: cannot read Parquet files there ({str(exc).splitlines()[0]})") from None
     missing = [c for c in ("id", "happened_at", *EVENT_COLUMNS[1:3], *EVENT_COLUMNS[4:]) if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: the Parquet files lack the web_events column(s) {', '.join(missing)}")
+        raise SparkBuildError(f"{path}: the Parquet files lack the web_events column(s) {', '.join(missing)}")
     ts = F.col("happened_at")
     if isinstance(df.schema["happened_at"].dataType, TimestampNTZType):
         ts = F.to_utc_timestamp(ts.cast("timestamp"), data_timezone)

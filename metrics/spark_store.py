@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,16 +26,16 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from db.socket_bridge import SocketBridge, socket_path
 from db.source import Source
 from metrics.config import AttributionConfig
 from metrics.sessions import lock_key, scope_name
-from metrics.spark_sessions import EVENT_COLUMNS, keyed_events, latest_links, sessions
+from metrics.spark_sessions import EVENT_COLUMNS, SparkBuildError, keyed_events, latest_links
+from metrics.spark_sessions import sessions as spark_sessions
+
+__all__ = ["SparkBuildError", "build_with_spark", "jdbc_for", "jdbc_from_url", "publish"]
 
 _EPOCH = "timestamptz 'epoch' + {} * interval '1 microsecond'"  # exact: integral microseconds
-
-
-class SparkBuildError(ValueError):
-    """The build cannot run as asked (bad source, no TCP address for JDBC ...); one line."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,24 @@ class Jdbc:
         if self.password:
             p["password"] = self.password
         return p
+
+
+@contextmanager
+def jdbc_for(url: sa.URL | str, data_timezone: str = "UTC", local: bool = True) -> Iterator[Jdbc]:
+    """Where Spark reaches the database of `url` while the block runs. A Unix socket (the embedded
+    Postgres of `make demo`) gets a loopback TCP bridge when Spark runs locally."""
+    u = sa.make_url(url) if isinstance(url, str) else url
+    path = socket_path(u)
+    if path is None:
+        yield jdbc_from_url(u, data_timezone)
+        return
+    if not local:
+        raise SparkBuildError(
+            f"DATABASE_URL names a Unix socket ({path}), which a cluster's executors cannot reach; "
+            "give a host, e.g. postgresql://user@db.example.com:5432/db")
+    with SocketBridge(path) as bridge:
+        yield jdbc_from_url(u.difference_update_query(["host"]).set(host="127.0.0.1", port=bridge.port),
+                            data_timezone)
 
 
 def jdbc_from_url(url: sa.URL | str, data_timezone: str = "UTC") -> Jdbc:
@@ -212,7 +232,7 @@ def build_with_spark(spark, engine: Engine, src: Source, cfg: AttributionConfig,
     s_tab, l_tab = _staging(engine, src.state_schema, token)
     try:
         _write(links, jdbc, l_tab.replace('"', ""))
-        _write(sessions(keyed, cfg, tz), jdbc, s_tab.replace('"', ""))
+        _write(spark_sessions(keyed, cfg, tz), jdbc, s_tab.replace('"', ""))
         events_n, sessions_n, links_n = publish(engine, src, cfg, tz, high, first, last, s_tab, l_tab)
     finally:
         links.unpersist()

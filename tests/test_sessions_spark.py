@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover - depends on the install
     pytest.skip("PySpark is not installed (pip install -e '.[spark]')", allow_module_level=True)
 
 from metrics.spark_sessions import SparkOptions, jdbc_jar, spark_session
-from metrics.spark_store import SparkBuildError, build_with_spark, jdbc_from_url
+from metrics.spark_store import SparkBuildError, build_with_spark, jdbc_for, jdbc_from_url
 
 TEST_CONF = (
     # tiny inputs: interpreted plans start faster than compiled ones, and one small heap suffices
@@ -68,10 +68,8 @@ def spark():
 
 @pytest.fixture
 def jdbc(engine):
-    try:
-        return jdbc_from_url(engine.url)
-    except SparkBuildError as exc:  # the embedded Postgres listens on a Unix socket only
-        pytest.skip(str(exc))
+    with jdbc_for(engine.url) as j:  # the embedded Postgres (a Unix socket) through a loopback bridge
+        yield j
 
 
 @pytest.fixture
@@ -237,9 +235,12 @@ def test_random_data_gives_equal_stores(source, engine, spark, jdbc, cfg_interna
     assert sum(s[6] for s in sp["sessions"]) == len(events)  # every event is in exactly one session
 
 
-def test_unix_socket_url_is_a_clear_error():
+def test_unix_socket_url_is_a_clear_error_on_a_cluster():
     with pytest.raises(SparkBuildError, match="over TCP"):
         jdbc_from_url("postgresql://postgres:@/postgres?host=/tmp/pg")
+    with (pytest.raises(SparkBuildError, match="a cluster's executors cannot reach"),
+          jdbc_for("postgresql://postgres:@/postgres?host=/tmp/pg", local=False)):
+        pass
     assert jdbc_from_url("postgresql://u:secret@db.local:6432/sales").url == "jdbc:postgresql://db.local:6432/sales"
 
 
@@ -297,3 +298,27 @@ def test_cli_bad_input_is_one_line(source, database_url, tmp_path):
     for args, message in cases:
         assert_one_line_error(_cli("sessions", "build", *args, env=env, cwd=tmp_path), message)
     assert_one_line_error(_cli("seed", "--parquet-only", env=env, cwd=tmp_path), "--parquet-only needs --parquet DIR")
+
+
+def test_a_folder_without_parquet_files_is_a_clear_error(spark, tmp_path):
+    from metrics.spark_sessions import events_from_parquet
+
+    with pytest.raises(SparkBuildError, match="cannot read Parquet files there"):
+        events_from_parquet(spark, str(tmp_path))
+
+
+SOCKET_DIR = "/var/run/postgresql"
+
+
+def test_a_unix_socket_database_builds_through_the_loopback_bridge(source, engine, spark, cfg):
+    """`make demo`'s embedded Postgres listens on a socket only; here the machine's own socket."""
+    if engine.url.host not in ("127.0.0.1", "localhost") or not os.path.exists(f"{SOCKET_DIR}/.s.PGSQL.5432"):
+        pytest.skip("no local Postgres socket beside the TCP address")
+    url = engine.url.set(host=None, port=None).update_query_dict({"host": SOCKET_DIR})
+    Web(source, "unused").rows(_fixture_rows())
+    sp, pg = _web(source, engine, "s"), _web(source, engine, "p")
+    with jdbc_for(url) as j:
+        assert j.url.startswith("jdbc:postgresql://127.0.0.1:")
+        build_with_spark(spark, engine, sp.src, cfg.attribution, "UTC", j)
+    pg.update(cfg)
+    assert store(sp, cfg, "UTC") == store(pg, cfg, "UTC")
