@@ -141,3 +141,13 @@ async def tg():
     server = await FakeTelegram().start()
     yield server
     await server.close()
+
+
+@pytest.fixture
+def schema(engine):
+    """A freshly migrated bot state schema of its own (test_bot_commands overrides it unmigrated)."""
+    from db.state import migrate
+
+    name = f"bot_{uuid.uuid4().hex[:8]}"
+    migrate(engine, name)
+    return name

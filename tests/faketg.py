@@ -15,6 +15,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 
@@ -416,3 +417,13 @@ class BotHarness:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.text(
                 f'select * from "{self.schema}".deliveries {where} order by id'))]
+
+
+class Clock:
+    """The bot's clock in tests: reads `now`, which a test moves by hand."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -9,14 +9,12 @@ at 14:30: none (0).
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from db.state import migrate
-from tests.faketg import ADMIN, GROUP, USER, BotHarness, fast_options
+from tests.faketg import ADMIN, GROUP, USER, BotHarness, Clock, fast_options
 
 S2, E2 = "Назначена задача на вторую линию", "Дозвон 2Л"
 DAY = date(2024, 3, 12)
@@ -24,21 +22,6 @@ DAY = date(2024, 3, 12)
 
 def at(h: int, m: int = 0, day: date = DAY) -> datetime:
     return datetime(day.year, day.month, day.day, h, m, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def schema(engine):
-    name = f"bot_{uuid.uuid4().hex[:8]}"
-    migrate(engine, name)
-    return name
 
 
 @pytest.fixture

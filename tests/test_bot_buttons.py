@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -14,18 +13,10 @@ import pytest
 from bot.buttons import menu_markup, parse_press
 from bot.i18n import t
 from db.settings import LOCALES
-from db.state import migrate
 from reports.request import METRICS
 from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest, fast_options
 
 NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)  # yesterday is 2024-03-14
-
-
-@pytest.fixture
-def schema(engine):
-    name = f"bot_{uuid.uuid4().hex[:8]}"
-    migrate(engine, name)
-    return name
 
 
 def leads_builder():

@@ -2,27 +2,18 @@
 every Telegram / database fault, against the fake Bot API server and a real Postgres."""
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from bot.messages import CAPTION_LIMIT
-from db.state import migrate
 from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest, fast_options
 
 # The bot's clock for catch-up tests: 08:55 UTC on 15 March, ten minutes after an 08:45 run.
 NOW = datetime(2024, 3, 15, 8, 55, tzinfo=UTC)
 DAY = date(2024, 3, 14)  # the 08:45 run of the 15th reports the 14th
 LONG_TEXT = "\n".join(f"line {i}: " + "x" * 60 for i in range(30))  # > 1024: text, then the album
-
-
-@pytest.fixture
-def schema(engine):
-    name = f"bot_{uuid.uuid4().hex[:8]}"
-    migrate(engine, name)
-    return name
 
 
 def subscribe(h: BotHarness, chat_id: int, at: time = time(8, 45), tz: str = "UTC", since="2000-01-01"):

@@ -8,7 +8,6 @@ asserts a duration: each waits for a state, then counts.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +15,6 @@ import sqlalchemy as sa
 
 from bot.ledger import report_day
 from db.engine import make_engine
-from db.state import migrate
 from tests.dbproxy import DbProxy
 from tests.faketg import ADMIN, BotHarness, fast_options
 
@@ -40,13 +38,6 @@ def bot_engine(proxy, database_url):
     eng = make_engine(proxy.url(database_url), "UTC", connect_args={"connect_timeout": 3})
     yield eng
     eng.dispose()
-
-
-@pytest.fixture
-def schema(engine):
-    name = f"bot_{uuid.uuid4().hex[:8]}"
-    migrate(engine, name)
-    return name
 
 
 def subscribe_at(engine, schema: str, chats, due: datetime) -> None:

@@ -5,38 +5,21 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from bot.invites import InviteStore
-from db.state import migrate
-from tests.faketg import ADMIN, GROUP, USER, BotHarness, fast_options
+from tests.faketg import ADMIN, GROUP, USER, BotHarness, Clock, fast_options
 
 NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)  # yesterday is 2024-03-14
 MANAGER = 3003
 OTHER_GROUP = -5151
 
 
-class Clock:
-    def __init__(self, now: datetime = NOW):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def schema(engine):
-    name = f"bot_{uuid.uuid4().hex[:8]}"
-    migrate(engine, name)
-    return name
-
-
 @pytest.fixture
 async def bot(tg, engine, schema):
-    h = BotHarness(tg, engine, schema, clock=Clock())
+    h = BotHarness(tg, engine, schema, clock=Clock(NOW))
     await h.start()
     yield h
     await h.stop()
