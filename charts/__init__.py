@@ -6,8 +6,9 @@ report date and a locale ('en'/'ru') and returns PNG bytes, 1080 px wide, under 
 from __future__ import annotations
 
 
-def render_charts(outcomes: dict, day, locale: str = "en", baselines=()) -> list[tuple[str, bytes]]:
-    """`baselines`: metrics.baselines.Baseline items; the new-payers chart shades their bands."""
+def render_charts(outcomes: dict, day, locale: str = "en", baselines=(), *, charts) -> list[tuple[str, bytes]]:
+    """`baselines`: metrics.baselines.Baseline items; the new-payers chart shades their bands.
+    `charts`: name -> charts.spec.ChartSpec in sending order (reports.registry.CHARTS)."""
     from charts.render import render_all
 
-    return render_all(outcomes, day, locale, baselines)
+    return render_all(outcomes, day, locale, baselines, charts)

@@ -26,7 +26,7 @@ from metrics.baselines import Baseline, anomalies, daily_baselines
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope, ScopeError, parse_scope, scope_params, scope_users_sql
-from reports.registry import REGISTRY
+from reports.registry import CHARTS, REGISTRY
 from reports.request import METRICS, ReportInputError
 from reports.requirements import requirements
 from reports.serialize import jsonable
@@ -230,7 +230,7 @@ def build_digest(
     if with_charts:
         if progress:
             progress("charts")
-        charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines)]
+        charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines, charts=CHARTS)]
     return Digest(
         report_date=day.day,
         timezone=day.timezone,

@@ -68,11 +68,6 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "camp.worst": ("Worst ROAS: {name} ({channel}) {roas}", "Худший ROAS: {name} ({channel}) {roas}"),
     "camp.empty": ("✉️ Campaigns: nothing sent", "✉️ Рассылки: отправок не было"),
     "skipped": ("⚠️ {metric} skipped: {reason}", "⚠️ {metric}: пропущено — {reason}"),
-    "metric.hanging": ("Hanging processes", "Зависшие процессы"),
-    "metric.new_payers": ("New payers", "Новые платящие"),
-    "metric.funnel": ("Funnel", "Воронка"),
-    "metric.attribution": ("Attribution", "Атрибуция"),
-    "metric.campaigns": ("Campaigns", "Рассылки"),
     "more": ("…", "…"),
 }
 
@@ -111,8 +106,3 @@ def skip_reason(reason: str, locale: str) -> str:
         tables = m.group(1)
         return ("нет таблиц " if "," in tables else "нет таблицы ") + tables
     return shorten(reason, 160)
-
-
-def metric_title(name: str, locale: str) -> str:
-    key = f"metric.{name}"
-    return t(key, locale) if key in STRINGS else name

@@ -1,4 +1,10 @@
-"""Which metric module computes which part of the digest (the tables it needs: reports.requirements).
+"""Every metric of the digest, in digest order, in one place: its name and title, the words that
+ask for it, how it is computed, its text section, its CSV rows and its chart.
+
+Adding a metric: a metrics/ module (compute), a reports/sections/ module (text, csv_rows), a
+charts/ module (render), and one line in REGISTRY below. reports.request (names and aliases),
+reports.text (order, sections, CSV) and the charts of a digest all read REGISTRY. The tables a
+metric needs are derived from the metric configuration in reports.requirements.
 
 Every `compute` here takes (conn, src, cfg, day, scope=None): `scope` is a metrics.scope.Scope
 (None: company-wide), passed to each metric under the keyword it uses.
@@ -9,13 +15,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from charts.spec import ChartSpec
 from metrics import attribution, campaigns, funnel, hanging, new_payers
+from reports.sections import attribution as attribution_text
+from reports.sections import campaigns as campaigns_text
+from reports.sections import funnel as funnel_text
+from reports.sections import hanging as hanging_text
+from reports.sections import new_payers as new_payers_text
 
 
 @dataclass(frozen=True)
 class MetricSpec:
     name: str
+    title: tuple[str, str]  # (en, ru): how the text names it ("⚠️ Funnel skipped: …")
     compute: Callable[..., Any]
+    text: Callable[..., list]  # (result, locale, bands) -> reports.sections.common.Line items
+    csv_rows: Callable[[str, Any], list[tuple]]  # (name, result) -> (metric, section, name, field, value)
+    chart: ChartSpec | None = None  # None: the metric has no chart
+    aliases: tuple[str, ...] = ()  # other words people type for it (lower case)
 
 
 def funnel_with_channels(conn, src, cfg, day, scope=None):
@@ -37,10 +54,25 @@ def _campaigns(conn, src, cfg, day, scope=None):
     return campaigns.compute(conn, src, cfg, day, scope=scope)
 
 
-REGISTRY: dict[str, MetricSpec] = {
-    "hanging": MetricSpec("hanging", hanging.compute),
-    "new_payers": MetricSpec("new_payers", new_payers.compute),
-    "funnel": MetricSpec("funnel", funnel_with_channels),
-    "attribution": MetricSpec("attribution", _attribution),
-    "campaigns": MetricSpec("campaigns", _campaigns),
-}
+def _spec(name: str, title: tuple[str, str], compute, section, chart: ChartSpec | None,
+          aliases: tuple[str, ...] = ()) -> MetricSpec:
+    """`section`: the reports.sections module with the metric's text and csv_rows."""
+    return MetricSpec(name, title, compute, section.text, section.csv_rows, chart, aliases)
+
+
+# Digest order: what is stuck first, then money, then why.
+REGISTRY: dict[str, MetricSpec] = {s.name: s for s in (
+    _spec("hanging", ("Hanging processes", "Зависшие процессы"), hanging.compute, hanging_text,
+          ChartSpec("charts.hanging", "hanging.title"), ("processes",)),
+    _spec("new_payers", ("New payers", "Новые платящие"), new_payers.compute, new_payers_text,
+          ChartSpec("charts.new_payers", "payers.title", banded=True), ("payers", "newpayers", "new-payers")),
+    _spec("funnel", ("Funnel", "Воронка"), funnel_with_channels, funnel_text,
+          ChartSpec("charts.funnel", "funnel.title")),
+    _spec("attribution", ("Attribution", "Атрибуция"), _attribution, attribution_text,
+          ChartSpec("charts.attribution", "attr.title"), ("channels",)),
+    _spec("campaigns", ("Campaigns", "Рассылки"), _campaigns, campaigns_text,
+          ChartSpec("charts.campaigns", "camp.title"), ("campaign",)),
+)}
+
+# The charts of a digest, in digest order (charts.render draws them; charts never import reports).
+CHARTS: dict[str, ChartSpec] = {name: s.chart for name, s in REGISTRY.items() if s.chart is not None}

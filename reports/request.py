@@ -5,15 +5,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-METRICS = ("hanging", "new_payers", "funnel", "attribution", "campaigns")
-ALIASES = {
-    "payers": "new_payers",
-    "newpayers": "new_payers",
-    "new-payers": "new_payers",
-    "processes": "hanging",
-    "channels": "attribution",
-    "campaign": "campaigns",
-}
+from reports.registry import REGISTRY
+
+METRICS = tuple(REGISTRY)  # digest order
+ALIASES = {alias: name for name, spec in REGISTRY.items() for alias in spec.aliases}
 
 
 class ReportInputError(ValueError):

@@ -138,11 +138,12 @@ def test_digest_text_opens_with_the_block_and_reads_bands(cfg):
 
 def test_new_payers_chart_shades_the_band(cfg):
     from charts.render import render_all
+    from reports.registry import CHARTS
     from tests.test_text import normal
 
     outcomes = normal()
     day = ReportDay(date(2024, 3, 14), "UTC")
     base = [B("new_payers", 1, 40, 10, 60, "low"), B("revenue", 1, 4000, 1000, 9000, "low")]
-    shaded = dict(render_all(outcomes, day, "en", base))["new_payers"]
-    plain = dict(render_all(outcomes, day, "en"))["new_payers"]
+    shaded = dict(render_all(outcomes, day, "en", base, CHARTS))["new_payers"]
+    plain = dict(render_all(outcomes, day, "en", (), CHARTS))["new_payers"]
     assert shaded.startswith(b"\x89PNG") and shaded != plain

@@ -18,7 +18,7 @@ from PIL import Image
 
 from charts import render_charts
 from charts.labels import fmt_num, fmt_pct, shorten, wrap
-from charts.render import RENDERERS, render_one
+from charts.render import render_one, renderer
 from charts.style import WIDTH_PX
 from charts.words import MODELS
 from metrics.attribution import AttributionResult, ChannelRow
@@ -27,6 +27,7 @@ from metrics.day import ReportDay
 from metrics.funnel import FunnelResult, FunnelSegment, FunnelStep
 from metrics.hanging import AgeBucket, HangingResult, PipelineStatus
 from metrics.new_payers import NewPayersResult, PayersDay
+from reports.registry import CHARTS
 
 D = date(2024, 3, 14)
 EVENTS = ["Создание заявки", "Назначение задачи на звонок 1Л", "Ученик ответил на звонок оператора 1л",
@@ -173,13 +174,13 @@ def _render_strict(name: str, result, locale: str) -> bytes:
     # Missing glyphs (e.g. Cyrillic in a font without it) are warnings in matplotlib: fail on any.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        render, _ = RENDERERS[name]
+        render = renderer(CHARTS[name])
         return render(result, D, locale)  # the raw renderer: no fallback may hide a crash
 
 
 @pytest.mark.parametrize("locale", ["en", "ru"])
 @pytest.mark.parametrize("kind", ["normal", "empty", "extreme"])
-@pytest.mark.parametrize("name", list(RENDERERS))
+@pytest.mark.parametrize("name", list(CHARTS))
 def test_every_chart_renders(name, kind, locale):
     result = {"normal": NORMAL, "empty": EMPTY, "extreme": EXTREME}[kind][name]()
     image = _check_png(_render_strict(name, result, locale))
@@ -195,7 +196,7 @@ def _ink_columns(png: bytes) -> int:
 
 
 def test_charts_are_not_blank_and_differ_from_the_empty_card():
-    for name in RENDERERS:
+    for name in CHARTS:
         normal = _render_strict(name, NORMAL[name](), "ru")
         empty = _render_strict(name, EMPTY[name](), "ru")
         assert _ink_columns(normal) > WIDTH_PX // 2
@@ -209,7 +210,7 @@ def test_render_charts_follows_outcomes():
 
     outcomes = {name: Outcome(make()) for name, make in NORMAL.items()}
     outcomes["attribution"] = Outcome(skipped="no table web_events")
-    charts = render_charts(outcomes, ReportDay(D, "Europe/Moscow"), "ru")
+    charts = render_charts(outcomes, ReportDay(D, "Europe/Moscow"), "ru", charts=CHARTS)
     assert [n for n, _ in charts] == ["hanging", "new_payers", "funnel", "campaigns"]
     for _, png in charts:
         _check_png(png)
@@ -217,7 +218,7 @@ def test_render_charts_follows_outcomes():
 
 def test_a_broken_result_gets_the_no_data_image_not_an_exception():
     broken = HangingResult(D, 30, [None])  # nobody's contract allows this; the digest survives it
-    _check_png(render_one("hanging", broken, D, "en"))
+    _check_png(render_one(CHARTS["hanging"], broken, D, "en"))
 
 
 def test_charts_do_not_import_reports_or_db():

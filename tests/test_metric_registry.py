@@ -1,0 +1,83 @@
+"""One metric registry: a metric is named in its reports.registry spec and nowhere else.
+
+Everything that lists metrics (the request parser, the text's order and sections, the CSV rows,
+the charts, the tables a metric needs) must follow REGISTRY; these tests fail when one of them
+keeps a list of its own.
+"""
+import importlib
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from charts.words import WORDS
+from reports import request, text
+from reports.registry import CHARTS, REGISTRY
+from reports.requirements import RULES
+from tests.test_charts import NORMAL
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_request_names_and_aliases_come_from_the_registry():
+    assert request.METRICS == tuple(REGISTRY) == ("hanging", "new_payers", "funnel", "attribution", "campaigns")
+    assert request.ALIASES == {a: n for n, s in REGISTRY.items() for a in s.aliases}
+    assert request.parse_metric("payers") == "new_payers" and request.parse_metric("Channels") == "attribution"
+
+
+def test_text_order_sections_and_csv_come_from_the_registry(monkeypatch):
+    assert text.ORDER == tuple(REGISTRY)
+    assert text.SECTIONS == {n: s.text for n, s in REGISTRY.items()}
+    for name, spec in REGISTRY.items():
+        result = NORMAL[name]()
+        rows = text.csv_rows(name, result)
+        assert rows and rows == spec.csv_rows(name, result)
+        assert {r[0] for r in rows} == {name}  # every row says which metric it belongs to
+    assert text.csv_rows("nonexistent", NORMAL["hanging"]()) == []  # dispatch is by name, not type
+    assert text.metric_title("funnel", "ru") == "Воронка" and text.metric_title("x", "en") == "x"
+
+
+def test_every_metric_has_a_drawable_chart_and_needs_its_tables():
+    assert list(CHARTS) == [n for n, s in REGISTRY.items() if s.chart is not None] == list(REGISTRY)
+    for spec in CHARTS.values():
+        assert callable(importlib.import_module(spec.module).render)
+        assert spec.title in WORDS
+    assert [n for n, s in CHARTS.items() if s.banded] == ["new_payers"]
+    assert set(RULES) == set(REGISTRY)
+
+
+def test_every_spec_is_whole():
+    aliases = [a for s in REGISTRY.values() for a in s.aliases]
+    assert len(aliases) == len(set(aliases)) and not set(aliases) & set(REGISTRY)
+    for name, spec in REGISTRY.items():
+        assert spec.name == name and all(spec.title) and callable(spec.compute)
+        assert spec.text(NORMAL[name](), "en", {})  # a section with at least one line
+
+
+@pytest.mark.parametrize("path", ["reports/request.py", "reports/text.py", "charts/render.py", "charts/__init__.py"])
+def test_no_other_module_lists_the_metrics(path):
+    source = (ROOT / path).read_text(encoding="utf-8")
+    named = [n for n in REGISTRY if re.search(rf"""["']{n}["']""", source)]
+    assert named == [], f"{path} names {named}; a metric is named in reports/registry.py only"
+
+
+def test_metric_titles_are_in_the_specs_not_the_word_table():
+    assert not re.search(r"""["']metric\.\w+["']""", (ROOT / "reports/i18n.py").read_text(encoding="utf-8"))
+
+
+def test_a_day_renders_through_the_specs():
+    # the whole path (order, sections, titles of skipped metrics) on the sample results
+    class Outcome:
+        def __init__(self, result=None, skipped=None):
+            self.result, self.skipped = result, skipped
+
+    from metrics.day import ReportDay
+
+    outcomes = {n: Outcome(NORMAL[n]()) for n in REGISTRY}
+    outcomes["funnel"] = Outcome(skipped="no table events")
+    out = text.render_text(outcomes, ReportDay(date(2024, 3, 14), "UTC"), "en")
+    assert out.splitlines()[-1] == "⚠️ Funnel skipped: no table events"
+    csv = text.render_csv(outcomes, ReportDay(date(2024, 3, 14), "UTC"))
+    firsts = list(dict.fromkeys(r.split(",")[0] for r in csv.splitlines()[1:]))
+    assert firsts == ["digest", "hanging", "new_payers", "funnel", "attribution", "campaigns"]
