@@ -2,9 +2,10 @@
 ask for it, how it is computed, its text section, its CSV rows and its chart.
 
 Adding a metric: a metrics/ module (compute), a reports/sections/ module (text, csv_rows), a
-charts/ module (render), and one line in REGISTRY below. reports.request (names and aliases),
-reports.text (order, sections, CSV) and the charts of a digest all read REGISTRY. The tables a
-metric needs are derived from the metric configuration in reports.requirements.
+charts/ module (render), a rule in reports.requirements (the tables it needs, derived from the
+metric configuration) and one line in REGISTRY below. reports.request (names and aliases),
+reports.text (order, sections, CSV), reports.requirements and the charts of a digest all read
+REGISTRY.
 
 Every `compute` here takes (conn, src, cfg, day, scope=None): `scope` is a metrics.scope.Scope
 (None: company-wide), passed to each metric under the keyword it uses.
@@ -17,6 +18,9 @@ from typing import Any
 
 from charts.spec import ChartSpec
 from metrics import attribution, campaigns, funnel, hanging, new_payers
+from metrics.config import MetricConfig
+from reports import requirements as needs
+from reports.requirements import Requirements
 from reports.sections import attribution as attribution_text
 from reports.sections import campaigns as campaigns_text
 from reports.sections import funnel as funnel_text
@@ -29,6 +33,7 @@ class MetricSpec:
     name: str
     title: tuple[str, str]  # (en, ru): how the text names it ("⚠️ Funnel skipped: …")
     compute: Callable[..., Any]
+    needs: Callable[[MetricConfig], Requirements]  # the tables it needs, from the configuration
     text: Callable[..., list]  # (result, locale, bands) -> reports.sections.common.Line items
     csv_rows: Callable[[str, Any], list[tuple]]  # (name, result) -> (metric, section, name, field, value)
     chart: ChartSpec | None = None  # None: the metric has no chart
@@ -54,23 +59,24 @@ def _campaigns(conn, src, cfg, day, scope=None):
     return campaigns.compute(conn, src, cfg, day, scope=scope)
 
 
-def _spec(name: str, title: tuple[str, str], compute, section, chart: ChartSpec | None,
+def _spec(name: str, title: tuple[str, str], compute, rule, section, chart: ChartSpec | None,
           aliases: tuple[str, ...] = ()) -> MetricSpec:
-    """`section`: the reports.sections module with the metric's text and csv_rows."""
-    return MetricSpec(name, title, compute, section.text, section.csv_rows, chart, aliases)
+    """`rule`: its reports.requirements function; `section`: the reports.sections module with its
+    text and csv_rows."""
+    return MetricSpec(name, title, compute, rule, section.text, section.csv_rows, chart, aliases)
 
 
 # Digest order: what is stuck first, then money, then why.
 REGISTRY: dict[str, MetricSpec] = {s.name: s for s in (
-    _spec("hanging", ("Hanging processes", "Зависшие процессы"), hanging.compute, hanging_text,
+    _spec("hanging", ("Hanging processes", "Зависшие процессы"), hanging.compute, needs.hanging, hanging_text,
           ChartSpec("charts.hanging", "hanging.title"), ("processes",)),
-    _spec("new_payers", ("New payers", "Новые платящие"), new_payers.compute, new_payers_text,
+    _spec("new_payers", ("New payers", "Новые платящие"), new_payers.compute, needs.new_payers, new_payers_text,
           ChartSpec("charts.new_payers", "payers.title", banded=True), ("payers", "newpayers", "new-payers")),
-    _spec("funnel", ("Funnel", "Воронка"), funnel_with_channels, funnel_text,
+    _spec("funnel", ("Funnel", "Воронка"), funnel_with_channels, needs.funnel, funnel_text,
           ChartSpec("charts.funnel", "funnel.title")),
-    _spec("attribution", ("Attribution", "Атрибуция"), _attribution, attribution_text,
+    _spec("attribution", ("Attribution", "Атрибуция"), _attribution, needs.attribution, attribution_text,
           ChartSpec("charts.attribution", "attr.title"), ("channels",)),
-    _spec("campaigns", ("Campaigns", "Рассылки"), _campaigns, campaigns_text,
+    _spec("campaigns", ("Campaigns", "Рассылки"), _campaigns, needs.campaigns, campaigns_text,
           ChartSpec("charts.campaigns", "camp.title"), ("campaign",)),
 )}
 

@@ -7,7 +7,6 @@ cost; `salespulse check` prints the same verdicts before the first report.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from db.source import Source
@@ -96,14 +95,8 @@ def campaigns(cfg: MetricConfig) -> Requirements:
     )
 
 
-RULES: dict[str, Callable[[MetricConfig], Requirements]] = {
-    "hanging": hanging,
-    "new_payers": new_payers,
-    "funnel": funnel,
-    "attribution": attribution,
-    "campaigns": campaigns,
-}
-
-
 def requirements(name: str, cfg: MetricConfig) -> Requirements:
-    return RULES[name](cfg)
+    """What metric `name` needs under `cfg`: its spec's `needs` (reports.registry)."""
+    from reports.registry import REGISTRY  # here, not on top: the registry imports this module
+
+    return REGISTRY[name].needs(cfg)

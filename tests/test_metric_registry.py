@@ -14,7 +14,7 @@ import pytest
 from charts.words import WORDS
 from reports import request, text
 from reports.registry import CHARTS, REGISTRY
-from reports.requirements import RULES
+from reports.requirements import requirements
 from tests.test_charts import NORMAL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,13 +38,14 @@ def test_text_order_sections_and_csv_come_from_the_registry(monkeypatch):
     assert text.metric_title("funnel", "ru") == "Воронка" and text.metric_title("x", "en") == "x"
 
 
-def test_every_metric_has_a_drawable_chart_and_needs_its_tables():
+def test_every_metric_has_a_drawable_chart_and_needs_its_tables(cfg):
     assert list(CHARTS) == [n for n, s in REGISTRY.items() if s.chart is not None] == list(REGISTRY)
     for spec in CHARTS.values():
         assert callable(importlib.import_module(spec.module).render)
         assert spec.title in WORDS
     assert [n for n, s in CHARTS.items() if s.banded] == ["new_payers"]
-    assert set(RULES) == set(REGISTRY)
+    for name, spec in REGISTRY.items():
+        assert requirements(name, cfg) == spec.needs(cfg) and spec.needs(cfg).metric == name
 
 
 def test_every_spec_is_whole():
