@@ -2,6 +2,8 @@
 a refusal."""
 from __future__ import annotations
 
+from reports.registry import REGISTRY
+
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "start": (
@@ -92,11 +94,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "btn_prev": "◀ {day}",
         "btn_next": "{day} ▶",
         "btn_leads": "Stuck leads (CSV)",
-        "btn_hanging": "Hanging",
-        "btn_new_payers": "New payers",
-        "btn_funnel": "Funnel",
-        "btn_attribution": "Channels",
-        "btn_campaigns": "Campaigns",
         "cb_working": "Working on it…",
         "cb_stale": "This button is no longer valid; send /report for a fresh menu.",
         "cb_refused": "Sorry, this chat is not allowed to see the reports.",
@@ -213,11 +210,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "btn_prev": "◀ {day}",
         "btn_next": "{day} ▶",
         "btn_leads": "Зависшие лиды (CSV)",
-        "btn_hanging": "Зависшие",
-        "btn_new_payers": "Новые плательщики",
-        "btn_funnel": "Воронка",
-        "btn_attribution": "Каналы",
-        "btn_campaigns": "Рассылки",
         "cb_working": "Готовлю…",
         "cb_stale": "Эта кнопка больше не действует; отправьте /report, чтобы получить новое меню.",
         "cb_refused": "Извините, этому чату отчёты недоступны.",
@@ -246,6 +238,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "all_metrics": "все",
     },
 }
+
+# A metric's button label is in its reports.registry spec (one place per metric).
+for _i, _loc in enumerate(("en", "ru")):
+    TEXTS[_loc].update({f"btn_{n}": spec.button[_i] for n, spec in REGISTRY.items()})
 
 COMMANDS = {
     "en": [

@@ -38,6 +38,7 @@ class MetricSpec:
     csv_rows: Callable[[str, Any], list[tuple]]  # (name, result) -> (metric, section, name, field, value)
     chart: ChartSpec | None = None  # None: the metric has no chart
     aliases: tuple[str, ...] = ()  # other words people type for it (lower case)
+    button: tuple[str, str] = ("", "")  # (en, ru): its short label on the bot's buttons
 
 
 def funnel_with_channels(conn, src, cfg, day, scope=None):
@@ -59,24 +60,30 @@ def _campaigns(conn, src, cfg, day, scope=None):
     return campaigns.compute(conn, src, cfg, day, scope=scope)
 
 
-def _spec(name: str, title: tuple[str, str], compute, rule, section, chart: ChartSpec | None,
-          aliases: tuple[str, ...] = ()) -> MetricSpec:
+def _spec(name: str, title: tuple[str, str], button: tuple[str, str], compute, rule, section,
+          chart: ChartSpec | None, aliases: tuple[str, ...] = ()) -> MetricSpec:
     """`rule`: its reports.requirements function; `section`: the reports.sections module with its
     text and csv_rows."""
-    return MetricSpec(name, title, compute, rule, section.text, section.csv_rows, chart, aliases)
+    return MetricSpec(name, title, compute, rule, section.text, section.csv_rows, chart, aliases, button)
 
 
 # Digest order: what is stuck first, then money, then why.
 REGISTRY: dict[str, MetricSpec] = {s.name: s for s in (
-    _spec("hanging", ("Hanging processes", "Зависшие процессы"), hanging.compute, needs.hanging, hanging_text,
+    #     name, title (en, ru), button label (en, ru), compute, tables, section, chart, aliases
+    _spec("hanging", ("Hanging processes", "Зависшие процессы"), ("Hanging", "Зависшие"),
+          hanging.compute, needs.hanging, hanging_text,
           ChartSpec("charts.hanging", "hanging.title"), ("processes",)),
-    _spec("new_payers", ("New payers", "Новые платящие"), new_payers.compute, needs.new_payers, new_payers_text,
+    _spec("new_payers", ("New payers", "Новые платящие"), ("New payers", "Новые плательщики"),
+          new_payers.compute, needs.new_payers, new_payers_text,
           ChartSpec("charts.new_payers", "payers.title", banded=True), ("payers", "newpayers", "new-payers")),
-    _spec("funnel", ("Funnel", "Воронка"), funnel_with_channels, needs.funnel, funnel_text,
+    _spec("funnel", ("Funnel", "Воронка"), ("Funnel", "Воронка"),
+          funnel_with_channels, needs.funnel, funnel_text,
           ChartSpec("charts.funnel", "funnel.title")),
-    _spec("attribution", ("Attribution", "Атрибуция"), _attribution, needs.attribution, attribution_text,
+    _spec("attribution", ("Attribution", "Атрибуция"), ("Channels", "Каналы"),
+          _attribution, needs.attribution, attribution_text,
           ChartSpec("charts.attribution", "attr.title"), ("channels",)),
-    _spec("campaigns", ("Campaigns", "Рассылки"), _campaigns, needs.campaigns, campaigns_text,
+    _spec("campaigns", ("Campaigns", "Рассылки"), ("Campaigns", "Рассылки"),
+          _campaigns, needs.campaigns, campaigns_text,
           ChartSpec("charts.campaigns", "camp.title"), ("campaign",)),
 )}
 

@@ -48,11 +48,20 @@ def test_every_metric_has_a_drawable_chart_and_needs_its_tables(cfg):
         assert requirements(name, cfg) == spec.needs(cfg) and spec.needs(cfg).metric == name
 
 
+def test_bot_button_labels_come_from_the_registry():
+    from bot.i18n import t
+
+    assert [t("ru", f"btn_{n}") for n in REGISTRY] == [s.button[1] for s in REGISTRY.values()]
+    assert t("en", "btn_attribution") == "Channels"
+    source = (ROOT / "bot/i18n.py").read_text(encoding="utf-8")
+    assert not [n for n in REGISTRY if re.search(rf"""["']btn_{n}["']""", source)]
+
+
 def test_every_spec_is_whole():
     aliases = [a for s in REGISTRY.values() for a in s.aliases]
     assert len(aliases) == len(set(aliases)) and not set(aliases) & set(REGISTRY)
     for name, spec in REGISTRY.items():
-        assert spec.name == name and all(spec.title) and callable(spec.compute)
+        assert spec.name == name and all(spec.title) and all(spec.button) and callable(spec.compute)
         assert spec.text(NORMAL[name](), "en", {})  # a section with at least one line
 
 
