@@ -215,15 +215,10 @@ counts as (
     from sends_w where day >= :first group by day, channel
 ),
 touches_w as (
-    -- a per-send probe of the (send_id, happened_at) index, as metrics.campaigns reads touches
+    -- each send's touches, probed as metrics.campaigns reads them
     select i.send_id, s.user_id, s.channel, s.day as send_day, i.kind, i.at
     from sends_w s
-    cross join lateral (
-        select i.send_id, i.kind, i.happened_at::timestamptz as at
-        from {touches} i
-        where i.send_id = s.id and i.happened_at < :end and i.kind in ('open', 'click')
-        offset 0
-    ) i
+    {campaigns.touches_of_sends_sql(touches)}
 ),
 payments_w as (
     select p.id, p.user_id, p.transaction_created_at::timestamptz as paid_at,

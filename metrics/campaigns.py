@@ -100,6 +100,18 @@ def _human_click(src: Source, end: str = ":end") -> str:
         ))"""
 
 
+def touches_of_sends_sql(touches: str) -> str:
+    """The opens and clicks before :end of each send `s`, joined laterally: a per-send probe of the
+    (send_id, happened_at) index; `offset 0` keeps the planner from hashing the whole interactions
+    history instead once the day has many sends."""
+    return f"""cross join lateral (
+        select i.send_id, i.kind, i.happened_at::timestamptz as at
+        from {touches} i
+        where i.send_id = s.id and i.happened_at < :end and i.kind in ('open', 'click')
+        offset 0
+    ) i"""
+
+
 def _sql(src: Source, scope: Scope | None = None) -> str:
     sends, touches = src.table("message_sends"), src.table("message_interactions")
     payments = src.table("payments")
@@ -118,16 +130,9 @@ period_sends as (
       and {in_scope(src, scope, "s.user_id")}
 ),
 period_touches as (
-    -- a per-send probe of the (send_id, happened_at) index; `offset 0` keeps the planner from
-    -- hashing the whole interactions history instead once the day has many sends
     select i.send_id, s.user_id, i.kind, i.at, true as in_period
     from period_sends s
-    cross join lateral (
-        select i.send_id, i.kind, i.happened_at::timestamptz as at
-        from {touches} i
-        where i.send_id = s.id and i.happened_at < :end and i.kind in ('open', 'click')
-        offset 0
-    ) i
+    {touches_of_sends_sql(touches)}
 ),
 touched_users as (
     select user_id, min(at) as first_at from period_touches group by user_id
