@@ -9,8 +9,8 @@ the lock the chunk reads the watermark and re-checks that its days are still mis
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -70,34 +70,20 @@ def run_backfill(engine: Engine, source_schema: str, state_schema: str, cfg: Att
                  on_chunk: Callable[[ChunkDone], None] | None = None) -> int:
     """Build the plan's chunks, newest first, on `workers` connections; returns the rows built.
 
-    `on_chunk` is called (under a lock, from the worker threads) after each committed chunk."""
-    pending = list(reversed(plan.chunks))  # the days a report reads soonest are built first
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-    total = [0]
-
-    def work() -> None:
-        while True:
-            with lock:
-                if not pending or errors:
-                    return
-                first, last = pending.pop(0)
-            try:
-                done = _build_chunk(engine, source_schema, state_schema, cfg, tz, first, last)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                with lock:
-                    errors.append(exc)
-                return
-            with lock:
-                total[0] += done.rows
+    `on_chunk` is called in the caller's thread after each committed chunk. The first failure
+    cancels the chunks not yet started and is raised once the running ones end."""
+    total = 0
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        # the days a report reads soonest are built first
+        futures = [pool.submit(_build_chunk, engine, source_schema, state_schema, cfg, tz, first, last)
+                   for first, last in reversed(plan.chunks)]
+        try:
+            for future in as_completed(futures):
+                done = future.result()
+                total += done.rows
                 if on_chunk:
                     on_chunk(done)
-
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, workers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-    return total[0]
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return total
