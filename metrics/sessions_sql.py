@@ -30,11 +30,16 @@ RAW_COLUMNS = (
 )
 
 
-def host_sql(expr: str) -> str:
-    """Lower-case host of an absolute URL, without user info, port or a leading 'www.'; null when
-    there is none. split_part and substr only: a regular expression per row cost ~3 us, this ~1."""
-    authority = (f"split_part(split_part(split_part(split_part(split_part({expr}, '://', 2), '/', 1), "
-                 f"'?', 1), '#', 1), '@', -1)")
+def authority_sql(expr: str) -> str:
+    """The authority of an absolute URL (host and port, without user info); '' when there is none.
+    A column of its own, so that host_sql reads it twice without parsing the URL twice."""
+    return (f"split_part(split_part(split_part(split_part(split_part({expr}, '://', 2), '/', 1), "
+            f"'?', 1), '#', 1), '@', -1)")
+
+
+def host_sql(authority: str) -> str:
+    """Lower-case host of an authority (authority_sql), without the port or a leading 'www.'; null
+    when there is none. split_part and substr only: a regular expression per row cost ~3 us, this ~1."""
     host = f"lower(split_part({authority}, ':', 1))"
     return f"nullif(substr({host}, case when lower(left({authority}, 4)) = 'www.' then 5 else 1 end), '')"
 
@@ -76,25 +81,29 @@ def source_sql(alias: str, ext_host: str) -> list[str]:
 _W = "window w as (partition by {a}.k_user, {a}.k_anon order by {a}.ts, {a}.id rows between unbounded preceding and current row)"
 
 
-def sessions_sql(cfg: AttributionConfig, raw_sql: str) -> str:
-    """Sessions of the events that `raw_sql` selects: k_user (the stitched user or null), k_anon
-    (the device when k_user is null, else null) and RAW_COLUMNS. Parameters :tz and :timeout.
-
-    `raw_sql` must return every event of each (key, local day) it touches, or none of them.
-    """
+def events_sql(cfg: AttributionConfig, raw_sql: str) -> str:
+    """The per-event steps, as the head of a WITH: `sourced` holds k_user, k_anon, id, ts, local_day,
+    u_campaign, src_key, ch_source and ch_medium of each event `raw_sql` selects (see sessions_sql).
+    Parameter :tz. metrics.sessions_frame runs the ordered steps on these rows outside Postgres."""
     escaped = _internal_regex(cfg).replace("'", "''")
     internal = f" and u.ref_host !~ '{escaped}'" if cfg.internal_hosts else ""
     utm = ", ".join(utm_sql("r"))
     sources = ",\n           ".join(source_sql("u", "x.ext_host"))
     return f"""
 with raw as ({raw_sql}),
-normalized as (
-    -- UTM values compared case-insensitively; the referrer's host only where there is a referrer
+parsed as (
+    -- each URL's authority parsed once; the page's only where there is a referrer to compare
     -- (offset 0: computed once per row, not once per later reference)
-    select r.k_user, r.k_anon, r.id, r.ts, (r.ts at time zone :tz)::date as local_day, {utm},
-           {host_sql("r.referrer")} as ref_host,
-           case when r.referrer is not null then {host_sql("r.page_url")} end as page_host
+    select r.*, {authority_sql("r.referrer")} as ref_auth,
+           case when r.referrer is not null then {authority_sql("r.page_url")} end as page_auth
     from raw r
+    offset 0
+),
+normalized as (
+    -- UTM values compared case-insensitively; the hosts of the referrer and of its page
+    select r.k_user, r.k_anon, r.id, r.ts, (r.ts at time zone :tz)::date as local_day, {utm},
+           {host_sql("r.ref_auth")} as ref_host, {host_sql("r.page_auth")} as page_host
+    from parsed r
     offset 0
 ),
 sourced as (
@@ -107,7 +116,16 @@ sourced as (
                     then u.ref_host end as ext_host
     ) x
     offset 0
-),
+)"""
+
+
+def sessions_sql(cfg: AttributionConfig, raw_sql: str) -> str:
+    """Sessions of the events that `raw_sql` selects: k_user (the stitched user or null), k_anon
+    (the device when k_user is null, else null) and RAW_COLUMNS. Parameters :tz and :timeout.
+
+    `raw_sql` must return every event of each (key, local day) it touches, or none of them.
+    """
+    return f"""{events_sql(cfg, raw_sql)},
 ordered as (
     -- the one sort: each key's events in time order
     select s.*, row_number() over w as rn, lag(s.ts) over w as prev_ts, lag(s.local_day) over w as prev_day

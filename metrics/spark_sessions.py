@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 
 from metrics.config import AttributionConfig
-from metrics.sessions_sql import _internal_regex, host_sql, source_sql, utm_sql
+from metrics.sessions_sql import _internal_regex, authority_sql, host_sql, source_sql, utm_sql
 
 UTM_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 # What the session rules read of a web event (`us` stands for happened_at).
@@ -143,13 +143,16 @@ def sessions(keyed, cfg: AttributionConfig, tz: str):
     from pyspark.sql import functions as F
 
     # Per event: local day, normalized UTM, the hosts (the same SQL text as the Postgres query).
-    r = keyed.alias("r")
+    p = keyed.alias("p").selectExpr(
+        "p.*", f"{authority_sql('p.referrer')} as ref_auth",
+        f"case when p.referrer is not null then {authority_sql('p.page_url')} end as page_auth")
+    r = p.alias("r")
     normalized = r.selectExpr(
         "r.k_user", "r.k_anon", "r.id", "r.us",
         f"to_date(from_utc_timestamp(timestamp_micros(r.us), '{tz}')) as local_day",
         *utm_sql("r"),
-        f"{host_sql('r.referrer')} as ref_host",
-        f"case when r.referrer is not null then {host_sql('r.page_url')} end as page_host",
+        f"{host_sql('r.ref_auth')} as ref_host",
+        f"{host_sql('r.page_auth')} as page_host",
     )
     external = ~F.col("ref_host").eqNullSafe(F.col("page_host"))
     if cfg.internal_hosts:
