@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from db.source import Source
 from metrics.config import AttributionConfig
 from metrics.identity import apply_link_changes_sql, key_sql, latest_links_sql, link_changes_sql
+from metrics.sessions_frame import read_events, sessionize, write_sessions
 from metrics.sessions_sql import RAW_COLUMNS, SESSION_COLUMNS, sessions_sql
 
 # A day's events sorted in memory, not in temporary files (measured in bench/first_report.py).
@@ -242,7 +243,13 @@ def build_run(conn: Connection, src: Source, cfg: AttributionConfig, tz: str, sc
     # Sessions of an unbuilt day can only be left over from an older store layout: start clean.
     _run(conn, f"delete from {_state(src, 'attribution_sessions')} "
                f"where scope = :scope and started_at >= :lo and started_at < :hi", params)
-    events = _insert_sessions(conn, src, cfg, _keyed_sql(src), params)
+    events = 0
+    for i in range((last - first).days + 1):  # one day's events in memory at a time
+        day = first + timedelta(days=i)
+        bounds = {"lo": _midnight(day, tz), "hi": _midnight(day + timedelta(days=1), tz)}
+        sessions = sessionize(read_events(conn, cfg, _keyed_sql(src), params | bounds), cfg.session_timeout_minutes)
+        write_sessions(conn, _state(src, "attribution_sessions"), scope, sessions)
+        events += int(sessions["events"].sum() or 0)
     _run(conn, f"insert into {_state(src, 'attribution_days')} (scope, local_day) "
                f"select :scope, d::date from generate_series(cast(:first as date), cast(:last as date), interval '1 day') d",
          params)
