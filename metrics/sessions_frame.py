@@ -2,8 +2,8 @@
 
 The rules are those of metrics.sessions_sql, which still runs them all in SQL for the incremental
 update. For whole days (a report's window, the backfill) the ordered steps cost most of the time
-in Postgres: one sort and five window passes, ~9 us a web row of 14 us (EXPLAIN ANALYZE of one
-day, bench/README.md). Here Postgres runs only `events_sql` (the same SQL text, so what an event's
+in Postgres: one sort and five window passes, 0.6 s of the 1.2 s that one day of 119k web rows
+took (EXPLAIN ANALYZE on the 21M-row bench, bench/README.md). Here Postgres runs only `events_sql` (the same SQL text, so what an event's
 source is cannot drift) and streams its rows out with COPY; Polars sorts them and finds the session
 starts with vectorized shifts and forward fills; the sessions go back with COPY.
 
@@ -19,30 +19,44 @@ from sqlalchemy.engine import Connection
 
 from metrics.sessions_sql import events_sql
 
-# What events_sql's `sourced` step hands over, and how Polars reads it. `us` is the epoch in
-# microseconds for the gap arithmetic; `ts` the timestamptz as Postgres wrote it, written back
-# unchanged so that a session's bounds round-trip exactly.
+# What events_sql's `sourced` step hands over, and how Polars reads it. Postgres's text output is
+# a good part of the cost, so the columns are the cheap ones to print: the epoch as float8 (not the
+# numeric of extract(), which cost 0.6 s a day of 119k rows), the local day as a day number, the
+# key's two parts (Polars joins them).
 _EVENTS = {
-    "skey": pl.Utf8, "k_user": pl.Int64, "id": pl.Int64, "us": pl.Int64, "ts": pl.Utf8,
-    "local_day": pl.Utf8, "u_campaign": pl.Utf8, "src_key": pl.Utf8, "ch_source": pl.Utf8,
-    "ch_medium": pl.Utf8,
+    "k_user": pl.Int64, "k_anon": pl.Utf8, "id": pl.Int64, "epoch": pl.Float64, "local_day": pl.Int32,
+    "u_campaign": pl.Utf8, "src_key": pl.Utf8, "ch_source": pl.Utf8, "ch_medium": pl.Utf8,
 }
 _EVENTS_SELECT = """
-select case when s.k_user is not null then 'u:' || s.k_user else 'a:' || s.k_anon end,
-       s.k_user, s.id, (extract(epoch from s.ts) * 1000000)::bigint, s.ts, s.local_day,
+select s.k_user, s.k_anon, s.id, date_part('epoch', s.ts), s.local_day - date '2000-01-01',
        s.u_campaign, s.src_key, s.ch_source, s.ch_medium
 from sourced s"""
+_DAY_ZERO = pl.date(2000, 1, 1)
 STORE_COLUMNS = ("scope", "skey", "user_id", "local_day", "first_event_id", "started_at", "ended_at",
                  "events", "ch_source", "ch_medium", "utm_campaign")
 # An explicit NULL marker, so that an empty string and a null stay apart both ways.
 _NULL = r"\N"
 
 
+def _keyed(events: pl.DataFrame) -> pl.DataFrame:
+    """The events with their stitched key text (metrics.identity.key_sql) and exact microseconds.
+
+    The float8 epoch is the double nearest the exact time (an int64 of microseconds divided by
+    1e6, correctly rounded), printed shortest-exact; times up to the year 2200 are off by less than
+    0.4 us, so rounding recovers the exact microsecond, and with it exact gaps and order."""
+    return events.with_columns(
+        skey=pl.when(pl.col("k_user").is_not_null())
+        .then(pl.lit("u:") + pl.col("k_user").cast(pl.Utf8)).otherwise(pl.lit("a:") + pl.col("k_anon")),
+        us=(pl.col("epoch") * 1_000_000).round().cast(pl.Int64),
+    )
+
+
 def sessionize(events: pl.DataFrame, timeout_minutes: int) -> pl.DataFrame:
-    """Sessions (STORE_COLUMNS but scope) of `events` (the _EVENTS columns, any order): the
-    ordered steps of sessions_sql. Sessions come out in (skey, start) order."""
+    """Sessions of `events` (the _EVENTS columns, any order): the ordered steps of sessions_sql.
+    Columns as the store's, but times as microseconds (started_us, ended_us) and the local day as
+    events have it; sessions come out in (skey, start) order."""
     timeout_us = timeout_minutes * 60 * 1_000_000
-    df = events.sort(["skey", "us", "id"]).with_row_index("rn")
+    df = _keyed(events).sort(["skey", "us", "id"]).with_row_index("rn")
     key_starts = pl.col("skey") != pl.col("skey").shift(1)
     has_src = pl.col("src_key").is_not_null()
     df = df.with_columns(
@@ -63,8 +77,8 @@ def sessionize(events: pl.DataFrame, timeout_minutes: int) -> pl.DataFrame:
     following = starts["rn"].shift(-1).fill_null(df.height)  # the next session's first row
     return starts.select(
         "skey", pl.col("k_user").alias("user_id"), "local_day", pl.col("id").alias("first_event_id"),
-        pl.col("ts").alias("started_at"),
-        df["ts"].gather(following - 1).alias("ended_at"),
+        pl.col("us").alias("started_us"),
+        df["us"].gather(following - 1).alias("ended_us"),
         (following - starts["rn"]).cast(pl.Int32).alias("events"),
         "ch_source", "ch_medium", pl.col("u_campaign").alias("utm_campaign"),
     )
@@ -94,13 +108,24 @@ def read_events(conn: Connection, cfg, raw_sql: str, params: dict) -> pl.DataFra
                        null_values=_NULL, empty_string_is_null=False)
 
 
+def store_rows(sessions: pl.DataFrame, scope: str) -> pl.DataFrame:
+    """sessionize's rows as the store holds them (STORE_COLUMNS), times in UTC."""
+    return sessions.select(
+        pl.lit(scope).alias("scope"), "skey", "user_id",
+        (_DAY_ZERO + pl.duration(days=pl.col("local_day"))).alias("local_day"), "first_event_id",
+        pl.from_epoch("started_us", time_unit="us").dt.replace_time_zone("UTC").alias("started_at"),
+        pl.from_epoch("ended_us", time_unit="us").dt.replace_time_zone("UTC").alias("ended_at"),
+        "events", "ch_source", "ch_medium", "utm_campaign")
+
+
 def write_sessions(conn: Connection, table: str, scope: str, sessions: pl.DataFrame) -> None:
-    """Append `sessions` (sessionize's columns) under `scope` to `table` (a quoted name)."""
+    """Append `sessions` (sessionize's rows) under `scope` to `table` (a quoted name)."""
     if sessions.is_empty():
         return
     out = io.BytesIO()
-    sessions.select(pl.lit(scope).alias("scope"), pl.all()).write_csv(
-        out, include_header=False, null_value=_NULL)
+    # ISO dates and UTC offsets: read the same under any DateStyle and TimeZone of the session
+    store_rows(sessions, scope).write_csv(out, include_header=False, null_value=_NULL,
+                                          datetime_format="%Y-%m-%d %H:%M:%S%.6f+00", date_format="%Y-%m-%d")
     out.seek(0)
     cursor = conn.connection.dbapi_connection.cursor()
     try:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics.sessions import _keyed_sql, _midnight, scope_name, sync_scope
-from metrics.sessions_frame import read_events, sessionize
+from metrics.sessions_frame import _EVENTS, read_events, sessionize, store_rows
 from metrics.sessions_sql import sessions_sql
 from tests.test_attribution_fixtures import D, make_web
 from tests.test_sessions_incremental import REFS, UTMS, _row
@@ -22,40 +22,40 @@ MIN = 60 * 1_000_000  # a minute in microseconds
 
 
 def _events(rows):
-    """Events as events_sql hands them over: (skey, k_user, id, minute, day, src_key)."""
+    """Events as events_sql hands them over, from (skey, id, minute, day number, src_key)."""
     return pl.DataFrame(
-        [{"skey": k, "k_user": int(k[2:]) if k.startswith("u:") else None, "id": i, "us": m * MIN,
-          "ts": f"t{m}", "local_day": day, "u_campaign": None, "src_key": s,
+        [{"k_user": int(k[2:]) if k.startswith("u:") else None, "k_anon": k[2:] if k.startswith("a:") else None,
+          "id": i, "epoch": m * 60.0, "local_day": day, "u_campaign": None, "src_key": s,
           "ch_source": s, "ch_medium": None} for k, i, m, day, s in rows],
-        schema={"skey": pl.Utf8, "k_user": pl.Int64, "id": pl.Int64, "us": pl.Int64, "ts": pl.Utf8,
-                "local_day": pl.Utf8, "u_campaign": pl.Utf8, "src_key": pl.Utf8, "ch_source": pl.Utf8,
-                "ch_medium": pl.Utf8})
+        schema=_EVENTS)
 
 
 def _starts(frame):
-    return [(r["skey"], r["started_at"], r["ended_at"], r["events"], r["ch_source"]) for r in frame.iter_rows(named=True)]
+    """(skey, start minute, end minute, events, ch_source) of each session."""
+    return [(r["skey"], r["started_us"] // MIN, r["ended_us"] // MIN, r["events"], r["ch_source"])
+            for r in frame.iter_rows(named=True)]
 
 
 def test_sessionize_by_hand():
     rows = [
         # a:x: 0, 30 (exactly the timeout: stays), 61 (31 after: new visit)
-        ("a:x", 1, 0, "d1", None), ("a:x", 2, 30, "d1", None), ("a:x", 3, 61, "d1", None),
+        ("a:x", 1, 0, 1, None), ("a:x", 2, 30, 1, None), ("a:x", 3, 61, 1, None),
         # u:7: google at 0; a direct hit at 5 stays; google again at 6 stays; bing at 7 starts one;
         # at 8 a new day (midnight) starts one although 1 minute passed
-        ("u:7", 10, 0, "d1", "google"), ("u:7", 11, 5, "d1", None), ("u:7", 12, 6, "d1", "google"),
-        ("u:7", 13, 7, "d1", "bing"), ("u:7", 14, 8, "d2", None),
+        ("u:7", 10, 0, 1, "google"), ("u:7", 11, 5, 1, None), ("u:7", 12, 6, 1, "google"),
+        ("u:7", 13, 7, 1, "bing"), ("u:7", 14, 8, 2, None),
         # u:8 follows u:7's bing in the frame's order; its first hit has no source, its second the
         # same source bing: a source seen under another key must not carry over (two sessions)
-        ("u:8", 20, 100, "d1", None), ("u:8", 21, 101, "d1", "bing"),
+        ("u:8", 20, 100, 1, None), ("u:8", 21, 101, 1, "bing"),
         # ties on time: the id decides the order
-        ("a:z", 31, 5, "d1", "b"), ("a:z", 30, 5, "d1", "a"),
+        ("a:z", 31, 5, 1, "b"), ("a:z", 30, 5, 1, "a"),
     ]
     got = _starts(sessionize(_events(list(reversed(rows))), timeout_minutes=30))
     assert got == [
-        ("a:x", "t0", "t30", 2, None), ("a:x", "t61", "t61", 1, None),
-        ("a:z", "t5", "t5", 1, "a"), ("a:z", "t5", "t5", 1, "b"),
-        ("u:7", "t0", "t6", 3, "google"), ("u:7", "t7", "t7", 1, "bing"), ("u:7", "t8", "t8", 1, None),
-        ("u:8", "t100", "t100", 1, None), ("u:8", "t101", "t101", 1, "bing"),
+        ("a:x", 0, 30, 2, None), ("a:x", 61, 61, 1, None),
+        ("a:z", 5, 5, 1, "a"), ("a:z", 5, 5, 1, "b"),
+        ("u:7", 0, 6, 3, "google"), ("u:7", 7, 7, 1, "bing"), ("u:7", 8, 8, 1, None),
+        ("u:8", 100, 100, 1, None), ("u:8", 101, 101, 1, "bing"),
     ]
 
 
@@ -69,23 +69,19 @@ def web(source, engine):
 
 
 def _both(web, cfg, tz: str) -> tuple[list, list]:
-    """The day D's sessions by the Polars path and by the SQL path, as sorted tuples."""
+    """The sessions of D-1 .. D+2 by the Polars path and by the SQL path, as sorted tuples."""
     columns = "skey, user_id, local_day, first_event_id, started_at, ended_at, events, ch_source, ch_medium, utm_campaign"
+    timeout = cfg.attribution.session_timeout_minutes
     with web.engine.begin() as conn:
         scope, high = sync_scope(conn, web.src, cfg.attribution, tz)
-        params = {"scope": scope, "tz": tz, "timeout": cfg.attribution.session_timeout_minutes, "high": high}
+        params = {"scope": scope, "tz": tz, "timeout": timeout, "high": high}
         frame_rows, sql_rows = [], []
         for day in (D - timedelta(days=1), D, D + timedelta(days=1), D + timedelta(days=2)):
             p = params | {"lo": _midnight(day, tz), "hi": _midnight(day + timedelta(days=1), tz)}
-            frame = sessionize(read_events(conn, cfg.attribution, _keyed_sql(web.src), p),
-                               cfg.attribution.session_timeout_minutes)
-            for r in frame.iter_rows():
-                frame_rows.append(tuple(str(v) if v is not None else None for v in r))
-            for r in conn.execute(sa.text(f"select {columns}, started_at::text, ended_at::text "
-                                          f"from ({sessions_sql(cfg.attribution, _keyed_sql(web.src))}) s"), p):
-                values = list(r[:10])
-                values[4], values[5] = r[10], r[11]  # timestamps as Postgres writes them
-                sql_rows.append(tuple(str(v) if v is not None else None for v in values))
+            frame = sessionize(read_events(conn, cfg.attribution, _keyed_sql(web.src), p), timeout)
+            frame_rows += [r[1:] for r in store_rows(frame, scope).iter_rows()]
+            sql_rows += [tuple(r) for r in conn.execute(
+                sa.text(f"select {columns} from ({sessions_sql(cfg.attribution, _keyed_sql(web.src))}) s"), p)]
     assert scope == scope_name(web.src, cfg.attribution, tz)
     return sorted(frame_rows, key=str), sorted(sql_rows, key=str)
 
@@ -93,7 +89,7 @@ def _both(web, cfg, tz: str) -> tuple[list, list]:
 # Denser than the incremental test's events: 4.25 hours from 20:00 UTC on a 15-minute grid, so
 # exact 30-minute gaps, ties and both midnights (Moscow's at 21:00 UTC, UTC's at 24:00) are common.
 events = st.lists(st.fixed_dictionaries({
-    "anonymous_id": st.sampled_from([None, "d1", "d2", "d3"]),
+    "anonymous_id": st.sampled_from([None, 1, 2, "d3"]),
     "user_id": st.sampled_from([None, None, 1, 2]),
     "minute": st.integers(0, 17).map(lambda m: 15 * m),
     "utm": st.sampled_from(range(len(UTMS))),
