@@ -91,26 +91,37 @@ def events_sql(cfg: AttributionConfig, raw_sql: str) -> str:
     sources = ",\n           ".join(source_sql("u", "x.ext_host"))
     return f"""
 with raw as ({raw_sql}),
-parsed as (
-    -- each URL's authority parsed once; the page's only where there is a referrer to compare
-    -- (offset 0: computed once per row, not once per later reference)
-    select r.*, {authority_sql("r.referrer")} as ref_auth,
-           case when r.referrer is not null then {authority_sql("r.page_url")} end as page_auth
+normalized as (
+    -- UTM values compared case-insensitively
+    -- (offset 0, here and below: computed once per row, not once per later reference)
+    select r.k_user, r.k_anon, r.id, r.ts, (r.ts at time zone :tz)::date as local_day, {utm},
+           r.referrer, r.page_url
     from raw r
     offset 0
 ),
-normalized as (
-    -- UTM values compared case-insensitively; the hosts of the referrer and of its page
-    select r.k_user, r.k_anon, r.id, r.ts, (r.ts at time zone :tz)::date as local_day, {utm},
-           {host_sql("r.ref_auth")} as ref_host, {host_sql("r.page_auth")} as page_host
-    from parsed r
+parsed as (
+    -- only an event without UTM values reads its referrer (with them, the UTM tuple is the
+    -- source); each URL's authority parsed once, the page's only where there is a referrer
+    select n.*, case when not ({any_utm_sql("n")}) then {authority_sql("n.referrer")} end as ref_auth,
+           case when not ({any_utm_sql("n")}) and n.referrer is not null
+                then {authority_sql("n.page_url")} end as page_auth
+    from normalized n
+    offset 0
+),
+hosted as (
+    -- the hosts of the referrer and of its page; an identical authority (most referrers: a
+    -- navigation inside the site) needs no host to know it is not external
+    select p.*,
+           case when p.ref_auth is distinct from p.page_auth then {host_sql("p.ref_auth")} end as ref_host,
+           case when p.ref_auth is distinct from p.page_auth then {host_sql("p.page_auth")} end as page_host
+    from parsed p
     offset 0
 ),
 sourced as (
     -- the event's campaign source: its UTM tuple, else an external referrer's host, else none
     select u.k_user, u.k_anon, u.id, u.ts, u.local_day, u.u_campaign,
            {sources}
-    from normalized u
+    from hosted u
     cross join lateral (
         select case when u.ref_host is distinct from u.page_host{internal}
                     then u.ref_host end as ext_host
