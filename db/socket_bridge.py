@@ -25,7 +25,9 @@ def socket_path(url: sa.URL) -> Path | None:
     return None
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy one direction of a connection until it ends, then close the other side's writer
+    (so the peer's own pipe sees EOF and ends too)."""
     try:
         while data := await reader.read(65536):
             writer.write(data)
@@ -50,7 +52,7 @@ class SocketBridge:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(_pipe(reader, up_w), _pipe(up_r, writer))
+        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
 
     def __enter__(self) -> Self:
         self._thread.start()

@@ -13,6 +13,8 @@ import threading
 
 import sqlalchemy as sa
 
+from db.socket_bridge import pipe
+
 
 class DbProxy:
     def __init__(self, target_host: str = "127.0.0.1", target_port: int = 5432):
@@ -78,16 +80,5 @@ class DbProxy:
             writer.transport.abort()
             return
         self._conns |= {writer, up_writer}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         self._conns -= {writer, up_writer}
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.transport.abort()

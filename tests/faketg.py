@@ -392,6 +392,12 @@ class BotHarness:
             await stop(self.app)
             self.app = None
 
+    async def __aenter__(self):
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
     @property
     def delivery(self):
         return self.app.bot_data.delivery
@@ -409,6 +415,11 @@ class BotHarness:
         await self.tg.wait_for(lambda: len(self.tg.sent(chat_id, ok_only=False)) >= before + replies,
                                what=f"{replies} replies to {text!r}")
         return self.tg.sent(chat_id, ok_only=False)[before:]
+
+    async def reply(self, chat_id: int, user_id: int, text: str) -> str:
+        """The text of the one reply to `text` (fails if there is more than one)."""
+        (call,) = await self.ask(chat_id, user_id, text)
+        return call.text
 
     def ledger(self, chat_id: int | None = None) -> list[dict]:
         import sqlalchemy as sa

@@ -61,8 +61,7 @@ async def ticks(h: BotHarness, n: int = 3) -> None:
 
 async def test_a_hanging_rule_fires_once_survives_a_restart_and_resolves(tg, engine, schema, data):
     clock = Clock(at(12))
-    h = await harness(tg, engine, schema, data, clock).start()
-    try:
+    async with harness(tg, engine, schema, data, clock) as h:
         (reply,) = await h.ask(GROUP, ADMIN, "/alert hanging > 1")
         assert reply.text.startswith("Alert #1 added: hanging > 1. Checked every ")
         await tg.wait_for(lambda: alerts_in(tg, GROUP, "⚠️"), what="the firing alert")
@@ -75,11 +74,8 @@ async def test_a_hanging_rule_fires_once_survives_a_restart_and_resolves(tg, eng
         assert "allowed" in listed.text  # a plain user in an unsubscribed chat sees no values
         (listed,) = await h.ask(GROUP, ADMIN, "/alerts")
         assert listed.text == "Alert rules of this chat:\n#1 hanging > 1 — firing; last value 2"
-    finally:
-        await h.stop()
     # The restart: the same condition, no second message.
-    h = await harness(tg, engine, schema, data, clock).start()
-    try:
+    async with harness(tg, engine, schema, data, clock) as h:
         await ticks(h)
         assert len(alerts_in(tg, GROUP)) == 1
         clock.now = at(13, 30)
@@ -93,8 +89,6 @@ async def test_a_hanging_rule_fires_once_survives_a_restart_and_resolves(tg, eng
         assert gone.text == "Alert #1 removed."
         (empty,) = await h.ask(GROUP, ADMIN, "/alerts")
         assert empty.text.startswith("No alert rules in this chat.")
-    finally:
-        await h.stop()
     with engine.connect() as conn:
         moves = [tuple(r) for r in conn.execute(sa.text(
             f"""select from_state, to_state from "{schema}".alert_log where kind = 'transition' order by id"""))]
@@ -106,8 +100,7 @@ async def test_a_hanging_rule_fires_once_survives_a_restart_and_resolves(tg, eng
 
 async def test_killed_while_sending_the_alert_sends_it_once_after_restart(tg, engine, schema, data):
     clock = Clock(at(11))  # one process hangs: the rule is ok
-    h = await harness(tg, engine, schema, data, clock).start()
-    try:
+    async with harness(tg, engine, schema, data, clock) as h:
         await h.ask(GROUP, ADMIN, "/alert hanging > 1")
         await ticks(h, 2)
         assert rule_rows(engine, schema)[0]["state"] == "ok" and alerts_in(tg, GROUP) == []
@@ -115,25 +108,20 @@ async def test_killed_while_sending_the_alert_sends_it_once_after_restart(tg, en
         clock.now = at(12)
         await tg.wait_for(lambda: tg.sent(GROUP, "sendMessage", ok_only=False)[-1].status == 0,
                           what="the alert request in flight")
-    finally:
-        await h.stop()  # killed mid-request: the notice stays pending
+    # The bot stopped with the request still in flight (killed): the notice stays pending.
     with engine.connect() as conn:
         assert conn.execute(sa.text(f'select state, attempts from "{schema}".alert_notices')).one() == ("pending", 1)
     tg.release()
-    h = await harness(tg, engine, schema, data, clock).start()
-    try:
+    async with harness(tg, engine, schema, data, clock) as h:
         await tg.wait_for(lambda: alerts_in(tg, GROUP, "⚠️"), what="the alert after the restart")
         await ticks(h)
         assert len(alerts_in(tg, GROUP, "⚠️")) == 1
         assert rule_rows(engine, schema)[0]["state"] == "firing"
-    finally:
-        await h.stop()
 
 
 async def test_snooze_button_edits_the_message_and_holds_back_the_next_message(tg, engine, schema, data):
     clock = Clock(at(12))
-    h = await harness(tg, engine, schema, data, clock).start()
-    try:
+    async with harness(tg, engine, schema, data, clock) as h:
         await h.ask(GROUP, ADMIN, "/alert hanging.second_line >= 2")
         await tg.wait_for(lambda: alerts_in(tg, GROUP, "⚠️"), what="the firing alert")
         mid = alerts_in(tg, GROUP, "⚠️")[0].result["message_id"]
@@ -159,8 +147,6 @@ async def test_snooze_button_edits_the_message_and_holds_back_the_next_message(t
         stale = tg.press(GROUP, ADMIN, mid, "al:99:m")
         await tg.wait_for(lambda: tg.answers(stale), what="the answer about a rule that does not exist")
         assert tg.answers(stale)[0].params["text"] == "This alert no longer exists."
-    finally:
-        await h.stop()
 
 
 async def test_a_scoped_chat_gets_scoped_alerts_and_errors_go_to_the_admins(tg, engine, schema, data):
@@ -169,8 +155,7 @@ async def test_a_scoped_chat_gets_scoped_alerts_and_errors_go_to_the_admins(tg, 
     data.tags((1, "team:north"))
     Store(engine, schema).subscribe(GROUP, None, datetime.min.time(), "UTC", None, ADMIN, "team:north")
     clock = Clock(at(12))
-    h = await harness(tg, engine, schema, data, clock).start()
-    try:
+    async with harness(tg, engine, schema, data, clock) as h:
         (reply,) = await h.ask(GROUP, ADMIN, "/alert hanging > 0")
         assert "hanging > 0 (scope team:north)" in reply.text
         await tg.wait_for(lambda: alerts_in(tg, GROUP, "⚠️"), what="the firing alert")
@@ -189,8 +174,6 @@ async def test_a_scoped_chat_gets_scoped_alerts_and_errors_go_to_the_admins(tg, 
                                "scope is now the whole company, the rule was made for team:north")
         assert len(alerts_in(tg, GROUP)) == 1 and not any("cannot" in t for t in tg.texts(GROUP))
         assert rule_rows(engine, schema)[0]["state"] == "error"
-    finally:
-        await h.stop()
 
 
 async def test_flow_rules_read_the_complete_day_after_the_delay(tg, engine, schema, source):
@@ -203,8 +186,7 @@ async def test_flow_rules_read_the_complete_day_after_the_delay(tg, engine, sche
             source.payments((uid, datetime(2024, 3, 14, 12, tzinfo=UTC) - timedelta(days=7 * k), 10))
     source.payments((5000, datetime(2024, 3, 14, 9, tzinfo=UTC), 10))  # one new payer on the 14th
     clock = Clock(datetime(2024, 3, 15, 1, 59, tzinfo=UTC))  # 14th over, the 2 h delay not yet
-    h = await harness(tg, engine, schema, source, clock).start()
-    try:
+    async with harness(tg, engine, schema, source, clock) as h:
         (reply,) = await h.ask(ADMIN, ADMIN, "/alert new_payers unusual")
         assert "Checked once a day for the day before, 2 h 00 min after midnight (UTC)." in reply.text
         await h.ask(ADMIN, ADMIN, "/alert revenue > 5")
@@ -226,13 +208,10 @@ async def test_flow_rules_read_the_complete_day_after_the_delay(tg, engine, sche
             per_day = conn.execute(sa.text(f"""select rule_id, report_date, count(*) from "{schema}".alert_log
                 where kind = 'evaluation' group by 1, 2 order by 1, 2""")).all()
         assert [tuple(r) for r in per_day] == [(1, date(2024, 3, 13), 1), (1, d, 1), (2, date(2024, 3, 13), 1), (2, d, 1)]
-    finally:
-        await h.stop()
 
 
 async def test_bad_rules_and_strangers_are_answered_politely(tg, engine, schema, data):
-    h = await harness(tg, engine, schema, data, Clock(at(12))).start()
-    try:
+    async with harness(tg, engine, schema, data, Clock(at(12))) as h:
         (r,) = await h.ask(GROUP, USER, "/alert hanging > 1")
         assert r.text.startswith("Sorry, only SalesPulse admins can do that.")
         (r,) = await h.ask(GROUP, ADMIN, "/alert hanging = 1")
@@ -244,14 +223,11 @@ async def test_bad_rules_and_strangers_are_answered_politely(tg, engine, schema,
         (r,) = await h.ask(GROUP, ADMIN, "/alert off 5")
         assert r.text == "There is no alert #5 in this chat; /alerts lists them."
         assert rule_rows(engine, schema) == []
-    finally:
-        await h.stop()
 
 
 async def test_telegram_failures_retry_the_notice_and_a_blocked_chat_ends_it(tg, engine, schema, data):
     clock = Clock(at(11))
-    h = await harness(tg, engine, schema, data, clock).start()
-    try:
+    async with harness(tg, engine, schema, data, clock) as h:
         await h.ask(GROUP, ADMIN, "/alert hanging > 1")
         await ticks(h, 2)
         tg.fault("sendMessage", "500", chat_id=GROUP, times=2)  # two checks' attempts fail
@@ -272,21 +248,12 @@ async def test_telegram_failures_retry_the_notice_and_a_blocked_chat_ends_it(tg,
                 order by id desc limit 1""")).one()
         assert tuple(last) == ("resolved", "failed", "telegram: Forbidden: bot was blocked by the user")
         assert len(alerts_in(tg, GROUP)) == 1  # not retried
-    finally:
-        await h.stop()
 
 
-async def test_database_down_skips_checks_and_the_alert_comes_once_when_it_returns(tg, engine, schema, data,
-                                                                                   database_url):
-    from db.engine import make_engine
-    from tests.dbproxy import DbProxy
-
-    url = sa.engine.make_url(database_url)
-    proxy = DbProxy(url.host or "127.0.0.1", url.port or 5432).start()
-    bot_engine = make_engine(proxy.url(database_url), "UTC", connect_args={"connect_timeout": 3})
+async def test_database_down_skips_checks_and_the_alert_comes_once_when_it_returns(tg, bot_engine, proxy, schema,
+                                                                                   data):
     clock = Clock(at(11))
-    h = await harness(tg, bot_engine, schema, data, clock).start()
-    try:
+    async with harness(tg, bot_engine, schema, data, clock) as h:
         await h.ask(GROUP, ADMIN, "/alert hanging > 1")
         await ticks(h, 2)
         proxy.down()
@@ -300,18 +267,13 @@ async def test_database_down_skips_checks_and_the_alert_comes_once_when_it_retur
         await ticks(h)
         assert [c.text for c in alerts_in(tg, GROUP)] == ["⚠️ Alert #1: hanging > 1. Now 2."]
         assert not any("cannot be evaluated" in t for t in tg.texts(ADMIN))  # an outage is not a broken rule
-    finally:
-        await h.stop()
-        bot_engine.dispose()
-        proxy.close()
 
 
 async def test_alerts_speak_the_chats_language(tg, engine, schema, data):
     from bot.store import Store
 
     Store(engine, schema).subscribe(GROUP, None, datetime.min.time(), "Europe/Moscow", "ru", ADMIN)
-    h = await harness(tg, engine, schema, data, Clock(at(12))).start()
-    try:
+    async with harness(tg, engine, schema, data, Clock(at(12))) as h:
         (reply,) = await h.ask(GROUP, ADMIN, "/alert new_payers < 1")
         assert reply.text.startswith("Оповещение #1 добавлено: new_payers < 1. Проверка раз в день за прошедший "
                                      "день, через 2 ч 00 мин после полуночи (Europe/Moscow).")
@@ -321,5 +283,3 @@ async def test_alerts_speak_the_chats_language(tg, engine, schema, data):
         assert fired.text == "⚠️ Оповещение #2: hanging > 1. Сейчас 2."
         labels = [b["text"] for b in tg.messages[fired.result["message_id"]]["reply_markup"]["inline_keyboard"][0]]
         assert labels == ["Отложить на 1 ч", "До завтра", "Без звука"]
-    finally:
-        await h.stop()

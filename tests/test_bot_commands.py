@@ -163,10 +163,8 @@ async def test_database_down_during_a_command(bot, monkeypatch):
         raise sa.exc.OperationalError("select", {}, Exception("connection refused"))
 
     monkeypatch.setattr(bot.delivery.store, "get", down)
-    (reply,) = await bot.ask(GROUP, USER, "/report")
-    assert "database is not reachable" in reply.text
-    (reply,) = await bot.ask(GROUP, USER, "/help")
-    assert "/report" in reply.text
+    assert "database is not reachable" in await bot.reply(GROUP, USER, "/report")
+    assert "/report" in await bot.reply(GROUP, USER, "/help")
 
 
 async def test_group_migration_message_moves_the_subscription(bot, tg):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.messages import CAPTION_LIMIT
+from bot.messages import CAPTION_LIMIT, MESSAGE_LIMIT
 from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest, fast_options
 
 # The bot's clock for catch-up tests: 08:55 UTC on 15 March, ten minutes after an 08:45 run.
@@ -101,7 +101,7 @@ async def test_long_text_goes_first_then_the_album_and_the_csv(tg, engine, schem
         calls = tg.sent(GROUP)
         # 12 charts: an album of 10, an album of 2; the text did not fit a caption.
         assert [c.method for c in calls] == ["sendMessage", "sendMediaGroup", "sendMediaGroup", "sendDocument"]
-        assert len(calls[0].text) <= 4096 and calls[0].text.startswith("line 0")
+        assert len(calls[0].text) <= MESSAGE_LIMIT and calls[0].text.startswith("line 0")
         assert all(len(c.text) <= CAPTION_LIMIT for c in calls[1:3])
         assert h.ledger(GROUP)[0]["parts_sent"] == 4
     finally:
