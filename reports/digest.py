@@ -164,17 +164,12 @@ def parse_report_scope(text: str | None) -> Scope | None:
     try:
         return parse_scope(text)
     except ScopeError as exc:
-        raise ReportInputError(f"bad scope: {exc}", f"неверная область (scope): {exc}") from None
+        raise ReportInputError("error.bad_report_scope", error=str(exc)) from None
 
 
 def check_scope_source(src: Source, scope: Scope | None) -> None:
     if scope is not None and not src.has("user_tags"):
-        raise ReportInputError(
-            f"scope '{scope}' needs the user_tags table (user_id, tag), and schema {src.schema} has "
-            "none; create it (a view over the CRM will do) or report company-wide without a scope",
-            f"для области «{scope}» нужна таблица user_tags (user_id, tag), а в схеме {src.schema} "
-            "её нет; создайте её (подойдёт представление над CRM) или запросите отчёт без области",
-        )
+        raise ReportInputError("error.scope_needs_tags", scope=scope, schema=src.schema)
 
 
 def count_scope_users(engine: Engine, source_schema: str, scope: Scope, state_schema: str = "salespulse") -> int:
