@@ -20,7 +20,7 @@ class ScopeError(ValueError):
 
     str() is the English text (logs, the CLI); `text(locale)` gives the chat's language."""
 
-    def __init__(self, key: str, **kw: object):
+    def __init__(self, key: str, /, **kw: object):
         super().__init__(t(key, "en", **kw))
         self.key, self.kw = key, kw
 

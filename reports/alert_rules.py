@@ -77,7 +77,7 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s_\-]+", " ", text.strip()).lower()
 
 
-def usage_error(key: str, **kw: object) -> ReportInputError:
+def usage_error(key: str, /, **kw: object) -> ReportInputError:
     """What was wrong (the catalogue's `key`), then how a rule is written."""
     return ReportInputError("error.alert_usage", what=ReportInputError(key, **kw))
 

@@ -214,6 +214,7 @@ def build_digest(
     `scope`: tag text ("team:north", "team:north & region:msk"), None for company-wide; bad
     text or a scope without a user_tags table raise ReportInputError."""
     from charts import render_charts  # lazy: matplotlib is only paid for when charts are drawn
+    from charts.names import display_names
     from reports.text import render_csv, render_text
 
     parsed = parse_report_scope(scope)
@@ -221,17 +222,19 @@ def build_digest(
     outcomes = compute_metrics(engine, source_schema, cfg, day, names, state_schema, progress, parsed)
     baselines = compute_baselines(engine, source_schema, cfg, day, outcomes, state_schema, parsed)
     label = str(parsed) if parsed else None
-    charts = []
-    if with_charts:
-        if progress:
-            progress("charts")
-        charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines, charts=CHARTS)]
+    with display_names(cfg.display):  # the configured names of pipelines and steps, per language
+        charts = []
+        if with_charts:
+            if progress:
+                progress("charts")
+            charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines, charts=CHARTS)]
+        text = render_text(outcomes, day, locale, scope=label, scope_users=users, baselines=baselines)
     return Digest(
         report_date=day.day,
         timezone=day.timezone,
         locale=locale,
         outcomes=outcomes,
-        text=render_text(outcomes, day, locale, scope=label, scope_users=users, baselines=baselines),
+        text=text,
         charts=charts,
         csv=render_csv(outcomes, day, label),
         scope=label,

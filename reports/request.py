@@ -19,7 +19,7 @@ class ReportInputError(ValueError):
     str() is the English text (the CLI); `text(locale)` gives the chat's language.
     """
 
-    def __init__(self, key: str, **kw: object):
+    def __init__(self, key: str, /, **kw: object):
         self.key, self.kw = key, kw
         super().__init__(self.text("en"))
 

@@ -69,7 +69,7 @@ def known(key: str) -> bool:
     return key in messages(FALLBACK)
 
 
-def t(key: str, locale: str | None, **kw: object) -> str:
+def t(key: str, locale: str | None, /, **kw: object) -> str:
     """The message `key` in the locale's language with `{placeholders}` filled from `kw`.
 
     An unknown key is a programming error (KeyError), never silently shown as its name."""
