@@ -36,8 +36,8 @@ def text(r: FunnelResult, loc: str, bands=None) -> list[Line]:
             if _final(best.steps) == _final(worst.steps):
                 continue  # no spread, nothing to say
             out.append(Line(t("digest.funnel.segments", loc, kind=t(f"digest.funnel.{kind}", loc),
-                              best=f"«{shorten(segment_name(best.name, loc), 36)}»", bp=fmt_pct(_final(best.steps), loc),
-                              worst=f"«{shorten(segment_name(worst.name, loc), 36)}»", wp=fmt_pct(_final(worst.steps), loc))))
+                              best=shorten(segment_name(best.name, loc), 36), bp=fmt_pct(_final(best.steps), loc),
+                              worst=shorten(segment_name(worst.name, loc), 36), wp=fmt_pct(_final(worst.steps), loc))))
     return out
 
 
