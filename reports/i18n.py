@@ -5,9 +5,7 @@ the charts so a number reads the same in the text and on the image.
 """
 from __future__ import annotations
 
-import re
-
-from charts.i18n import t
+from charts.i18n import Message, t
 from charts.i18n.formats import fmt_pct
 from charts.labels import shorten
 
@@ -30,15 +28,9 @@ def fmt_changes(current: float, d1: float, d7: float, locale: str) -> str:
     return t("digest.chg", locale, d1=fmt_change(current, d1, locale), d7=fmt_change(current, d7, locale))
 
 
-_NO_TABLE = re.compile(r"^no (tables?) (.+)$")
-
-
 def skip_reason(reason: str, locale: str) -> str:
-    """Metric outcomes say why they were skipped in English ('no table web_events'); the known
-    shapes get the locale's words, anything else passes through (cut short: it may be an error
-    message)."""
-    m = _NO_TABLE.match(reason.strip())
-    if m:
-        key = "digest.no_tables" if "," in m.group(2) else "digest.no_table"
-        return t(key, locale, tables=m.group(2))
+    """Why a part was skipped: a catalogue Message (missing tables) in the locale's words; anything
+    else (an error's class name) as it is, cut short."""
+    if isinstance(reason, Message):
+        return reason.text(locale)
     return shorten(reason, 160)

@@ -173,3 +173,15 @@ def test_cli_text_report_in_chinese_and_vietnamese(source, database_url, tmp_pat
                       env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert word in proc.stdout and "New payers" not in proc.stdout, proc.stdout
+
+
+def test_a_message_is_english_text_with_its_key():
+    import json
+    import pickle
+
+    from charts.i18n import Message
+
+    m = Message("digest.no_tables", tables="a, b")
+    assert m == "no table a, b" and json.dumps({"skipped": m}) == '{"skipped": "no table a, b"}'
+    assert m.text("ru") == "нет таблиц a, b" and m.text("zh") == "缺少表 a, b"
+    assert pickle.loads(pickle.dumps(m)).text("vi") == "thiếu các bảng a, b"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from charts.i18n import Message
 from metrics.day import ReportDay
 from metrics.new_payers import NewPayersResult, PayersDay
 from reports.i18n import fmt_change, skip_reason
@@ -88,6 +89,13 @@ def test_skipped_parts_say_why_in_both_locales():
     en = render_text(outcomes, DAY, "en")
     assert "⚠️ Attribution skipped: no table web_events" in en
     assert "⚠️ Campaigns skipped: no tables message_sends, message_interactions" in en
+    # the reasons as reports.requirements makes them: English text, translated from their keys
+    outcomes |= {
+        "attribution": Outcome("attribution", skipped=Message("digest.no_table", tables="web_events")),
+        "campaigns": Outcome("campaigns", skipped=Message("digest.no_tables",
+                                                          tables="message_sends, message_interactions")),
+    }
+    assert outcomes["attribution"].skipped == "no table web_events"
     ru = render_caption(outcomes, DAY, "ru")
     assert "⚠️ Атрибуция: пропущено — нет таблицы web_events" in ru
     assert "нет таблиц message_sends, message_interactions" in ru

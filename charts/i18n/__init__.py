@@ -77,3 +77,22 @@ def t(key: str, locale: str | None, /, **kw: object) -> str:
     if text is None:
         raise KeyError(f"no message {key!r} in the catalogue (charts/i18n/locales/{FALLBACK}.toml)")
     return text.format(**kw) if kw else text
+
+
+class Message(str):
+    """A sentence as the code made it: its English text (logs, JSON, CSV) with its key and values,
+    so a reader in another language gets its own words instead of a parse of the English."""
+
+    key: str
+    kw: dict
+
+    def __new__(cls, key: str, /, **kw: object) -> Message:  # noqa: PYI034
+        self = super().__new__(cls, t(key, FALLBACK, **kw))
+        self.key, self.kw = key, kw
+        return self
+
+    def __getnewargs_ex__(self) -> tuple[tuple, dict]:  # copies and pickles rebuild it
+        return (self.key,), self.kw
+
+    def text(self, locale: str | None) -> str:
+        return t(self.key, locale, **self.kw)
