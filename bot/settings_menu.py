@@ -62,7 +62,8 @@ def _picker(screen: str, sub, loc: str, scopes: list[str]) -> tuple[str, InlineK
             [Button((mark if z == sub.timezone else "") + z, callback_data=f"s:tz={z}") for z in ZONES], loc, 2)
     if screen == "lang":
         return t("bot.settings_pick_lang", loc), _grid(
-            [Button((mark if lang == sub.locale else "") + lang, callback_data=f"s:lang={lang}") for lang in LOCALES], loc)
+            [Button((mark if lang == sub.locale else "") + t("language.name", lang), callback_data=f"s:lang={lang}")
+             for lang in LOCALES], loc)
     if screen == "scope":
         options = [None, *sorted(set(scopes) | ({sub.scope} if sub.scope else set()))]
         buttons = [Button((mark if s == sub.scope else "") + scope_label(s, loc), callback_data=f"s:scope={s or COMPANY}")

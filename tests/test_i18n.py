@@ -185,3 +185,16 @@ def test_a_message_is_english_text_with_its_key():
     assert m == "no table a, b" and json.dumps({"skipped": m}) == '{"skipped": "no table a, b"}'
     assert m.text("ru") == "нет таблиц a, b" and m.text("zh") == "缺少表 a, b"
     assert pickle.loads(pickle.dumps(m)).text("vi") == "thiếu các bảng a, b"
+
+
+def test_settings_offer_every_language_by_its_own_name():
+    from types import SimpleNamespace
+
+    from bot.settings_menu import _change, _picker
+
+    text, markup = _picker("lang", SimpleNamespace(locale="zh"), "vi", [])
+    buttons = [b for row in markup.inline_keyboard for b in row]
+    assert text == "Ngôn ngữ:"
+    assert [(b.text, b.callback_data) for b in buttons[:-1]] == [
+        ("English", "s:lang=en"), ("Русский", "s:lang=ru"), ("Tiếng Việt", "s:lang=vi"), ("• 中文", "s:lang=zh")]
+    assert _change("lang", "vi", None) == {"locale": "vi"} and _change("lang", "de", None) is None
