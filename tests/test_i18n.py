@@ -198,3 +198,12 @@ def test_settings_offer_every_language_by_its_own_name():
     assert [(b.text, b.callback_data) for b in buttons[:-1]] == [
         ("English", "s:lang=en"), ("Русский", "s:lang=ru"), ("Tiếng Việt", "s:lang=vi"), ("• 中文", "s:lang=zh")]
     assert _change("lang", "vi", None) == {"locale": "vi"} and _change("lang", "de", None) is None
+
+
+def test_chinese_wraps_by_its_width():
+    from charts.labels import cells, wrap
+
+    zh = "截至 2024年3月14日 结束时超出 SLA 的用户，按自起始事件以来的天数分组" * 2
+    lines = wrap(zh, 40, 3).split("\n")
+    assert len(lines) == 3 and all(cells(x) <= 40 for x in lines) and lines[-1].endswith("…")
+    assert wrap("users past the SLA by age since the start event", 40) == "users past the SLA by age since the\nstart event"
