@@ -160,7 +160,7 @@ def _prepare_sessions(engine: Engine, src, cfg: MetricConfig, day: ReportDay) ->
 
 
 def parse_report_scope(text: str | None) -> Scope | None:
-    """The scope of a request, or a ReportInputError (in both languages) saying what is wrong."""
+    """The scope of a request, or a ReportInputError (in the reader's language) saying what is wrong."""
     try:
         return parse_scope(text)
     except ScopeError as exc:
