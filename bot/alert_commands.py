@@ -18,8 +18,8 @@ from telegram.error import BadRequest
 from bot.alert_store import Rule
 from bot.alerts import markup, scope_part, snooze_until
 from bot.context import BotContext
-from bot.i18n import t
 from bot.scopes import chat_scope, may_see_data
+from charts.i18n import t
 from reports.alert_rules import STATE, format_number, parse_rule
 from reports.request import ReportInputError
 
@@ -46,17 +46,17 @@ async def _reply(update: Update, text: str) -> None:
 
 
 def rule_line(rule: Rule, loc: str, tz: str, now: datetime, key: str = "alert_line", **extra) -> str:
-    state = rule.state.value if rule.state else t(loc, "alert_never")
+    state = rule.state.value if rule.state else t("bot.alert_never", loc)
     value = ""
     if rule.last_value is not None:
-        day = t(loc, "alert_value_day", day=f"{rule.last_day:%Y-%m-%d}") if rule.spec.kind != STATE and rule.last_day else ""
-        value = t(loc, "alert_value", value=format_number(rule.last_value), day=day)
+        day = t("bot.alert_value_day", loc, day=f"{rule.last_day:%Y-%m-%d}") if rule.spec.kind != STATE and rule.last_day else ""
+        value = t("bot.alert_value", loc, value=format_number(rule.last_value), day=day)
     if rule.last_error:
-        value += t(loc, "alert_error_line", error=rule.last_error[:160])
-    quiet = (t(loc, "alert_quiet_muted") if rule.muted else
-             t(loc, "alert_quiet_snoozed", until=_when(rule.snoozed_until, tz))
+        value += t("bot.alert_error_line", loc, error=rule.last_error[:160])
+    quiet = (t("bot.alert_quiet_muted", loc) if rule.muted else
+             t("bot.alert_quiet_snoozed", loc, until=_when(rule.snoozed_until, tz))
              if rule.snoozed_until is not None and rule.snoozed_until > now else "")
-    return t(loc, key, id=rule.id, rule=rule.spec.describe(), scope=scope_part(rule.scope, loc), state=state,
+    return t("bot." + key, loc, id=rule.id, rule=rule.spec.describe(), scope=scope_part(rule.scope, loc), state=state,
              value=value, quiet=quiet, **extra)
 
 
@@ -64,17 +64,17 @@ async def alert(update: Update, context: BotContext) -> None:
     data, sub, loc, tz = await _context(update, context)
     chat, user = update.effective_chat, update.effective_user
     if user is None or user.id not in data.settings.admin_user_ids:
-        await _reply(update, t(loc, "refuse_admin", user_id=user.id if user else "—", chat_id=chat.id))
+        await _reply(update, t("bot.refuse_admin", loc, user_id=user.id if user else "—", chat_id=chat.id))
         return
     args = list(context.args or [])
     if args and args[0].lower() == "off":
         if len(args) != 2 or not re.fullmatch(r"#?\d{1,18}", args[1]):
-            await _reply(update, t(loc, "alert_off_usage"))
+            await _reply(update, t("bot.alert_off_usage", loc))
             return
         rule_id = int(args[1].lstrip("#"))
         gone = await data.delivery.db("removing an alert", data.alerts.store.delete, chat.id, rule_id)
         log.info("chat %s: alert #%s %s by user %s", chat.id, rule_id, "removed" if gone else "not found", user.id)
-        await _reply(update, t(loc, "alert_removed" if gone else "alert_not_found", id=rule_id))
+        await _reply(update, t("bot.alert_removed" if gone else "bot.alert_not_found", loc, id=rule_id))
         return
     try:
         spec = parse_rule(args, data.cfg)
@@ -84,12 +84,12 @@ async def alert(update: Update, context: BotContext) -> None:
     scope = chat_scope(sub)  # the chat's own, never wider
     rule = await data.delivery.db("adding an alert", data.alerts.store.create, chat.id, spec, scope, user.id)
     runner = data.alerts
-    when = (t(loc, "alert_when_state", minutes=format_number(runner.interval.total_seconds() / 60))
+    when = (t("bot.alert_when_state", loc, minutes=format_number(runner.interval.total_seconds() / 60))
             if spec.kind == STATE else
-            t(loc, "alert_when_flow", late=_duration(runner.late, loc), tz=tz))
+            t("bot.alert_when_flow", loc, late=_duration(runner.late, loc), tz=tz))
     log.info("chat %s: alert #%s %s added by user %s (scope %s)", chat.id, rule.id, spec.describe(), user.id,
              scope or "company")
-    await _reply(update, t(loc, "alert_added", id=rule.id, rule=spec.describe(), scope=scope_part(scope, loc),
+    await _reply(update, t("bot.alert_added", loc, id=rule.id, rule=spec.describe(), scope=scope_part(scope, loc),
                            when=when))
     # Checked at once, not at the next interval: whoever adds a rule wants to know where it stands.
     context.application.create_task(runner.tick(), update=update)
@@ -97,7 +97,7 @@ async def alert(update: Update, context: BotContext) -> None:
 
 def _duration(d, loc: str) -> str:
     minutes = int(d.total_seconds() // 60)
-    h, m = ("ч", "мин") if loc == "ru" else ("h", "min")
+    h, m = t("unit.hour_short", loc), t("unit.minute_short", loc)
     return f"{minutes // 60} {h} {minutes % 60:02d} {m}" if minutes >= 60 else f"{minutes} {m}"
 
 
@@ -105,20 +105,20 @@ async def alerts(update: Update, context: BotContext) -> None:
     data, sub, loc, tz = await _context(update, context)
     chat, user = update.effective_chat, update.effective_user
     if not may_see_data(user.id if user else None, sub, data.settings.admin_user_ids):
-        await _reply(update, t(loc, "refuse_data", chat_id=chat.id))
+        await _reply(update, t("bot.refuse_data", loc, chat_id=chat.id))
         return
     rules = await data.delivery.db("reading the alerts", data.alerts.store.rules, chat.id)
     if not rules:
-        await _reply(update, t(loc, "alerts_empty"))
+        await _reply(update, t("bot.alerts_empty", loc))
         return
-    await _reply(update, "\n".join([t(loc, "alerts_head"), *(rule_line(r, loc, tz, data.clock()) for r in rules)]))
+    await _reply(update, "\n".join([t("bot.alerts_head", loc), *(rule_line(r, loc, tz, data.clock()) for r in rules)]))
 
 
 def status_lines(rules: list[Rule], loc: str, tz: str, now: datetime) -> list[str]:
     """/status: every live rule of every chat with its state, last value and last check."""
     if not rules:
         return []
-    return [t(loc, "status_alerts_head"),
+    return [t("bot.status_alerts_head", loc),
             *("   " + rule_line(r, loc, tz, now, "status_alert_line", chat=r.chat_id, at=_when(r.evaluated_at, tz))
               for r in rules)]
 
@@ -130,10 +130,10 @@ async def on_press(update: Update, context: BotContext) -> None:
     m = _PRESS.fullmatch(query.data or "")
     user_id = query.from_user.id if query.from_user else None
     if m is None:
-        await query.answer(t(loc, "cb_stale"), show_alert=True)
+        await query.answer(t("bot.cb_stale", loc), show_alert=True)
         return
     if user_id not in data.settings.admin_user_ids:
-        await query.answer(t(loc, "cb_alert_admins"), show_alert=True)
+        await query.answer(t("bot.cb_alert_admins", loc), show_alert=True)
         return
     rule_id, action = int(m.group(1)), m.group(2)
     chat_id = update.effective_chat.id
@@ -141,16 +141,16 @@ async def on_press(update: Update, context: BotContext) -> None:
     store = data.alerts.store
     if action in ("h", "t"):
         until = snooze_until(action, now, tz)
-        change, said = {"until": until}, t(loc, "alert_snoozed", until=_when(until, tz), who=_who(query))
+        change, said = {"until": until}, t("bot.alert_snoozed", loc, until=_when(until, tz), who=_who(query))
     elif action == "m":
-        change, said = {"muted": True}, t(loc, "alert_muted", who=_who(query))
+        change, said = {"muted": True}, t("bot.alert_muted", loc, who=_who(query))
     else:
-        change, said = {"until": None, "muted": False}, t(loc, "alert_unmuted", who=_who(query))
+        change, said = {"until": None, "muted": False}, t("bot.alert_unmuted", loc, who=_who(query))
     rule = await data.delivery.db("changing an alert", partial(store.quieten, chat_id, rule_id, **change))
     if rule is None:
-        await query.answer(t(loc, "cb_alert_gone"), show_alert=True)
+        await query.answer(t("bot.cb_alert_gone", loc), show_alert=True)
         return
-    await query.answer(t(loc, "cb_alert_done"))
+    await query.answer(t("bot.cb_alert_done", loc))
     first = ((query.message.text if query.message else None) or "").split("\n")[0]
     try:
         await query.edit_message_text(f"{first}\n{said}", reply_markup=markup(rule.id, action != "r", loc))

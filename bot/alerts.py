@@ -20,10 +20,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.alert_store import AlertStore, PendingNotice, Rule
-from bot.i18n import t
 from bot.scopes import chat_scope
 from bot.service import BotOptions, Clock, is_db_outage
 from bot.store import Store
+from charts.i18n import t
 from metrics.day import ReportDay
 from reports.alert_eval import Reading, due_day, read_all
 from reports.alert_machine import Notice, Outcome
@@ -37,24 +37,24 @@ Notify = Callable[..., Awaitable[None]]
 def markup(rule_id: int, quiet: bool, locale: str) -> InlineKeyboardMarkup:
     """Callback data are plain strings (`al:<rule>:<action>`) that outlive a restart."""
     if quiet:
-        return InlineKeyboardMarkup([[InlineKeyboardButton(t(locale, "btn_unmute"), callback_data=f"al:{rule_id}:r")]])
+        return InlineKeyboardMarkup([[InlineKeyboardButton(t("bot.btn_unmute", locale), callback_data=f"al:{rule_id}:r")]])
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(t(locale, "btn_snooze_1h"), callback_data=f"al:{rule_id}:h"),
-        InlineKeyboardButton(t(locale, "btn_snooze_tomorrow"), callback_data=f"al:{rule_id}:t"),
-        InlineKeyboardButton(t(locale, "btn_mute"), callback_data=f"al:{rule_id}:m"),
+        InlineKeyboardButton(t("bot.btn_snooze_1h", locale), callback_data=f"al:{rule_id}:h"),
+        InlineKeyboardButton(t("bot.btn_snooze_tomorrow", locale), callback_data=f"al:{rule_id}:t"),
+        InlineKeyboardButton(t("bot.btn_mute", locale), callback_data=f"al:{rule_id}:m"),
     ]])
 
 
 def scope_part(scope: str | None, locale: str) -> str:
-    return t(locale, "alert_scope", scope=scope) if scope else ""
+    return t("bot.alert_scope", locale, scope=scope) if scope else ""
 
 
 def notice_text(n: PendingNotice, rule: Rule, locale: str) -> str:
-    day = t(locale, "alert_value_day", day=f"{n.day:%Y-%m-%d}") if n.day else ""
-    band = (t(locale, "alert_band", low=format_number(n.low), high=format_number(n.high))
+    day = t("bot.alert_value_day", locale, day=f"{n.day:%Y-%m-%d}") if n.day else ""
+    band = (t("bot.alert_band", locale, low=format_number(n.low), high=format_number(n.high))
             if n.low is not None and n.high is not None else "")
     key = "alert_firing" if n.kind is Notice.FIRING else "alert_resolved"
-    return t(locale, key, id=rule.id, rule=rule.spec.describe(), scope=scope_part(rule.scope, locale),
+    return t("bot." + key, locale, id=rule.id, rule=rule.spec.describe(), scope=scope_part(rule.scope, locale),
              value=format_number(n.value), day=day, band=band)
 
 

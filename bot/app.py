@@ -25,12 +25,12 @@ from bot.alert_store import AlertStore
 from bot.alerts import AlertRunner
 from bot.context import CONTEXT_TYPES, BotData
 from bot.delivery import Delivery
-from bot.i18n import COMMANDS
 from bot.logs import install_redaction
 from bot.schedule import schedule_alerts, schedule_chat, schedule_sweep, unschedule_chat
 from bot.service import BotOptions, Clock, DigestBuilder, DigestCache, make_builder, utc_now
 from bot.store import Store
 from bot.sweep import Sweeper
+from charts.i18n import LOCALES, t
 from db.settings import Settings
 from db.state import migrate
 from metrics.config import MetricConfig
@@ -120,11 +120,18 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
     return app
 
 
+# The command menu, in order; each command's description is the catalogue's command.<name>.
+COMMANDS = ("report", "subscribe", "unsubscribe", "status", "alerts", "help", "start")
+
+
+def _commands(locale: str) -> list[BotCommand]:
+    return [BotCommand(c, t(f"command.{c}", locale)) for c in COMMANDS]
+
+
 async def _set_commands(app: Application, default_locale: str) -> None:
-    await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS[default_locale]],
-                                  scope=BotCommandScopeDefault())
-    for lang, commands in COMMANDS.items():
-        await app.bot.set_my_commands([BotCommand(c, d) for c, d in commands], language_code=lang)
+    await app.bot.set_my_commands(_commands(default_locale), scope=BotCommandScopeDefault())
+    for lang in LOCALES:
+        await app.bot.set_my_commands(_commands(lang), language_code=lang)
 
 
 async def _post_init(app: Application) -> None:

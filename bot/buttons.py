@@ -18,10 +18,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.context import BotContext
-from bot.i18n import t
 from bot.progress import ChatProgress
 from bot.scopes import chat_scope, may_see_data, scope_label
 from bot.service import retry_db
+from charts.i18n import t
 from metrics.day import ReportDay
 from reports.request import METRICS
 
@@ -62,13 +62,13 @@ def local_today(clock, tz: str) -> date:
 def menu_markup(day: date, yesterday: date, names: tuple[str, ...], locale: str) -> InlineKeyboardMarkup:
     """Previous / next day (never past yesterday), one button per metric, the stuck leads."""
     prev_day, next_day = day - timedelta(days=1), day + timedelta(days=1)
-    nav = [InlineKeyboardButton(t(locale, "btn_prev", day=f"{prev_day:%d.%m}"), callback_data=f"d:{prev_day}")]
+    nav = [InlineKeyboardButton(t("bot.btn_prev", locale, day=f"{prev_day:%d.%m}"), callback_data=f"d:{prev_day}")]
     if next_day <= yesterday:
-        nav.append(InlineKeyboardButton(t(locale, "btn_next", day=f"{next_day:%d.%m}"),
+        nav.append(InlineKeyboardButton(t("bot.btn_next", locale, day=f"{next_day:%d.%m}"),
                                         callback_data=f"d:{next_day}"))
-    metric_buttons = [InlineKeyboardButton(t(locale, f"btn_{n}"), callback_data=f"d:{day}:{n}") for n in names]
+    metric_buttons = [InlineKeyboardButton(t(f"button.{n}", locale), callback_data=f"d:{day}:{n}") for n in names]
     rows = [nav] + [metric_buttons[i:i + 3] for i in range(0, len(metric_buttons), 3)]
-    rows.append([InlineKeyboardButton(t(locale, "btn_leads"), callback_data=f"l:{day}")])
+    rows.append([InlineKeyboardButton(t("bot.btn_leads", locale), callback_data=f"l:{day}")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -77,7 +77,7 @@ async def send_menu(bot, chat_id: int, day: date, tz: str, locale: str, names: t
     """Best effort: a menu that fails to send never turns a delivered digest into a failure."""
     try:
         yesterday = local_today(clock, tz) - timedelta(days=1)
-        await bot.send_message(chat_id, t(locale, "menu_text", day=f"{day:%Y-%m-%d}",
+        await bot.send_message(chat_id, t("bot.menu_text", locale, day=f"{day:%Y-%m-%d}",
                                           scope=scope_label(scope, locale)),
                                reply_markup=menu_markup(day, yesterday, names, locale))
     except asyncio.CancelledError:
@@ -149,19 +149,19 @@ async def on_press(update: Update, context: BotContext) -> None:
     user_id = query.from_user.id if query.from_user else None
     if chat is None or not may_see_data(user_id, sub, settings.admin_user_ids):
         log.info("chat %s: button refused (not subscribed, user %s not an admin)", chat and chat.id, user_id)
-        await query.answer(t(loc, "cb_refused"), show_alert=True)
+        await query.answer(t("bot.cb_refused", loc), show_alert=True)
         return
     tz = sub.timezone if sub is not None else settings.report_timezone
     if press is None or press.day > local_today(clock, tz):
         log.info("chat %s: button with data %r refused", chat.id, query.data)
-        await query.answer(t(loc, "cb_stale"), show_alert=True)
+        await query.answer(t("bot.cb_stale", loc), show_alert=True)
         return
-    await query.answer(t(loc, "cb_working"))
+    await query.answer(t("bot.cb_working", loc))
     names = _menu_names(sub)
     if press.kind == "digest":
         # The new digest and a new menu replace this one: the old menu becomes a pointer.
         try:
-            await query.edit_message_text(t(loc, "menu_opened", day=f"{press.day:%Y-%m-%d}"))
+            await query.edit_message_text(t("bot.menu_opened", loc, day=f"{press.day:%Y-%m-%d}"))
         except BadRequest as exc:
             log.info("chat %s: menu not edited: %s", chat.id, exc.message)
         await send_chat_digest(context, chat.id, sub, press.day, tz, loc, names)
@@ -179,15 +179,15 @@ async def _send_leads(context, chat_id: int, sub, day: date, tz: str, loc: str) 
     csv = await retry_db(f"listing stuck leads for {day}", lambda: asyncio.to_thread(build, day, tz, scope),
                          delivery.options.db_attempts, delivery.options.db_backoff)
     if csv is None:
-        await context.bot.send_message(chat_id, t(loc, "leads_unavailable"))
+        await context.bot.send_message(chat_id, t("bot.leads_unavailable", loc))
         return
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", scope) if scope else "company"
     await context.bot.send_document(chat_id, csv.encode("utf-8"), filename=f"stuck-leads-{day}-{slug}.csv",
-                                    caption=t(loc, "leads_caption", day=f"{day:%Y-%m-%d}",
+                                    caption=t("bot.leads_caption", loc, day=f"{day:%Y-%m-%d}",
                                               scope=scope_label(scope, loc)))
 
 
 async def on_unknown(update: Update, context: BotContext) -> None:
     """Callback data that matches no menu of ours: answered (never left spinning) and refused."""
     log.info("callback with unknown data %r refused", update.callback_query.data)
-    await update.callback_query.answer(t(context.bot_data.settings.locale, "cb_stale"), show_alert=True)
+    await update.callback_query.answer(t("bot.cb_stale", context.bot_data.settings.locale), show_alert=True)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot import cli_alerts, cli_check, cli_sessions
 from bot.cli_progress import digest_progress
+from bot.usage import UsageError
 from db.engine import DatabaseError, check_connection, engine_from_settings, redact
 from db.settings import Settings, SettingsError, check_timezone, load_settings
 from db.state import migrate
@@ -23,10 +24,6 @@ from metrics.day import ReportDay
 from reports.request import METRICS, ReportInputError, parse_date, parse_metric
 
 log = logging.getLogger("salespulse")
-
-
-class UsageError(ValueError):
-    pass
 
 
 def _parser() -> argparse.ArgumentParser:

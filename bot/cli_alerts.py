@@ -13,10 +13,9 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from db.settings import Settings, check_timezone
-
 # not bot.cli's UsageError: under `python -m bot.cli` that module is __main__, another class
-from reports.request import ReportInputError as UsageError
+from bot.usage import UsageError
+from db.settings import Settings, check_timezone
 
 MAX_DAYS = 366
 

@@ -17,10 +17,9 @@ import sys
 import time
 from datetime import date
 
-from db.settings import Settings, check_timezone
-
 # not bot.cli's UsageError: under `python -m bot.cli` that module is __main__, another class
-from reports.request import ReportInputError as UsageError
+from bot.usage import UsageError
+from db.settings import Settings, check_timezone
 
 
 def add_parser(subparsers) -> None:

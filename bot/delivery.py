@@ -20,12 +20,12 @@ from datetime import date, datetime, timedelta
 from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.i18n import t
 from bot.ledger import Event, Outcome, State, after_failure
 from bot.messages import Part, plan_parts
 from bot.outage import OutageNotices
 from bot.service import BotOptions, Clock, DatabaseDown, DigestCache, retry_db
 from bot.store import Claim, Store
+from charts.i18n import t
 
 log = logging.getLogger("salespulse.bot.delivery")
 
@@ -90,7 +90,7 @@ class Delivery:
         """Best effort: an admin who never opened a private chat with the bot cannot be told."""
         for admin in sorted(self.admin_ids):
             try:
-                await self.bot.send_message(admin, t(self.default_locale, key, **kwargs))
+                await self.bot.send_message(admin, t("bot." + key, self.default_locale, **kwargs))
             except Exception as exc:  # noqa: BLE001 - telling an admin must never break delivery
                 log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
 

@@ -10,13 +10,13 @@ from telegram import Update
 from bot.alert_commands import status_lines
 from bot.buttons import send_chat_digest
 from bot.context import BotContext
-from bot.i18n import t
 from bot.progress import ChatProgress
 from bot.schedule import next_run, schedule_chat, unschedule_chat
 from bot.scopes import ScopeError, chat_scope, may_see_data, parse_scope, split_scope_arg
 from bot.service import DatabaseDown
 from bot.status import delivery_lines
 from bot.store import KEEP
+from charts.i18n import LOCALES, t
 from db.settings import SettingsError, parse_hhmm
 from reports.request import METRICS, ReportInputError, parse_request
 
@@ -54,18 +54,18 @@ async def start(update: Update, context: BotContext) -> None:
     _, settings, _ = _ctx(context)
     sub = await _subscription(update, context)
     loc = _locale(sub, settings)
-    state = (t(loc, "state_subscribed", time=f"{sub.delivery_time:%H:%M}", tz=sub.timezone)
-             if sub is not None and sub.active else t(loc, "state_not_subscribed"))
+    state = (t("bot.state_subscribed", loc, time=f"{sub.delivery_time:%H:%M}", tz=sub.timezone)
+             if sub is not None and sub.active else t("bot.state_not_subscribed", loc))
     if sub is not None and sub.scope:
-        state += " " + t(loc, "scope_line", scope=sub.scope)
-    await _reply(update, t(loc, "start", chat_id=update.effective_chat.id, state=state))
+        state += " " + t("bot.scope_line", loc, scope=sub.scope)
+    await _reply(update, t("bot.start", loc, chat_id=update.effective_chat.id, state=state))
 
 
 async def help_(update: Update, context: BotContext) -> None:
     _, settings, _ = _ctx(context)
-    await _reply(update, t(settings.locale, "help", metrics=", ".join(METRICS),
+    await _reply(update, t("bot.help", settings.locale, metrics=", ".join(METRICS),
                            time=f"{settings.default_delivery_time:%H:%M}", tz=settings.report_timezone)
-                 + "\n" + t(settings.locale, "help_scopes") + "\n" + t(settings.locale, "help_alerts"))
+                 + "\n" + t("bot.help_scopes", settings.locale) + "\n" + t("bot.help_alerts", settings.locale))
 
 
 async def report(update: Update, context: BotContext) -> None:
@@ -75,13 +75,13 @@ async def report(update: Update, context: BotContext) -> None:
     loc = _locale(sub, settings)
     if not may_see_data(update.effective_user.id, sub, settings.admin_user_ids):
         log.info("chat %s: /report refused (not subscribed, user not an admin)", chat_id)
-        await _reply(update, t(loc, "refuse_data", chat_id=chat_id))
+        await _reply(update, t("bot.refuse_data", loc, chat_id=chat_id))
         return
     tz = sub.timezone if sub is not None else settings.report_timezone
     try:
         req = parse_request(list(context.args or []), clock().astimezone(ZoneInfo(tz)).date())
     except ReportInputError as exc:
-        await _reply(update, t(loc, "report_bad", error=exc.text(loc)))
+        await _reply(update, t("bot.report_bad", loc, error=exc.text(loc)))
         return
     # No argument can name a scope: the chat's own (chat_scope) is the only one it ever gets.
     names = sub.metrics if req.metrics == METRICS and sub is not None and sub.metrics else req.metrics
@@ -93,7 +93,7 @@ async def report(update: Update, context: BotContext) -> None:
 
 
 def _parse_subscribe(args: list[str], settings, loc: str):
-    """[HH:MM] [IANA zone] [en|ru] [scope=TAG] in any order; returns (time, tz, locale, scope)
+    """[HH:MM] [IANA zone] [language] [scope=TAG] in any order; returns (time, tz, locale, scope)
     or an error text. The scope is KEEP unless given: re-subscribing never widens a chat."""
     args, scope_text = split_scope_arg(args)
     scope = KEEP
@@ -108,17 +108,17 @@ def _parse_subscribe(args: list[str], settings, loc: str):
             try:
                 at = parse_hhmm("time", arg)
             except SettingsError:
-                return t(loc, "bad_time", value=arg)
-        elif arg.lower() in ("en", "ru") and locale is None:
+                return t("bot.bad_time", loc, value=arg)
+        elif arg.lower() in LOCALES and locale is None:
             locale = arg.lower()
         elif tz is None:
             try:
                 ZoneInfo(arg)
             except (ZoneInfoNotFoundError, ValueError):
-                return t(loc, "bad_tz", value=arg)
+                return t("bot.bad_tz", loc, value=arg)
             tz = arg
         else:
-            return t(loc, "bad_args")
+            return t("bot.bad_args", loc, langs="|".join(LOCALES))
     return at or settings.default_delivery_time, tz or settings.report_timezone, locale, scope
 
 
@@ -127,7 +127,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     loc = settings.locale
     if not _is_admin(update, settings):
-        await _reply(update, t(loc, "refuse_admin", user_id=update.effective_user.id, chat_id=chat.id))
+        await _reply(update, t("bot.refuse_admin", loc, user_id=update.effective_user.id, chat_id=chat.id))
         return
     parsed = _parse_subscribe(list(context.args or []), settings, loc)
     if isinstance(parsed, str):
@@ -141,7 +141,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     loc = _locale(sub, settings)
     log.info("chat %s subscribed at %s %s (scope %s) by user %s", chat.id, at, tz, sub.scope or "company",
              update.effective_user.id)
-    await _reply(update, t(loc, "subscribed_scope" if sub.scope else "subscribed", time=f"{at:%H:%M}", tz=tz,
+    await _reply(update, t("bot.subscribed_scope" if sub.scope else "bot.subscribed", loc, time=f"{at:%H:%M}", tz=tz,
                            scope=sub.scope, next=_fmt(next_run(context.application, chat.id), tz)))
 
 
@@ -149,39 +149,38 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     delivery, settings, _ = _ctx(context)
     chat = update.effective_chat
     if not _is_admin(update, settings):
-        await _reply(update, t(settings.locale, "refuse_admin", user_id=update.effective_user.id,
+        await _reply(update, t("bot.refuse_admin", settings.locale, user_id=update.effective_user.id,
                                chat_id=chat.id))
         return
     changed = await delivery.db("unsubscribing", delivery.store.deactivate, chat.id,
                                 f"unsubscribed by {update.effective_user.id}")
     unschedule_chat(context.application, chat.id)
     log.info("chat %s unsubscribed by user %s", chat.id, update.effective_user.id)
-    await _reply(update, t(settings.locale, "unsubscribed" if changed else "not_subscribed"))
+    await _reply(update, t("bot.unsubscribed" if changed else "bot.not_subscribed", settings.locale))
 
 
 async def status(update: Update, context: BotContext) -> None:
     delivery, settings, _ = _ctx(context)
     loc = settings.locale
     if not _is_admin(update, settings):
-        await _reply(update, t(loc, "refuse_admin", user_id=update.effective_user.id,
+        await _reply(update, t("bot.refuse_admin", loc, user_id=update.effective_user.id,
                                chat_id=update.effective_chat.id))
         return
     subs = await delivery.db("reading subscriptions", delivery.store.all)
     rules = await delivery.db("reading the alerts", context.bot_data.alerts.store.rules)
     alert_lines = status_lines(rules, loc, settings.report_timezone, context.bot_data.clock())
     if not subs and not rules:
-        await _reply(update, t(loc, "status_empty"))
+        await _reply(update, t("bot.status_empty", loc))
         return
     last = await delivery.db("reading the ledger", delivery.store.last_deliveries) if subs else {}
-    lines = [t(loc, "status_head")] if subs else []
+    lines = [t("bot.status_head", loc)] if subs else []
     for s in subs:
         recent = last.get(s.chat_id, [])
-        lines.append(t(
-            loc, "status_line", chat=s.chat_id, title=f"{s.chat_title} " if s.chat_title else "",
-            state=t(loc, "active") if s.active else t(loc, "inactive", reason=s.deactivated_reason or "—"),
+        lines.append(t("bot.status_line", loc, chat=s.chat_id, title=f"{s.chat_title} " if s.chat_title else "",
+            state=t("bot.active", loc) if s.active else t("bot.inactive", loc, reason=s.deactivated_reason or "—"),
             time=f"{s.delivery_time:%H:%M}", tz=s.timezone,
             next=_fmt(next_run(context.application, s.chat_id), s.timezone),
-            last=recent[0].state.value if recent else t(loc, "never")))
+            last=recent[0].state.value if recent else t("bot.never", loc)))
         lines += delivery_lines(recent, loc, s.timezone)
     lines += alert_lines
     from bot.messages import split_text
@@ -218,6 +217,6 @@ async def on_error(update: object, context: BotContext) -> None:
     if chat_id is None:
         return
     try:
-        await context.bot.send_message(chat_id, t(settings.locale, "db_down" if db_down else "error"))
+        await context.bot.send_message(chat_id, t("bot.db_down" if db_down else "bot.error", settings.locale))
     except Exception as exc:  # noqa: BLE001
         log.warning("chat %s: could not send the error notice: %s", chat_id, type(exc).__name__)

@@ -19,11 +19,11 @@ from telegram.helpers import create_deep_linked_url
 
 from bot import handlers
 from bot.context import BotContext
-from bot.i18n import t
 from bot.schedule import schedule_chat
 from bot.scopes import ScopeError, parse_scope
 from bot.store import Store, Subscription
 from bot.tokens import TokenError, derive_secret, make_token, read_token
+from charts.i18n import t
 
 log = logging.getLogger("salespulse.bot.invites")
 
@@ -78,17 +78,17 @@ async def invite(update: Update, context: BotContext) -> None:
     delivery, settings, clock = context.bot_data.delivery, context.bot_data.settings, context.bot_data.clock
     loc = settings.locale
     if not _is_admin(update, settings):
-        await handlers._reply(update, t(loc, "refuse_admin", user_id=update.effective_user.id,
+        await handlers._reply(update, t("bot.refuse_admin", loc, user_id=update.effective_user.id,
                                          chat_id=update.effective_chat.id))
         return
     text = " ".join(context.args or []).removeprefix("scope=")
     try:
         scope = parse_scope(text) if text else None
     except ScopeError as exc:
-        await handlers._reply(update, exc.text(loc) + "\n" + t(loc, "invite_usage"))
+        await handlers._reply(update, exc.text(loc) + "\n" + t("bot.invite_usage", loc))
         return
     if scope is None:  # an invite to the whole company is not what deep links are for
-        await handlers._reply(update, t(loc, "invite_usage"))
+        await handlers._reply(update, t("bot.invite_usage", loc))
         return
     expires = (clock() + timedelta(days=settings.invite_ttl_days)).replace(microsecond=0)
     invite_id = await delivery.db("creating an invite", InviteStore(delivery.store).create, scope,
@@ -96,8 +96,7 @@ async def invite(update: Update, context: BotContext) -> None:
     token = make_token(invite_secret(settings), invite_id, expires)
     username = context.bot.username
     log.info("invite %s for scope %s made by user %s", invite_id, scope, update.effective_user.id)
-    await handlers._reply(update, t(
-        loc, "invite_made", scope=scope, until=handlers._fmt(expires, settings.report_timezone),
+    await handlers._reply(update, t("bot.invite_made", loc, scope=scope, until=handlers._fmt(expires, settings.report_timezone),
         private=create_deep_linked_url(username, token), group=create_deep_linked_url(username, token, group=True),
         time=f"{settings.default_delivery_time:%H:%M}", tz=settings.report_timezone))
 
@@ -116,7 +115,7 @@ async def start(update: Update, context: BotContext) -> None:
         token = read_token(invite_secret(settings), context.args[0], clock())
     except TokenError as exc:
         log.info("chat %s: invite refused (%s token) for user %s", chat.id, exc.kind, user.id)
-        await handlers._reply(update, t(loc, f"invite_{exc.kind}"))
+        await handlers._reply(update, t(f"bot.invite_{exc.kind}", loc))
         return
     title = chat.title or chat.full_name or chat.username
     result = await delivery.db("redeeming an invite", InviteStore(delivery.store).redeem, token.invite_id,
@@ -124,9 +123,9 @@ async def start(update: Update, context: BotContext) -> None:
                                settings.report_timezone, _is_admin(update, settings))
     log.info("chat %s: invite %s by user %s: %s", chat.id, token.invite_id, user.id, result.outcome)
     if result.sub is None:
-        await handlers._reply(update, t(loc, f"invite_{result.outcome}"))
+        await handlers._reply(update, t(f"bot.invite_{result.outcome}", loc))
         return
     sub = result.sub
     schedule_chat(context.application, sub)
-    await handlers._reply(update, t(sub.locale or loc, "invite_welcome", scope=sub.scope,
+    await handlers._reply(update, t("bot.invite_welcome", sub.locale or loc, scope=sub.scope,
                                     time=f"{sub.delivery_time:%H:%M}", tz=sub.timezone))

@@ -10,18 +10,12 @@ from datetime import date
 
 from telegram import Bot, Message
 
-from bot.i18n import t
+from charts.i18n import known, t
 
 log = logging.getLogger("salespulse.bot.progress")
 
-# Stage names the digest builder reports (reports.digest.build_digest's `progress`); unknown
-# stages are shown as they come.
-STAGES = {
-    "en": {"metrics": "computing the numbers", "sessions": "building sessions",
-           "hanging": "checking pipelines", "charts": "drawing the charts"},
-    "ru": {"metrics": "считаю цифры", "sessions": "собираю сессии",
-           "hanging": "проверяю воронки", "charts": "рисую графики"},
-}
+# Stage names the digest builder reports (reports.digest.build_digest's `progress`) are the
+# catalogue's stage.<name>; unknown stages are shown as they come.
 
 
 class ChatProgress:
@@ -35,18 +29,18 @@ class ChatProgress:
         self._pending: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self._shown = t(self._loc, "computing", day=f"{self._day:%Y-%m-%d}")
+        self._shown = t("bot.computing", self._loc, day=f"{self._day:%Y-%m-%d}")
         self._message = await self._bot.send_message(self._chat_id, self._shown)
         self._last_edit = time.monotonic()
 
     def stage(self, name: str) -> None:
         """Called on the event loop (DigestCache relays it from the worker thread)."""
-        words = STAGES.get(self._loc, STAGES["en"]).get(name, name)
-        self._want(t(self._loc, "computing_stage", day=f"{self._day:%Y-%m-%d}", stage=words))
+        words = t(f"stage.{name}", self._loc) if known(f"stage.{name}") else name
+        self._want(t("bot.computing_stage", self._loc, day=f"{self._day:%Y-%m-%d}", stage=words))
 
     async def done(self) -> None:
         """The digest is ready: say so (throttled like every edit, in the background)."""
-        self._want(t(self._loc, "report_ready", day=f"{self._day:%Y-%m-%d}"))
+        self._want(t("bot.report_ready", self._loc, day=f"{self._day:%Y-%m-%d}"))
 
     def _want(self, text: str) -> None:
         self._wanted = text

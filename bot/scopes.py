@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import re
 
+from charts.i18n import t
+
 TAG = re.compile(r"[A-Za-z0-9:_.\-]{1,64}")
 COMPANY = "*"       # `/subscribe scope=*`: an admin explicitly makes a chat company-wide again
 MAX_TAGS = 4
 
 
 class ScopeError(ValueError):
-    """A scope text of the wrong shape; `en` / `ru` say what would be right."""
+    """A scope text of the wrong shape; the catalogue's message `key` says what would be right.
 
-    def __init__(self, en: str, ru: str):
-        super().__init__(en)
-        self.ru = ru
+    str() is the English text (logs, the CLI); `text(locale)` gives the chat's language."""
+
+    def __init__(self, key: str, /, **kw: object):
+        super().__init__(t(key, "en", **kw))
+        self.key, self.kw = key, kw
 
     def text(self, locale: str) -> str:
-        return self.ru if locale == "ru" else str(self)
+        return t(self.key, locale, **self.kw)
 
 
 def parse_scope(text: str) -> str | None:
@@ -35,16 +39,10 @@ def parse_scope(text: str) -> str | None:
     bad = next((tag for tag in tags if not TAG.fullmatch(tag)), None)
     if bad is not None or not value:
         shown = bad if bad else value
-        raise ScopeError(
-            f"'{shown}' is not a scope; use a tag of letters, digits and : _ - . such as team:north "
-            "or manager:ivanov, several joined with & (team:north & region:msk), or * for the whole company",
-            f"«{shown}» — не область; укажите тег из букв, цифр и : _ - . например team:north или "
-            "manager:ivanov, несколько через & (team:north & region:msk), или * для всей компании",
-        )
+        raise ScopeError("error.bad_scope", text=shown)
     tags = sorted(set(tags))
     if len(tags) > MAX_TAGS:
-        raise ScopeError(f"a scope holds at most {MAX_TAGS} tags",
-                         f"в области не больше {MAX_TAGS} тегов")
+        raise ScopeError("error.scope_tags", n=MAX_TAGS)
     return " & ".join(tags)
 
 
@@ -61,7 +59,7 @@ def may_see_data(user_id: int | None, sub, admin_ids: frozenset[int]) -> bool:
 def scope_label(scope: str | None, locale: str) -> str:
     if scope is not None:
         return scope
-    return "вся компания" if locale == "ru" else "whole company"
+    return t("scope.company", locale)
 
 
 def split_scope_arg(args: list[str]) -> tuple[list[str], str | None]:

@@ -19,10 +19,9 @@ from telegram.error import BadRequest
 
 from bot import handlers
 from bot.context import BotContext
-from bot.i18n import t
 from bot.schedule import next_run, schedule_chat
 from bot.scopes import COMPANY, ScopeError, parse_scope, scope_label
-from db.settings import LOCALES
+from charts.i18n import LOCALES, t
 from reports.request import METRICS
 
 log = logging.getLogger("salespulse.bot.settings")
@@ -36,42 +35,43 @@ _CALLBACK_LIMIT = 64  # bytes, Bot API
 
 
 def _main(sub, loc: str) -> tuple[str, InlineKeyboardMarkup]:
-    metrics = ", ".join(sub.metrics) if sub.metrics else t(loc, "all_metrics")
-    text = t(loc, "settings_head", time=f"{sub.delivery_time:%H:%M}", tz=sub.timezone,
+    metrics = ", ".join(sub.metrics) if sub.metrics else t("bot.all_metrics", loc)
+    text = t("bot.settings_head", loc, time=f"{sub.delivery_time:%H:%M}", tz=sub.timezone,
              lang=sub.locale or "—", scope=scope_label(sub.scope, loc), metrics=metrics)
-    rows = [[Button(t(loc, "btn_time"), callback_data="s:time"), Button(t(loc, "btn_tz"), callback_data="s:tz"),
-             Button(t(loc, "btn_lang"), callback_data="s:lang")],
-            [Button(t(loc, "btn_scope"), callback_data="s:scope"),
-             Button(t(loc, "btn_metrics"), callback_data="s:metrics")],
-            [Button(t(loc, "btn_done"), callback_data="s:done")]]
+    rows = [[Button(t("bot.btn_time", loc), callback_data="s:time"), Button(t("bot.btn_tz", loc), callback_data="s:tz"),
+             Button(t("bot.btn_lang", loc), callback_data="s:lang")],
+            [Button(t("bot.btn_scope", loc), callback_data="s:scope"),
+             Button(t("bot.btn_metrics", loc), callback_data="s:metrics")],
+            [Button(t("bot.btn_done", loc), callback_data="s:done")]]
     return text, InlineKeyboardMarkup(rows)
 
 
 def _grid(buttons: list[Button], loc: str, width: int = 3) -> InlineKeyboardMarkup:
     rows = [buttons[i:i + width] for i in range(0, len(buttons), width)]
-    return InlineKeyboardMarkup([*rows, [Button(t(loc, "btn_back"), callback_data="s:main")]])
+    return InlineKeyboardMarkup([*rows, [Button(t("bot.btn_back", loc), callback_data="s:main")]])
 
 
 def _picker(screen: str, sub, loc: str, scopes: list[str]) -> tuple[str, InlineKeyboardMarkup]:
     mark = "• "
     if screen == "time":
-        return t(loc, "settings_pick_time"), _grid(
+        return t("bot.settings_pick_time", loc), _grid(
             [Button((mark if at == sub.delivery_time else "") + f"{at:%H:%M}", callback_data=f"s:time={at:%H%M}")
              for at in TIMES], loc, 4)
     if screen == "tz":
-        return t(loc, "settings_pick_tz"), _grid(
+        return t("bot.settings_pick_tz", loc), _grid(
             [Button((mark if z == sub.timezone else "") + z, callback_data=f"s:tz={z}") for z in ZONES], loc, 2)
     if screen == "lang":
-        return t(loc, "settings_pick_lang"), _grid(
-            [Button((mark if lang == sub.locale else "") + lang, callback_data=f"s:lang={lang}") for lang in LOCALES], loc)
+        return t("bot.settings_pick_lang", loc), _grid(
+            [Button((mark if lang == sub.locale else "") + t("language.name", lang), callback_data=f"s:lang={lang}")
+             for lang in LOCALES], loc)
     if screen == "scope":
         options = [None, *sorted(set(scopes) | ({sub.scope} if sub.scope else set()))]
         buttons = [Button((mark if s == sub.scope else "") + scope_label(s, loc), callback_data=f"s:scope={s or COMPANY}")
                    for s in options if len(f"s:scope={s or COMPANY}".encode()) <= _CALLBACK_LIMIT]
-        return t(loc, "settings_pick_scope"), _grid(buttons, loc, 2)
+        return t("bot.settings_pick_scope", loc), _grid(buttons, loc, 2)
     on = sub.metrics or METRICS
-    return t(loc, "settings_pick_metrics"), _grid(
-        [Button(("✅ " if n in on else "▫️ ") + t(loc, f"btn_{n}"), callback_data=f"s:m={n}") for n in METRICS], loc, 2)
+    return t("bot.settings_pick_metrics", loc), _grid(
+        [Button(("✅ " if n in on else "▫️ ") + t(f"button.{n}", loc), callback_data=f"s:m={n}") for n in METRICS], loc, 2)
 
 
 def _change(field: str, value: str, sub) -> dict | None:
@@ -105,12 +105,12 @@ async def settings(update: Update, context: BotContext) -> None:
     delivery, conf = context.bot_data.delivery, context.bot_data.settings
     chat = update.effective_chat
     if not handlers._is_admin(update, conf):
-        await handlers._reply(update, t(conf.locale, "refuse_admin", user_id=update.effective_user.id,
+        await handlers._reply(update, t("bot.refuse_admin", conf.locale, user_id=update.effective_user.id,
                                         chat_id=chat.id))
         return
     sub = await delivery.db("reading a subscription", delivery.store.get, chat.id)
     if sub is None or not sub.active:
-        await handlers._reply(update, t(conf.locale, "settings_not_subscribed"))
+        await handlers._reply(update, t("bot.settings_not_subscribed", conf.locale))
         return
     text, markup = _main(sub, sub.locale or conf.locale)
     await update.effective_message.reply_text(text, reply_markup=markup, do_quote=False)
@@ -122,19 +122,19 @@ async def on_press(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     user = query.from_user
     if chat is None or user is None or user.id not in conf.admin_user_ids:
-        await query.answer(t(conf.locale, "settings_admin_only"), show_alert=True)
+        await query.answer(t("bot.settings_admin_only", conf.locale), show_alert=True)
         return
     sub = await delivery.db("reading a subscription", delivery.store.get, chat.id)
     loc = (sub.locale if sub is not None else None) or conf.locale
     m = _DATA.fullmatch(query.data or "")
     if sub is None or not sub.active or m is None:
-        await query.answer(t(loc, "settings_not_subscribed" if m else "cb_stale"), show_alert=True)
+        await query.answer(t("bot.settings_not_subscribed" if m else "bot.cb_stale", loc), show_alert=True)
         return
     screen, value = m.group(1), m.group(2)
     saved = ""
     if screen == "done":
         await query.answer()
-        await _edit(query, t(loc, "settings_closed"), None)
+        await _edit(query, t("bot.settings_closed", loc), None)
         return
     if value is None and screen in ("time", "tz", "lang", "scope", "metrics"):
         await query.answer()
@@ -144,16 +144,16 @@ async def on_press(update: Update, context: BotContext) -> None:
     if value is not None:
         change = _change(screen, value, sub)
         if change is None:
-            await query.answer(t(loc, "cb_stale"), show_alert=True)
+            await query.answer(t("bot.cb_stale", loc), show_alert=True)
             return
         if not change:
-            await query.answer(t(loc, "settings_min_metric"), show_alert=True)
+            await query.answer(t("bot.settings_min_metric", loc), show_alert=True)
             return
         sub = await delivery.db("saving settings", partial(delivery.store.update, chat.id, **change))
         schedule_chat(context.application, sub)  # the job follows a new time or zone at once
         loc = sub.locale or conf.locale
         log.info("chat %s: settings %s changed by user %s", chat.id, change, user.id)
-        saved = t(loc, "settings_saved", next=handlers._fmt(next_run(context.application, chat.id), sub.timezone))
+        saved = t("bot.settings_saved", loc, next=handlers._fmt(next_run(context.application, chat.id), sub.timezone))
         if screen == "m":
             await query.answer(saved.split(".")[0])
             await _edit(query, *_picker("metrics", sub, loc, []))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.i18n import t
 from bot.ledger import State
 from bot.store import LastDelivery
+from charts.i18n import t
 
 
 def _hm(dt: datetime | None, tz: str) -> str:
@@ -18,9 +18,9 @@ def delivery_line(d: LastDelivery, loc: str, tz: str) -> str:
     fields = {"day": f"{d.report_date:%Y-%m-%d}", "due": _hm(d.scheduled_for, tz),
                   "at": _hm(d.finished_at, tz), "reason": (d.error or "—")[:160]}
     if d.state is State.WAITING:
-        return t(loc, "status_delayed", **fields, next=_hm(d.next_attempt_at, tz),
+        return t("bot.status_delayed", loc, **fields, next=_hm(d.next_attempt_at, tz),
                  attempts=d.attempts, since=_hm(d.failing_since, tz))
-    return t(loc, f"status_{d.state.value}", **fields)
+    return t(f"bot.status_{d.state.value}", loc, **fields)
 
 
 def delivery_lines(recent: list[LastDelivery], loc: str, tz: str) -> list[str]:

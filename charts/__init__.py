@@ -1,7 +1,7 @@
 """Charts: pure functions from metric results to PNG bytes (matplotlib, Agg backend).
 
 No SQL and no imports from reports/ or db/: each module takes a metric result dataclass, the
-report date and a locale ('en'/'ru') and returns PNG bytes, 1080 px wide, under 1 MB.
+report date and a locale (a file of charts/i18n/locales) and returns PNG bytes, 1080 px wide, under 1 MB.
 """
 from __future__ import annotations
 

@@ -11,7 +11,10 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from charts.empty import render_empty
-from charts.labels import fmt_compact, fmt_count, fmt_date, fmt_num, wrap
+from charts.i18n import t
+from charts.i18n.formats import fmt_compact, fmt_count, fmt_date, fmt_num
+from charts.labels import wrap
+from charts.names import channel_name, model_name
 from charts.style import (
     ACCENT_LIGHT,
     HEADER_IN,
@@ -30,7 +33,6 @@ from charts.style import (
     styled,
     to_png,
 )
-from charts.words import channel_name, model_name, w
 from metrics.attribution import AttributionResult, ChannelRow
 
 MAX_ROWS = 15
@@ -92,9 +94,9 @@ def _panel(ax: Axes, names: list[str], default: dict, others: dict, field: str, 
 
 def render(result: AttributionResult, day: date, locale: str) -> bytes:
     model = model_name(result.model, locale)
-    title = f"{w('attr.title', locale)} · {fmt_date(day, locale)}"
+    title = f"{t('chart.attr.title', locale)} · {fmt_date(day, locale)}"
     if not _has_data(result):
-        return render_empty(w("attr.title", locale), day, locale)
+        return render_empty(t("chart.attr.title", locale), day, locale)
     names, default, others = _rows(result)
     hidden = len(names) - MAX_ROWS
     names = names[:MAX_ROWS]
@@ -104,17 +106,17 @@ def render(result: AttributionResult, day: date, locale: str) -> bytes:
     height = HEADER_IN + legend_in + 0.35 + rows_in + foot_in
     with styled():
         fig = new_figure(height)
-        header(fig, title, w("attr.sub", locale, day=fmt_date(day, locale), model=model))
+        header(fig, title, t("chart.attr.sub", locale, day=fmt_date(day, locale), model=model))
         x0 = LEFT_IN + LABEL_IN + 0.1
         panel_w = (WIDTH_IN - x0 - 0.15 - 2 * NUM_IN - 0.2) / 2
         for k, (field, key) in enumerate((("revenue", "attr.revenue"), ("conversions", "attr.conversions"))):
             ax = axes_in(fig, x0 + k * (panel_w + NUM_IN + 0.2), foot_in, panel_w, rows_in)
-            _panel(ax, names, default, others, field, w(key, locale), locale)
+            _panel(ax, names, default, others, field, t("chart." + key, locale), locale)
             if k == 0:
                 labels = []
                 for n in names:
                     c = default.get(n)
-                    sub = w("attr.sessions", locale, s=fmt_num(c.sessions if c else 0, locale),
+                    sub = t("chart.attr.sessions", locale, s=fmt_num(c.sessions if c else 0, locale),
                             u=fmt_num(c.users if c else 0, locale))
                     labels.append(wrap(channel_name(n, locale), chars_fit(LABEL_IN, 10), 1) + "\n")
                     ax.text(-0.04, names.index(n) + 0.22, wrap(sub, chars_fit(LABEL_IN, 7.5), 1),
@@ -133,6 +135,6 @@ def render(result: AttributionResult, day: date, locale: str) -> bytes:
                    bbox_to_anchor=(LEFT_IN / fw - 0.01, (height - HEADER_IN + 0.05) / fh),
                    handlelength=1.2, columnspacing=1.0)
         if hidden > 0:
-            fig.text(LEFT_IN / fw, 0.12 / fh, w("more_rows", locale, n=fmt_num(hidden, locale)),
+            fig.text(LEFT_IN / fw, 0.12 / fh, t("chart.more_rows", locale, n=fmt_num(hidden, locale)),
                      fontsize=SMALL_PT, color=MUTED, va="bottom")
         return to_png(fig)

@@ -8,7 +8,9 @@ from datetime import date
 from matplotlib.axes import Axes
 
 from charts.empty import render_empty
-from charts.labels import fmt_compact, fmt_date, fmt_num, shorten
+from charts.i18n import t
+from charts.i18n.formats import fmt_compact, fmt_date, fmt_num
+from charts.labels import shorten
 from charts.style import (
     BAD,
     GOOD,
@@ -25,7 +27,6 @@ from charts.style import (
     styled,
     to_png,
 )
-from charts.words import w
 from metrics.campaigns import CampaignResult, CampaignRow
 
 MAX_ROWS = 28
@@ -84,9 +85,9 @@ def _draw(ax: Axes, rows: list[tuple[CampaignRow, bool]], locale: str, col_w: fl
     budget = chars_fit(col_w, CELL_PT)
     x_cols = [NAME_IN + col_w * (k + 1) - 0.05 for k in range(len(COLUMNS))]
     for k, key in enumerate(COLUMNS):
-        ax.text(x_cols[k], -0.35, w(key, locale), ha="right", va="center", fontsize=7.5,
+        ax.text(x_cols[k], -0.35, t("chart." + key, locale), ha="right", va="center", fontsize=7.5,
                 color=MUTED, fontweight="bold")
-    ax.text(0.05, -0.35, w("camp.name", locale), ha="left", va="center", fontsize=7.5,
+    ax.text(0.05, -0.35, t("chart.camp.name", locale), ha="left", va="center", fontsize=7.5,
             color=MUTED, fontweight="bold")
     ax.axhline(0.02, color=GRID, linewidth=1)
     for i, (row, is_channel) in enumerate(rows):
@@ -95,7 +96,7 @@ def _draw(ax: Axes, rows: list[tuple[CampaignRow, bool]], locale: str, col_w: fl
             ax.axhspan(i + 0.08, i + 1.02, color=CHANNEL_FILL, zorder=0)
             name = shorten(row.channel, name_chars)
         else:
-            name = "  " + shorten(row.campaign or w("camp.no_campaign", locale), name_chars - 2)
+            name = "  " + shorten(row.campaign or t("chart.camp.no_campaign", locale), name_chars - 2)
         weight = "bold" if is_channel else "normal"
         ax.text(0.05, y, name, ha="left", va="center", fontsize=CELL_PT, fontweight=weight, color=INK)
         for k, cell in enumerate(_cells(row, locale)):
@@ -109,10 +110,10 @@ def _draw(ax: Axes, rows: list[tuple[CampaignRow, bool]], locale: str, col_w: fl
 
 
 def render(result: CampaignResult, day: date, locale: str) -> bytes:
-    title = f"{w('camp.title', locale)} · {fmt_date(day, locale)}"
+    title = f"{t('chart.camp.title', locale)} · {fmt_date(day, locale)}"
     if not result.channels and not result.campaigns:
-        return render_empty(w("camp.title", locale), day, locale,
-                            w("camp.none", locale, day=fmt_date(day, locale)))
+        return render_empty(t("chart.camp.title", locale), day, locale,
+                            t("chart.camp.none", locale, day=fmt_date(day, locale)))
     rows, hidden = _table_rows(result)
     reasons = _reasons(result, locale)
     foot_in = 0.2 + (0.28 if reasons else 0) + (0.28 if hidden else 0)
@@ -120,18 +121,18 @@ def render(result: CampaignResult, day: date, locale: str) -> bytes:
     height = HEADER_IN + 0.1 + table_in + foot_in
     with styled():
         fig = new_figure(height)
-        header(fig, title, w("camp.sub", locale, day=fmt_date(day, locale)))
+        header(fig, title, t("chart.camp.sub", locale, day=fmt_date(day, locale)))
         col_w = (WIDTH_IN - 2 * LEFT_IN - NAME_IN) / len(COLUMNS)
         ax = axes_in(fig, LEFT_IN, foot_in, WIDTH_IN - 2 * LEFT_IN, table_in)
         _draw(ax, rows, locale, col_w)
         fw, fh = fig.get_size_inches()
         y = foot_in - 0.25
         if hidden:
-            fig.text(LEFT_IN / fw, y / fh, w("more_rows", locale, n=fmt_num(hidden, locale)),
+            fig.text(LEFT_IN / fw, y / fh, t("chart.more_rows", locale, n=fmt_num(hidden, locale)),
                      fontsize=SMALL_PT, color=MUTED, va="bottom")
             y -= 0.28
         if reasons:
-            text = w("camp.reasons", locale, reasons=reasons)
+            text = t("chart.camp.reasons", locale, reasons=reasons)
             fig.text(LEFT_IN / fw, y / fh, shorten(text, chars_fit(WIDTH_IN - 2 * LEFT_IN, SMALL_PT)),
                      fontsize=SMALL_PT, color=MUTED, va="bottom")
         return to_png(fig)

@@ -9,7 +9,10 @@ from datetime import date
 from matplotlib.figure import Figure
 
 from charts.empty import render_empty
-from charts.labels import fmt_date, fmt_hours, fmt_num, fmt_pct, shorten, wrap
+from charts.i18n import t
+from charts.i18n.formats import fmt_date, fmt_hours, fmt_num, fmt_pct
+from charts.labels import shorten, wrap
+from charts.names import event_name, segment_name
 from charts.style import (
     ACCENT,
     BASE_PT,
@@ -27,7 +30,6 @@ from charts.style import (
     styled,
     to_png,
 )
-from charts.words import event_name, segment_name, w
 from metrics.funnel import FunnelResult, FunnelSegment
 
 MAX_STEPS = 12
@@ -65,9 +67,9 @@ def _draw_steps(fig: Figure, result: FunnelResult, locale: str, bottom_in: float
         ax.barh(i + 0.5, s.users / first, height=0.3, color=ACCENT, zorder=1)
         details = []
         if i > 0:
-            details.append(w("funnel.prev", locale, pct=fmt_pct(s.conversion_from_previous, locale)))
+            details.append(t("chart.funnel.prev", locale, pct=fmt_pct(s.conversion_from_previous, locale)))
         if i > 0 and s.median_hours_from_start is not None:
-            details.append(w("funnel.median", locale, t=fmt_hours(s.median_hours_from_start, locale)))
+            details.append(t("chart.funnel.median", locale, t=fmt_hours(s.median_hours_from_start, locale)))
         if details:
             ax.text(0, i + 0.82, "  ·  ".join(details), va="center", ha="left",
                     fontsize=SMALL_PT, color=MUTED)
@@ -107,14 +109,14 @@ def _draw_segments(fig: Figure, result: FunnelResult, locale: str, segs: list[Fu
             ax.axvline(c, color="white", linewidth=4)
     fw, fh = fig.get_size_inches()
     top_in = bottom_in + n_steps * CELL_IN + SEG_HEAD_IN
-    fig.text(LEFT_IN / fw, top_in / fh, shorten(w("funnel.segments", locale), 60),
+    fig.text(LEFT_IN / fw, top_in / fh, shorten(t("chart.funnel.segments", locale), 60),
              fontsize=SMALL_PT + 1, color=INK, va="top", fontweight="bold")
     # A group label over each run of same-kind columns (clusters, then channels).
     start = 0
     for c in range(1, len(segs) + 1):
         if c == len(segs) or segs[c].kind != segs[start].kind:
             span = c - start
-            ax.text((start + c) / 2, -1.85, shorten(w(f"funnel.{segs[start].kind}", locale)
+            ax.text((start + c) / 2, -1.85, shorten(t(f"chart.funnel.{segs[start].kind}", locale)
                     if segs[start].kind in ("cluster", "channel") else segs[start].kind,
                     col_chars * span), ha="center", va="bottom", fontsize=SMALL_PT, color=MUTED)
             ax.plot([start + 0.08, c - 0.08], [-1.78, -1.78], color=MUTED, linewidth=0.8,
@@ -129,14 +131,14 @@ def _cell(c: int, r: int, color: str):
 
 
 def render(result: FunnelResult, day: date, locale: str) -> bytes:
-    title = f"{w('funnel.title', locale)} · {fmt_date(day, locale)}"
+    title = f"{t('chart.funnel.title', locale)} · {fmt_date(day, locale)}"
     if not result.steps or result.steps[0].users <= 0:
-        return render_empty(w("funnel.title", locale), day, locale)
+        return render_empty(t("chart.funnel.title", locale), day, locale)
     segs = _segments(result)
     steps_in = min(len(result.steps), MAX_STEPS) * STEP_IN
     segs_in = (min(len(result.steps), MAX_STEPS) * CELL_IN + SEG_HEAD_IN + 0.35) if segs else 0
     height = HEADER_IN + 0.15 + steps_in + segs_in + 0.2
-    sub = w("funnel.sub", locale, start=fmt_date(result.cohort_start, locale),
+    sub = t("chart.funnel.sub", locale, start=fmt_date(result.cohort_start, locale),
             end=fmt_date(result.cohort_end, locale), users=fmt_num(result.steps[0].users, locale),
             days=result.conversion_days)
     with styled():

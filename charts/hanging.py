@@ -7,7 +7,10 @@ from datetime import date
 from matplotlib.patches import Patch
 
 from charts.empty import render_empty
-from charts.labels import fmt_date, fmt_num, wrap
+from charts.i18n import t
+from charts.i18n.formats import fmt_date, fmt_num
+from charts.labels import wrap
+from charts.names import shown_name
 from charts.style import (
     AGE_COLORS,
     BAD,
@@ -25,7 +28,6 @@ from charts.style import (
     styled,
     to_png,
 )
-from charts.words import w
 from metrics.hanging import HangingResult, PipelineStatus
 
 MAX_ROWS = 30  # more pipelines than this do not fit a phone screen; the rest are counted
@@ -53,13 +55,13 @@ def _segments(p: PipelineStatus, labels: list[str]) -> list[int]:
 
 
 def render(result: HangingResult, day: date, locale: str) -> bytes:
-    title = f"{w('hanging.title', locale)} · {fmt_date(day, locale)}"
+    title = f"{t('chart.hanging.title', locale)} · {fmt_date(day, locale)}"
     pipes = sorted(result.pipelines, key=lambda p: (-p.hanging, -p.breached_today, p.name))
     if not pipes:
-        return render_empty(w("hanging.title", locale), day, locale)
+        return render_empty(t("chart.hanging.title", locale), day, locale)
     if all(p.hanging == 0 and p.open_within_sla == 0 for p in pipes):
-        return render_empty(w("hanging.title", locale), day, locale,
-                            w("hanging.none", locale, day=fmt_date(day, locale)))
+        return render_empty(t("chart.hanging.title", locale), day, locale,
+                            t("chart.hanging.none", locale, day=fmt_date(day, locale)))
     shown, hidden = pipes[:MAX_ROWS], len(pipes) - MAX_ROWS
     labels = _buckets(shown)
     n = len(shown)
@@ -69,7 +71,7 @@ def render(result: HangingResult, day: date, locale: str) -> bytes:
 
     with styled():
         fig = new_figure(height)
-        header(fig, title, w("hanging.sub", locale, day=fmt_date(day, locale)))
+        header(fig, title, t("chart.hanging.sub", locale, day=fmt_date(day, locale)))
         plot_left = LEFT_IN + LABEL_IN + 0.1
         plot_w = WIDTH_IN - plot_left - 2 * COL_IN - 0.25
         ax = axes_in(fig, plot_left, foot_in, plot_w, rows_in)
@@ -79,7 +81,7 @@ def render(result: HangingResult, day: date, locale: str) -> bytes:
         ax.set_ylim(n - 0.5, -0.5)
         ax.set_xticks([])
         ax.set_yticks(range(n))
-        ax.set_yticklabels([wrap(p.name, chars_fit(LABEL_IN), 2) for p in shown], fontsize=10)
+        ax.set_yticklabels([wrap(shown_name(p.name, locale), chars_fit(LABEL_IN), 2) for p in shown], fontsize=10)
         colors = list(AGE_COLORS[: len(labels)]) + ["#9ca3af"]
         for i, p in enumerate(shown):
             ax.barh(i, top * 1.22, height=0.62, color=TRACK, zorder=0)
@@ -97,7 +99,7 @@ def render(result: HangingResult, day: date, locale: str) -> bytes:
             ("hanging.in_sla", [p.open_within_sla for p in shown], INK),
         )):
             x = (plot_left + plot_w + 0.15 + COL_IN * (c + 0.5)) / fw
-            fig.text(x, (foot_in + rows_in + 0.05) / fh, w(key, locale), ha="center", va="bottom",
+            fig.text(x, (foot_in + rows_in + 0.05) / fh, t("chart." + key, locale), ha="center", va="bottom",
                      fontsize=SMALL_PT, color=MUTED, linespacing=1.0)
             for i, v in enumerate(values):
                 y = (foot_in + rows_in - (i + 0.5) * ROW_IN) / fh
@@ -106,14 +108,14 @@ def render(result: HangingResult, day: date, locale: str) -> bytes:
                          color=color if v else MUTED)
         handles = [Patch(color=c, label=label) for c, label in zip(colors, labels)]
         if any(_segments(p, labels)[-1] for p in shown):
-            handles.append(Patch(color=colors[-1], label=w("hanging.other", locale)))
+            handles.append(Patch(color=colors[-1], label=t("chart.hanging.other", locale)))
         if handles:
             fig.legend(handles=handles, loc="upper left", ncol=len(handles) + 1, frameon=False,
                        bbox_to_anchor=(plot_left / fw, (height - HEADER_IN + 0.02) / fh),
                        fontsize=SMALL_PT, handlelength=1.0, columnspacing=0.9,
-                       title=w("hanging.age", locale), title_fontsize=SMALL_PT,
+                       title=t("chart.hanging.age", locale), title_fontsize=SMALL_PT,
                        alignment="left")
         if hidden > 0:
-            fig.text(LEFT_IN / fw, 0.15 / fh, w("more_rows", locale, n=fmt_num(hidden, locale)),
+            fig.text(LEFT_IN / fw, 0.15 / fh, t("chart.more_rows", locale, n=fmt_num(hidden, locale)),
                      fontsize=SMALL_PT, color=MUTED, va="bottom")
         return to_png(fig)

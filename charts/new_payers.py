@@ -12,7 +12,8 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from charts.empty import render_empty
-from charts.labels import fmt_compact, fmt_date, fmt_num, fmt_short_date
+from charts.i18n import t
+from charts.i18n.formats import axis_unit, fmt_compact, fmt_date, fmt_num, fmt_short_date
 from charts.style import (
     ACCENT,
     ACCENT_LIGHT,
@@ -30,7 +31,6 @@ from charts.style import (
     styled,
     to_png,
 )
-from charts.words import w
 from metrics.new_payers import NewPayersResult, PayersDay
 
 AVG_COLOR = "#111827"
@@ -48,14 +48,12 @@ def trailing_average(values: list[float], window: int = 7) -> list[float | None]
 
 def _axis_formatter(top: float, locale: str):
     """One unit for the whole axis (not '80 000' next to '160 тыс'), chosen by the axis top."""
-    ru = locale == "ru"
-    units = ((1e12, "трлн", "T"), (1e9, "млрд", "B"), (1e6, "млн", "M"), (1e3, "тыс", "k"))
-    for size, ru_unit, en_unit in units:
-        if top >= (size if size >= 1e6 else 1e5):
-            decimals = 1 if top < 10 * size else 0
-            unit = f" {ru_unit}" if ru else en_unit
-            return lambda v, _: "0" if v == 0 else fmt_num(v / size, locale, decimals) + unit
-    return lambda v, _: fmt_num(v, locale, 0)
+    unit = axis_unit(top)
+    if unit is None:
+        return lambda v, _: fmt_num(v, locale, 0)
+    size, key = unit
+    decimals = 1 if top < 10 * size else 0
+    return lambda v, _: "0" if v == 0 else t(key, locale, n=fmt_num(v / size, locale, decimals))
 
 
 def _panel(ax: Axes, days: list[PayersDay], values: list[float], hi: int, locale: str,
@@ -92,21 +90,21 @@ def render(result: NewPayersResult, day: date, locale: str,
     """`bands`: field ("new_payers", "revenue") -> D's usual (low, high), shaded when given."""
     bands = bands or {}
     days = list(result.daily)
-    title = f"{w('payers.title', locale)} · {fmt_date(day, locale)}"
+    title = f"{t('chart.payers.title', locale)} · {fmt_date(day, locale)}"
     if not days or all(d.payments == 0 and d.new_payers == 0 for d in days):
-        return render_empty(w("payers.title", locale), day, locale,
-                            w("payers.none", locale, n=len(days) or 30, day=fmt_date(day, locale)))
+        return render_empty(t("chart.payers.title", locale), day, locale,
+                            t("chart.payers.none", locale, n=len(days) or 30, day=fmt_date(day, locale)))
     hi = next((i for i, d in enumerate(days) if d.date == day), -1)
     height = HEADER_IN + 0.45 + 2 * PANEL_IN + 0.45 + 0.55
     with styled():
         fig = new_figure(height)
-        header(fig, title, w("payers.sub", locale, n=len(days), day=fmt_short_date(day, locale)))
+        header(fig, title, t("chart.payers.sub", locale, n=len(days), day=fmt_short_date(day, locale)))
         left, width = 0.75, WIDTH_IN - 0.75 - 0.3
         top_ax = axes_in(fig, left, 0.55 + PANEL_IN + 0.45, width, PANEL_IN)
         bottom_ax = axes_in(fig, left, 0.55, width, PANEL_IN)
-        _panel(top_ax, days, [d.new_payers for d in days], hi, locale, w("payers.count", locale),
+        _panel(top_ax, days, [d.new_payers for d in days], hi, locale, t("chart.payers.count", locale),
                band=bands.get("new_payers"))
-        _panel(bottom_ax, days, [d.revenue for d in days], hi, locale, w("payers.revenue", locale),
+        _panel(bottom_ax, days, [d.revenue for d in days], hi, locale, t("chart.payers.revenue", locale),
                inner=[d.new_payer_revenue for d in days], band=bands.get("revenue"))
         top_ax.set_xticks([])
         # Ticks every 7 days counted back from D, so D itself always carries a date.
@@ -117,17 +115,17 @@ def render(result: NewPayersResult, day: date, locale: str,
                                   fontsize=SMALL_PT)
         fw, fh = fig.get_size_inches()
         handles = [
-            Line2D([], [], color=AVG_COLOR, linewidth=1.8, label=w("payers.avg", locale)),
+            Line2D([], [], color=AVG_COLOR, linewidth=1.8, label=t("chart.payers.avg", locale)),
             Patch(color=HIGHLIGHT, label=fmt_short_date(day, locale)),
         ]
         if bands and hi >= 0:
-            handles.append(Patch(color=BAND_COLOR, alpha=0.35, label=w("payers.band", locale)))
+            handles.append(Patch(color=BAND_COLOR, alpha=0.35, label=t("chart.payers.band", locale)))
         fig.legend(handles=handles, loc="upper left", ncol=len(handles), frameon=False, fontsize=SMALL_PT,
             bbox_to_anchor=(left / fw - 0.01, (height - HEADER_IN + 0.05) / fh),
             handlelength=1.4, columnspacing=1.2)
         bottom_ax.legend(handles=[
-            Patch(color=ACCENT_LIGHT, label=w("payers.all_payments", locale)),
-            Patch(color=ACCENT, label=w("payers.new_revenue", locale)),
+            Patch(color=ACCENT_LIGHT, label=t("chart.payers.all_payments", locale)),
+            Patch(color=ACCENT, label=t("chart.payers.new_revenue", locale)),
         ], loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False,
             fontsize=SMALL_PT, handlelength=1.0, columnspacing=1.0, borderaxespad=0.1)
         return to_png(fig)

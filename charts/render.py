@@ -16,9 +16,8 @@ from importlib import import_module
 from typing import Any
 
 from charts.empty import render_empty
-from charts.labels import norm_locale
+from charts.i18n import norm_locale, t
 from charts.spec import ChartSpec
-from charts.words import w
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def render_one(spec: ChartSpec, result: Any, day: date, locale: str = "en", band
         return render(result, day, locale, bands=bands) if bands else render(result, day, locale)
     except Exception:
         log.exception("chart %s failed for %s; sending the 'no data' image instead", spec.module, day)
-        return render_empty(w(spec.title, locale), day, locale)
+        return render_empty(t(spec.title, locale), day, locale)
 
 
 def render_all(outcomes: dict, day, locale: str, baselines, charts: Mapping[str, ChartSpec]) -> list[tuple[str, bytes]]:

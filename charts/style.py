@@ -1,4 +1,5 @@
-"""One look for every chart: 1080 px wide PNGs, DejaVu Sans (ships with matplotlib, has Cyrillic),
+"""One look for every chart: 1080 px wide PNGs, DejaVu Sans (ships with matplotlib, has Cyrillic
+and Vietnamese) with a CJK font after it for Chinese (charts.fonts),
 a small palette, a title that says what and for which day, layout in inches.
 
 Figures are built with matplotlib.figure.Figure, not pyplot: no global figure registry, nothing to
@@ -17,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from charts.fonts import check_figure, families
 
 DPI = 150
 WIDTH_IN = 7.2  # 7.2 in * 150 dpi = 1080 px: a phone's screen width, sharp without zooming
@@ -69,7 +72,8 @@ def chars_fit(width_in: float, size_pt: float = BASE_PT) -> int:
 
 @contextmanager
 def styled() -> Iterator[None]:
-    with matplotlib.rc_context(STYLE):
+    # the family list itself, not "sans-serif": matplotlib falls back glyph by glyph only along it
+    with matplotlib.rc_context({**STYLE, "font.family": list(families())}):
         yield
 
 
@@ -102,6 +106,7 @@ def clean_axes(ax: Axes, keep_left: bool = False) -> None:
 
 
 def to_png(fig: Figure) -> bytes:
+    check_figure(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
     return buf.getvalue()

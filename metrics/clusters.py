@@ -17,7 +17,34 @@ from collections.abc import Collection, Mapping
 
 import pandas as pd
 
-ALL_USERS = "all users"
+# A label's text is the metric's own English (the JSON's and the CSV's contract, stable whatever
+# the catalogue says); readers translate it from its parts with the catalogue's segment.<code>.
+PHRASES = {"all": "all users", "typical": "typical", "reached": "reached {event}",
+           "never_reached": "never reached {event}", "rarely_reached": "rarely reached {event}",
+           "often": "often: {event}", "rarely": "rarely: {event}", "without": "without {event}"}
+
+
+class Label(str):
+    """A segment's name as the metric made it: `code` (the catalogue's segment.<code>), the event
+    it speaks of and the n of a repeated name. Its text is the English phrase ("reached X #2"),
+    which the JSON and the CSV show; a reader in another language builds its own words from the
+    parts (charts.names.segment_name) instead of parsing the phrase."""
+
+    code: str
+    event: str | None
+    n: int | None
+
+    def __new__(cls, code: str, event: str | None = None, n: int | None = None) -> Label:  # noqa: PYI034
+        text = PHRASES[code].format(event=event)
+        self = super().__new__(cls, text if n is None else f"{text} #{n}")
+        self.code, self.event, self.n = code, event, n
+        return self
+
+    def __getnewargs__(self) -> tuple:  # copies and pickles rebuild it from its parts
+        return self.code, self.event, self.n
+
+
+ALL_USERS = Label("all")
 # retentioneering uses "->" as its path delimiter and refuses event names containing it.
 _DELIMITER, _SAFE = "->", "→"
 
@@ -66,23 +93,23 @@ def _kmeans_labels(events: pd.DataFrame, k: int) -> pd.Series:
     return out.astype(str)
 
 
-def _name(share: float, lift: float, event: str, steps: Collection[str]) -> str:
+def _name(share: float, lift: float, event: str, steps: Collection[str]) -> Label:
     if event in steps:  # funnel steps speak of reaching them (in the funnel's sense)
         if lift > 0:
-            return f"reached {event}"
-        return f"never reached {event}" if share == 0 else f"rarely reached {event}"
+            return Label("reached", event)
+        return Label("never_reached" if share == 0 else "rarely_reached", event)
     if lift > 0:
-        return f"often: {event}"
-    return f"without {event}" if share == 0 else f"rarely: {event}"
+        return Label("often", event)
+    return Label("without" if share == 0 else "rarely", event)
 
 
-def label_clusters(presence: pd.DataFrame, raw: pd.Series, steps: Collection[str] = ()) -> dict[str, str]:
+def label_clusters(presence: pd.DataFrame, raw: pd.Series, steps: Collection[str] = ()) -> dict[str, Label]:
     """raw cluster id -> unique readable label, biggest clusters choosing first."""
     overall = presence.mean()
     sizes = raw.value_counts()
     order = sorted(sizes.index, key=lambda c: (-sizes[c], c))
     used: set[str] = set()
-    labels: dict[str, str] = {}
+    labels: dict[str, Label] = {}
     for cluster in order:
         members = raw.index[raw == cluster]
         share = presence.loc[members].mean()
@@ -92,8 +119,9 @@ def label_clusters(presence: pd.DataFrame, raw: pd.Series, steps: Collection[str
         names = [_name(share[e], lift[e], e, steps) for e in ranked if lift[e] != 0]
         label = next((n for n in names if n not in used), None)
         if label is None:  # identical behaviour to the whole cohort, or every name taken
-            base = names[0] if names else "typical"
-            label = next(f"{base} #{i}" for i in range(2, len(order) + 2) if f"{base} #{i}" not in used)
+            base = names[0] if names else Label("typical")
+            label = next(lab for i in range(2, len(order) + 2)
+                         if (lab := Label(base.code, base.event, i)) not in used)
         used.add(label)
         labels[cluster] = label
     return labels
@@ -101,7 +129,7 @@ def label_clusters(presence: pd.DataFrame, raw: pd.Series, steps: Collection[str
 
 def cluster_users(
     events: pd.DataFrame, k: int, reached: Mapping[int, Collection[str]] | None = None
-) -> dict[int, str]:
+) -> dict[int, Label]:
     """events: columns user_id, event, happened_at (the cohort's conversion-window events).
 
     reached: user -> the funnel steps the user reached (funnel definitions). Labels use it, not

@@ -87,6 +87,8 @@ class MetricConfig:
     new_payers_series_days: int
     attribution: AttributionConfig
     campaigns: CampaignConfig
+    # lang -> {configured pipeline or step name: its name in that language} ([display.<lang>])
+    display: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def excluded_events(self) -> tuple[str, ...]:
@@ -202,6 +204,31 @@ def _fees(r: _Reader) -> dict[str, float]:
     return {str(k).lower(): r.num(f"campaigns.channel_fees.{k}", value=v) for k, v in raw.items()}
 
 
+def _display(r: _Reader, pipelines: tuple[Pipeline, ...], steps: tuple[str, ...],
+             own: dict) -> dict[str, dict[str, str]]:
+    """[display.<lang>] tables: a language of the message catalogue, names that are configured.
+
+    `own`: the [display] of the file being read. A name it gives that no pipeline or step has is
+    a mistake; a built-in default's name for a pipeline the file replaced is simply dropped."""
+    from db.settings import LOCALES
+
+    raw = r.data.get("display", {})
+    if not isinstance(raw, dict):
+        raise r.fail("display", raw, "[display.<lang>] tables of name = shown name")
+    named = {p.name for p in pipelines} | {e for p in pipelines for e in (p.start, *p.ends)} | set(steps)
+    out: dict[str, dict[str, str]] = {}
+    for lang, names in raw.items():
+        if lang not in LOCALES:
+            raise r.fail(f"display.{lang}", names, "a table named after a language: " + ", ".join(LOCALES))
+        if not isinstance(names, dict):
+            raise r.fail(f"display.{lang}", names, "a table of name = shown name")
+        unknown = sorted(set(own.get(lang) or {}) - named)
+        if unknown:
+            raise r.fail(f"display.{lang}.{unknown[0]}", names[unknown[0]], "a name of a configured pipeline or event")
+        out[lang] = {k: r.str_(f"display.{lang}.{k}", v) for k, v in names.items() if k in named}
+    return out
+
+
 def default_config_text() -> str:
     return resources.files("metrics").joinpath("default_config.toml").read_text(encoding="utf-8")
 
@@ -209,6 +236,7 @@ def default_config_text() -> str:
 def load_config(path: Path | None = None) -> MetricConfig:
     data = tomllib.loads(default_config_text())
     origin = "built-in metric configuration"
+    own_display = data.get("display", {})
     if path is not None:
         origin = str(path)
         try:
@@ -223,6 +251,7 @@ def load_config(path: Path | None = None) -> MetricConfig:
         if unknown:
             raise ConfigError(f"{path}: unknown section [{min(unknown)}]; allowed: {', '.join(sorted(data))}")
         data = _merge(data, user)
+        own_display = user.get("display", {}) if isinstance(user.get("display", {}), dict) else {}
     r = _Reader(data, origin)
 
     funnel_steps = r.strs("funnel.steps", allow_empty=False)
@@ -231,12 +260,13 @@ def load_config(path: Path | None = None) -> MetricConfig:
     model = r.str_("attribution.model")
     if model not in ATTRIBUTION_MODELS:
         raise r.fail("attribution.model", model, "one of " + ", ".join(ATTRIBUTION_MODELS))
+    pipelines = _pipelines(r)
     return MetricConfig(
         experiment_events=r.strs("experiments.events"),
         exclude_experiments=r.bool_("experiments.exclude"),
         hanging=HangingConfig(
             lookback_days=r.int_("hanging.lookback_days", 1, 3650),
-            pipelines=_pipelines(r),
+            pipelines=pipelines,
             age_buckets=_buckets(r),
             owner_prefix=r.str_("hanging.owner_prefix"),
         ),
@@ -262,4 +292,5 @@ def load_config(path: Path | None = None) -> MetricConfig:
             conversion_hours=r.int_("campaigns.conversion_hours", 1, 24 * 90),
             channel_fees=_fees(r),
         ),
+        display=_display(r, pipelines, funnel_steps, own_display),
     )

@@ -77,14 +77,9 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s_\-]+", " ", text.strip()).lower()
 
 
-def usage_error(what: str, what_ru: str) -> ReportInputError:
-    return ReportInputError(
-        f"{what}. Use /alert TARGET OP NUMBER (OP is <, >, <= or >=) or /alert TARGET unusual, "
-        "e.g. /alert hanging > 10, /alert new_payers < 3, /alert revenue unusual; "
-        "/alerts lists this chat's rules, /alert off ID removes one",
-        f"{what_ru}. Используйте /alert ЦЕЛЬ ОП ЧИСЛО (ОП: <, >, <= или >=) или /alert ЦЕЛЬ unusual, "
-        "например /alert hanging > 10, /alert new_payers < 3, /alert revenue unusual; "
-        "/alerts — правила этого чата, /alert off ID — удалить правило")
+def usage_error(key: str, /, **kw: object) -> ReportInputError:
+    """What was wrong (the catalogue's `key`), then how a rule is written."""
+    return ReportInputError("error.alert_usage", what=ReportInputError(key, **kw))
 
 
 def known_targets(cfg: MetricConfig) -> list[str]:
@@ -106,7 +101,7 @@ def resolve_target(text: str, cfg: MetricConfig) -> tuple[str, str]:
             return "hanging", STATE
         if _norm(key) in pipes:
             return f"hanging.{pipes[_norm(key)]}", STATE
-        return _unknown_key(text, "pipeline", "конвейер", list(pipes.values()))
+        return _unknown_key(text, "pipeline", list(pipes.values()))
     if not dot and head in PLAIN_FLOW:
         return PLAIN_FLOW[head], FLOW
     if dot and head in KEYED_FLOW:
@@ -114,24 +109,21 @@ def resolve_target(text: str, cfg: MetricConfig) -> tuple[str, str]:
         if kind == "pipeline":
             if _norm(key) in pipes:
                 return f"{head}.{pipes[_norm(key)]}", FLOW
-            return _unknown_key(text, "pipeline", "конвейер", list(pipes.values()))
+            return _unknown_key(text, "pipeline", list(pipes.values()))
         if kind == "channel":
             channels = {_norm(c): c for c in CHANNELS}
             if _norm(key) in channels:
                 return f"{head}.{channels[_norm(key)]}", FLOW
-            return _unknown_key(text, "channel", "канал", list(CHANNELS))
+            return _unknown_key(text, "channel", list(CHANNELS))
         key = key.strip().lower()
         if _CAMPAIGN_CHANNEL.fullmatch(key):
             return f"{head}.{key}", FLOW
-        return _unknown_key(text, "campaign channel", "канал рассылок", ["email", "sms", "push", "line", "messenger"])
-    raise usage_error(f"'{text}' is not a number I can watch (known: {', '.join(known_targets(cfg))})",
-                      f"«{text}» — не показатель, за которым я умею следить (известные: "
-                      f"{', '.join(known_targets(cfg))})")
+        return _unknown_key(text, "campaign_channel", ["email", "sms", "push", "line", "messenger"])
+    raise usage_error("error.alert_unknown_target", text=text, known=", ".join(known_targets(cfg)))
 
 
-def _unknown_key(text: str, what: str, what_ru: str, names: list[str]):
-    raise usage_error(f"'{text}' names no {what}; known: {', '.join(names)}",
-                      f"в «{text}» нет такого: {what_ru}; известные: {', '.join(names)}")
+def _unknown_key(text: str, what: str, names: list[str]):
+    raise usage_error(f"error.alert_unknown_{what}", text=text, names=", ".join(names))
 
 
 def parse_rule(args: list[str] | str, cfg: MetricConfig) -> RuleSpec:
@@ -139,22 +131,17 @@ def parse_rule(args: list[str] | str, cfg: MetricConfig) -> RuleSpec:
     text = " ".join(args) if isinstance(args, list) else args
     text = text.strip()
     if not text:
-        raise usage_error("No rule given", "Правило не указано")
+        raise usage_error("error.alert_no_rule")
     if m := _UNUSUAL.match(text):
         target, kind = resolve_target(m.group("target"), cfg)
         if kind == STATE:
-            raise usage_error(
-                f"'{target}' is a count at this moment and has no usual band; use a threshold "
-                "(/alert hanging > 10), or watch the daily breaches: /alert breached.<pipeline> unusual",
-                f"«{target}» — число в текущий момент, у него нет обычного диапазона; задайте порог "
-                "(/alert hanging > 10) или следите за нарушениями за день: /alert breached.<конвейер> unusual")
+            raise usage_error("error.alert_no_band", target=target)
         return RuleSpec(target, UNUSUAL, None, kind)
     m = _RULE.match(text)
     if not m:
-        raise usage_error(f"'{text}' is not a rule", f"«{text}» — не правило")
+        raise usage_error("error.alert_not_a_rule", text=text)
     target, kind = resolve_target(m.group("target"), cfg)
     number = float(m.group("num").replace(",", "."))
     if target.partition(".")[0] in RATE_TARGETS and not 0 <= number <= 1:
-        raise usage_error(f"{target} is a share between 0 and 1, not {m.group('num')} (e.g. 0.2 for 20%)",
-                          f"{target} — доля от 0 до 1, а не {m.group('num')} (например 0.2 для 20%)")
+        raise usage_error("error.alert_share", target=target, num=m.group("num"))
     return RuleSpec(target, m.group("op"), number, kind)

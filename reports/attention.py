@@ -10,38 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from charts.i18n import known, t
+from charts.i18n.formats import fmt_money, fmt_num, fmt_pct
+from charts.labels import shorten
+from charts.names import channel_name, shown_name
 from metrics.baselines import Baseline
-from reports.i18n import channel_name, fmt_money, fmt_num, fmt_pct, shorten
 
 MONEY = {"revenue", "new_payer_revenue"}
-# target name (without key) -> (en, ru); {v}: today's value, {key}: the pipeline or channel
-WHAT: dict[str, tuple[str, str]] = {
-    "new_payers": ("{v} new payers", "новые платящие: {v}"),
-    "new_payer_revenue": ("new payers' revenue {v}", "выручка новых платящих: {v}"),
-    "revenue": ("revenue {v}", "выручка: {v}"),
-    "payments": ("{v} payments", "платежей: {v}"),
-    "breached": ("{key}: {v} past SLA today", "{key}: {v} сверх SLA за день"),
-    "sessions": ("{v} sessions", "сессий: {v}"),
-    "sessions.key": ("{key}: {v} sessions", "{key}: сессий {v}"),
-    "sends": ("{key}: {v} messages sent", "{key}: отправлено {v}"),
-    "block_share": ("{key}: {v} of messages blocked", "{key}: заблокировано {v} сообщений"),
-    "conversions": ("{key}: conversion {v}", "{key}: конверсия {v}"),
-}
-ONE = {"new_payers": ("{v} new payer", None), "payments": ("{v} payment", None),
-       "sessions": ("{v} session", None), "sessions.key": ("{key}: {v} session", None)}
-WORDS: dict[str, tuple[str, str]] = {
-    "attention": ("⚠️ Needs attention", "⚠️ Требует внимания"),
-    "item": ("{arrow} {what}, usually {band}", "{arrow} {what}, обычно {band}"),
-    "usual": ("as usual, {band}", "как обычно, {band}"),
-    "unusual": ("⚠️ usually {band}", "⚠️ обычно {band}"),
-    "more": ("• {n} more outside their usual band", "• ещё {n} вне обычного диапазона"),
-}
+# A target's words are the catalogue's attention.what.<name> ({v}: today's value, {key}: the
+# pipeline or channel), attention.one.<name> when the value is exactly 1 (where it differs).
 MAX_ITEMS = 8  # the block opens the message; the rest of the digest must still fit
 ARROW = {"low": "▼", "high": "▲"}
-
-
-def _pick(pair: tuple[str, str | None], loc: str) -> str | None:
-    return pair[1] if loc == "ru" else pair[0]
 
 
 def fmt_value(b: Baseline, x: float | None, loc: str) -> str:
@@ -66,12 +45,11 @@ def describe(b: Baseline, loc: str) -> str:
     name = b.target.split(".", 1)[0] if b.key is not None else b.target
     if name == "sessions" and b.key is not None:
         name = "sessions.key"
-    key = shorten(channel_name(b.key, loc) if b.metric == "attribution" else b.key or "", 40)
-    one = ONE.get(name)
-    pattern = (_pick(one, loc) if one and b.value == 1 else None) or _pick(WHAT[name], loc)
-    what = pattern.format(v=fmt_value(b, b.value, loc), key=key)
-    return _pick(WORDS["item"], loc).format(arrow=ARROW.get(b.direction or "", "•"), what=what,
-                                            band=fmt_band(b, loc))
+    key = shorten(channel_name(b.key, loc) if b.metric == "attribution" else shown_name(b.key or "", loc), 40)
+    one = f"attention.one.{name}"
+    pattern = one if b.value == 1 and known(one) else f"attention.what.{name}"
+    what = t(pattern, loc, v=fmt_value(b, b.value, loc), key=key)
+    return t("attention.item", loc, arrow=ARROW.get(b.direction or "", "•"), what=what, band=fmt_band(b, loc))
 
 
 def _severity(b: Baseline) -> float:
@@ -86,9 +64,9 @@ def attention_lines(baselines: Sequence[Baseline], loc: str) -> list[str]:
     found = sorted((b for b in baselines if b.direction is not None), key=_severity, reverse=True)
     if not found:
         return []
-    lines = [_pick(WORDS["attention"], loc)] + [describe(b, loc) for b in found[:MAX_ITEMS]]
+    lines = [t("attention.attention", loc)] + [describe(b, loc) for b in found[:MAX_ITEMS]]
     if len(found) > MAX_ITEMS:
-        lines.append(_pick(WORDS["more"], loc).format(n=len(found) - MAX_ITEMS))
+        lines.append(t("attention.more", loc, n=len(found) - MAX_ITEMS))
     return lines
 
 
@@ -98,4 +76,4 @@ def band_note(b: Baseline | None, loc: str) -> str | None:
     if b is None or b.low is None or b.value is None:
         return None
     key = "unusual" if b.direction else "usual"
-    return "(" + _pick(WORDS[key], loc).format(band=fmt_band(b, loc)) + ")"
+    return "(" + t(f"attention.{key}", loc, band=fmt_band(b, loc)) + ")"

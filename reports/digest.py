@@ -160,21 +160,16 @@ def _prepare_sessions(engine: Engine, src, cfg: MetricConfig, day: ReportDay) ->
 
 
 def parse_report_scope(text: str | None) -> Scope | None:
-    """The scope of a request, or a ReportInputError (in both languages) saying what is wrong."""
+    """The scope of a request, or a ReportInputError (in the reader's language) saying what is wrong."""
     try:
         return parse_scope(text)
     except ScopeError as exc:
-        raise ReportInputError(f"bad scope: {exc}", f"неверная область (scope): {exc}") from None
+        raise ReportInputError("error.bad_report_scope", error=str(exc)) from None
 
 
 def check_scope_source(src: Source, scope: Scope | None) -> None:
     if scope is not None and not src.has("user_tags"):
-        raise ReportInputError(
-            f"scope '{scope}' needs the user_tags table (user_id, tag), and schema {src.schema} has "
-            "none; create it (a view over the CRM will do) or report company-wide without a scope",
-            f"для области «{scope}» нужна таблица user_tags (user_id, tag), а в схеме {src.schema} "
-            "её нет; создайте её (подойдёт представление над CRM) или запросите отчёт без области",
-        )
+        raise ReportInputError("error.scope_needs_tags", scope=scope, schema=src.schema)
 
 
 def count_scope_users(engine: Engine, source_schema: str, scope: Scope, state_schema: str = "salespulse") -> int:
@@ -219,6 +214,7 @@ def build_digest(
     `scope`: tag text ("team:north", "team:north & region:msk"), None for company-wide; bad
     text or a scope without a user_tags table raise ReportInputError."""
     from charts import render_charts  # lazy: matplotlib is only paid for when charts are drawn
+    from charts.names import display_names
     from reports.text import render_csv, render_text
 
     parsed = parse_report_scope(scope)
@@ -226,17 +222,19 @@ def build_digest(
     outcomes = compute_metrics(engine, source_schema, cfg, day, names, state_schema, progress, parsed)
     baselines = compute_baselines(engine, source_schema, cfg, day, outcomes, state_schema, parsed)
     label = str(parsed) if parsed else None
-    charts = []
-    if with_charts:
-        if progress:
-            progress("charts")
-        charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines, charts=CHARTS)]
+    with display_names(cfg.display):  # the configured names of pipelines and steps, per language
+        charts = []
+        if with_charts:
+            if progress:
+                progress("charts")
+            charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines, charts=CHARTS)]
+        text = render_text(outcomes, day, locale, scope=label, scope_users=users, baselines=baselines)
     return Digest(
         report_date=day.day,
         timezone=day.timezone,
         locale=locale,
         outcomes=outcomes,
-        text=render_text(outcomes, day, locale, scope=label, scope_users=users, baselines=baselines),
+        text=text,
         charts=charts,
         csv=render_csv(outcomes, day, label),
         scope=label,

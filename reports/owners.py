@@ -5,8 +5,10 @@ top owners by the part of the tag after its prefix ("manager:ivanov" reads "ivan
 """
 from __future__ import annotations
 
+from charts.i18n import t
+from charts.i18n.formats import fmt_num
+from charts.labels import shorten
 from metrics.hanging import HangingResult
-from reports.i18n import fmt_num, shorten, t
 
 
 def owner_totals(r: HangingResult) -> list[tuple[str | None, int]]:
@@ -27,5 +29,5 @@ def owner_lines(r: HangingResult, loc: str, top: int = 3) -> list[str]:
     items = [f"{shorten(o.split(':', 1)[-1], 32)} {fmt_num(n, loc)}" for o, n in named]
     unowned = sum(n for o, n in totals if o is None)
     if unowned:
-        items.append(t("hanging.no_owner", loc, n=fmt_num(unowned, loc)))
-    return [t("hanging.owners", loc, items=", ".join(items))]
+        items.append(t("digest.hanging.no_owner", loc, n=fmt_num(unowned, loc)))
+    return [t("digest.hanging.owners", loc, items=", ".join(items))]

@@ -3,7 +3,8 @@ ask for it, how it is computed, its text section, its CSV rows and its chart.
 
 Adding a metric: a metrics/ module (compute), a reports/sections/ module (text, csv_rows), a
 charts/ module (render), a rule in reports.requirements (the tables it needs, derived from the
-metric configuration) and one line in REGISTRY below. reports.request (names and aliases),
+metric configuration), one line in REGISTRY below, and its title and button label
+(`[metric]`, `[button]`) in charts/i18n/locales/en.toml (other languages fall back to English). reports.request (names and aliases),
 reports.text (order, sections, CSV), reports.requirements and the charts of a digest all read
 REGISTRY.
 
@@ -31,14 +32,14 @@ from reports.sections import new_payers as new_payers_text
 @dataclass(frozen=True)
 class MetricSpec:
     name: str
-    title: tuple[str, str]  # (en, ru): how the text names it ("⚠️ Funnel skipped: …")
+    title: str  # catalogue key (charts.i18n) of how the text names it ("⚠️ Funnel skipped: …")
     compute: Callable[..., Any]
     needs: Callable[[MetricConfig], Requirements]  # the tables it needs, from the configuration
     text: Callable[..., list]  # (result, locale, bands) -> reports.sections.common.Line items
     csv_rows: Callable[[str, Any], list[tuple]]  # (name, result) -> (metric, section, name, field, value)
     chart: ChartSpec | None = None  # None: the metric has no chart
     aliases: tuple[str, ...] = ()  # other words people type for it (lower case)
-    button: tuple[str, str] = ("", "")  # (en, ru): its short label on the bot's buttons
+    button: str = ""  # catalogue key of its short label on the bot's buttons
 
 
 def funnel_with_channels(conn, src, cfg, day, scope=None):
@@ -60,31 +61,28 @@ def _campaigns(conn, src, cfg, day, scope=None):
     return campaigns.compute(conn, src, cfg, day, scope=scope)
 
 
-def _spec(name: str, title: tuple[str, str], button: tuple[str, str], compute, rule, section,
-          chart: ChartSpec | None, aliases: tuple[str, ...] = ()) -> MetricSpec:
+def _spec(name: str, compute, rule, section, chart: ChartSpec | None,
+          aliases: tuple[str, ...] = ()) -> MetricSpec:
     """`rule`: its reports.requirements function; `section`: the reports.sections module with its
-    text and csv_rows."""
-    return MetricSpec(name, title, compute, rule, section.text, section.csv_rows, chart, aliases, button)
+    text and csv_rows. Its title and button label are the catalogue's metric.<name> and
+    button.<name> (charts/i18n/locales)."""
+    return MetricSpec(name, f"metric.{name}", compute, rule, section.text, section.csv_rows, chart, aliases,
+                      f"button.{name}")
 
 
 # Digest order: what is stuck first, then money, then why.
 REGISTRY: dict[str, MetricSpec] = {s.name: s for s in (
-    #     name, title (en, ru), button label (en, ru), compute, tables, section, chart, aliases
-    _spec("hanging", ("Hanging processes", "Зависшие процессы"), ("Hanging", "Зависшие"),
-          hanging.compute, needs.hanging, hanging_text,
-          ChartSpec("charts.hanging", "hanging.title"), ("processes",)),
-    _spec("new_payers", ("New payers", "Новые платящие"), ("New payers", "Новые плательщики"),
-          new_payers.compute, needs.new_payers, new_payers_text,
-          ChartSpec("charts.new_payers", "payers.title", banded=True), ("payers", "newpayers", "new-payers")),
-    _spec("funnel", ("Funnel", "Воронка"), ("Funnel", "Воронка"),
-          funnel_with_channels, needs.funnel, funnel_text,
-          ChartSpec("charts.funnel", "funnel.title")),
-    _spec("attribution", ("Attribution", "Атрибуция"), ("Channels", "Каналы"),
-          _attribution, needs.attribution, attribution_text,
-          ChartSpec("charts.attribution", "attr.title"), ("channels",)),
-    _spec("campaigns", ("Campaigns", "Рассылки"), ("Campaigns", "Рассылки"),
-          _campaigns, needs.campaigns, campaigns_text,
-          ChartSpec("charts.campaigns", "camp.title"), ("campaign",)),
+    #     name, compute, tables, section, chart, aliases
+    _spec("hanging", hanging.compute, needs.hanging, hanging_text,
+          ChartSpec("charts.hanging", "chart.hanging.title"), ("processes",)),
+    _spec("new_payers", new_payers.compute, needs.new_payers, new_payers_text,
+          ChartSpec("charts.new_payers", "chart.payers.title", banded=True), ("payers", "newpayers", "new-payers")),
+    _spec("funnel", funnel_with_channels, needs.funnel, funnel_text,
+          ChartSpec("charts.funnel", "chart.funnel.title")),
+    _spec("attribution", _attribution, needs.attribution, attribution_text,
+          ChartSpec("charts.attribution", "chart.attr.title"), ("channels",)),
+    _spec("campaigns", _campaigns, needs.campaigns, campaigns_text,
+          ChartSpec("charts.campaigns", "chart.camp.title"), ("campaign",)),
 )}
 
 # The charts of a digest, in digest order (charts.render draws them; charts never import reports).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from charts.i18n import Message
 from db.source import Source
 from metrics.config import PURCHASE, MetricConfig
 
@@ -31,9 +32,12 @@ class Requirements:
     def missing(self, src: Source) -> list[str]:
         return src.missing(*self.required)
 
-    def skip_reason(self, src: Source) -> str | None:
+    def skip_reason(self, src: Source) -> Message | None:
+        """'no table events, events_dict' in English; each language's words from its key."""
         missing = self.missing(src)
-        return f"no table {', '.join(missing)}" if missing else None
+        if not missing:
+            return None
+        return Message("digest.no_tables" if len(missing) > 1 else "digest.no_table", tables=", ".join(missing))
 
     def notes(self, src: Source) -> list[str]:
         """What the metric leaves out on this source (optional tables that are missing)."""

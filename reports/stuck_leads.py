@@ -39,8 +39,7 @@ def stuck_leads_csv(
         check_scope_source(src, parsed)
         missing = src.missing("events", "events_dict")
         if missing:
-            raise ReportInputError(f"no stuck-lead list: schema {source_schema} has no table {', '.join(missing)}",
-                                   f"списка зависших нет: в схеме {source_schema} нет таблицы {', '.join(missing)}")
+            raise ReportInputError("error.no_lead_list", schema=source_schema, tables=", ".join(missing))
         with conn.begin():
             leads = stuck_leads(conn, src, cfg, day, parsed)
     buf = io.StringIO()

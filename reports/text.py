@@ -21,10 +21,13 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from charts.i18n import norm_locale, t
+from charts.i18n.formats import fmt_date, fmt_num
+from charts.labels import shorten
 from metrics.baselines import Baseline
 from metrics.day import ReportDay
 from reports.attention import attention_lines
-from reports.i18n import fmt_date, fmt_num, norm_locale, pick, shorten, skip_reason, t
+from reports.i18n import skip_reason
 from reports.registry import REGISTRY
 from reports.sections.common import Line
 
@@ -37,7 +40,7 @@ ORDER = tuple(REGISTRY)  # a metric not in the registry comes after these
 def metric_title(name: str, locale: str) -> str:
     """The metric's name in the text (its spec's title); a name outside the registry as it is."""
     spec = REGISTRY.get(name)
-    return pick(spec.title, locale) if spec is not None else name
+    return t(spec.title, locale) if spec is not None else name
 
 
 def tg_len(text: str) -> int:
@@ -51,9 +54,9 @@ SECTIONS = {name: spec.text for name, spec in REGISTRY.items()}
 def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None = None,
                 scope_users: int | None = None, baselines: Sequence[Baseline] = ()) -> list[Line]:
     loc = norm_locale(locale)
-    lines = [Line(t("header", loc, day=fmt_date(day.day, loc), tz=day.timezone), True)]
+    lines = [Line(t("digest.header", loc, day=fmt_date(day.day, loc), tz=day.timezone), True)]
     if scope is not None:
-        key = "scope.empty" if scope_users == 0 else "scope"
+        key = "digest.scope.empty" if scope_users == 0 else "digest.scope"
         lines.append(Line(t(key, loc, scope=shorten(scope, 120), n=fmt_num(scope_users or 0, loc)), True))
     attention = attention_lines(baselines, loc)
     if attention:
@@ -66,7 +69,7 @@ def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None =
             continue
         if o.result is None or name not in SECTIONS:
             reason = skip_reason(o.skipped or "no result", loc)
-            skipped.append(Line(t("skipped", loc, metric=metric_title(name, loc), reason=reason), True))
+            skipped.append(Line(t("digest.skipped", loc, metric=metric_title(name, loc), reason=reason), True))
             continue
         lines.append(Line(""))
         # the metric's company-wide usual bands (new payers print them as "as usual, 14–25")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.buttons import menu_markup, parse_press
-from bot.i18n import t
+from charts.i18n import t
 from db.settings import LOCALES
 from reports.request import METRICS
 from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest, fast_options
@@ -67,7 +67,7 @@ async def scoped_report(h: BotHarness, args: str = "2024-03-13"):
     assert [c.method for c in replies] == ["sendMessage", "sendMediaGroup", "sendMessage"]
     # /report's "preparing…" message gets its last edit in the background: wait for it, so the
     # presses below count only their own edits.
-    ready = {t(loc, "report_ready", day=args) for loc in LOCALES}
+    ready = {t("bot.report_ready", loc, day=args) for loc in LOCALES}
     progress_id = replies[0].result["message_id"]
     await h.tg.wait_for(lambda: h.tg.messages[progress_id]["text"] in ready, what="the report's last edit")
     return replies[-1]

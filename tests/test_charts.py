@@ -17,12 +17,13 @@ import pytest
 from PIL import Image
 
 from charts import render_charts
-from charts.labels import fmt_num, fmt_pct, shorten, wrap
+from charts.i18n.formats import fmt_num, fmt_pct
+from charts.labels import shorten, wrap
 from charts.render import render_one, renderer
 from charts.style import WIDTH_PX
-from charts.words import MODELS
 from metrics.attribution import AttributionResult, ChannelRow
 from metrics.campaigns import CampaignResult, CampaignRow
+from metrics.config import ATTRIBUTION_MODELS as MODELS
 from metrics.day import ReportDay
 from metrics.funnel import FunnelResult, FunnelSegment, FunnelStep
 from metrics.hanging import AgeBucket, HangingResult, PipelineStatus

@@ -62,7 +62,7 @@ def test_missing_config_file(tmp_path: Path):
     "env, expected",
     [
         ({"REPORT_TIMEZONE": "Mars/Olympus"}, "REPORT_TIMEZONE='Mars/Olympus' is not a time zone"),
-        ({"LOCALE": "de"}, "LOCALE='de' is not supported; use one of: ru, en"),
+        ({"LOCALE": "de"}, "LOCALE='de' is not supported; use one of: en, ru, vi, zh"),
         ({"ADMIN_USER_IDS": "12,abc"}, "ADMIN_USER_IDS='12,abc' must be Telegram user ids"),
         ({"DEFAULT_DELIVERY_TIME": "25:00"}, "DEFAULT_DELIVERY_TIME='25:00' is not a time of day"),
         ({"DATABASE_URL": "mysql://u:secret@h/db"}, "DATABASE_URL must be a Postgres URL"),

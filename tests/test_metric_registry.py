@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from charts.words import WORDS
+from charts.i18n import known, t
 from reports import request, text
 from reports.registry import CHARTS, REGISTRY
 from reports.requirements import requirements
@@ -42,19 +42,20 @@ def test_every_metric_has_a_drawable_chart_and_needs_its_tables(cfg):
     assert list(CHARTS) == [n for n, s in REGISTRY.items() if s.chart is not None] == list(REGISTRY)
     for spec in CHARTS.values():
         assert callable(importlib.import_module(spec.module).render)
-        assert spec.title in WORDS
+        assert known(spec.title)
     assert [n for n, s in CHARTS.items() if s.banded] == ["new_payers"]
     for name, spec in REGISTRY.items():
         assert requirements(name, cfg) == spec.needs(cfg) and spec.needs(cfg).metric == name
 
 
 def test_bot_button_labels_come_from_the_registry():
-    from bot.i18n import t
-
-    assert [t("ru", f"btn_{n}") for n in REGISTRY] == [s.button[1] for s in REGISTRY.values()]
-    assert t("en", "btn_attribution") == "Channels"
-    source = (ROOT / "bot/i18n.py").read_text(encoding="utf-8")
-    assert not [n for n in REGISTRY if re.search(rf"""["']btn_{n}["']""", source)]
+    # a spec names its catalogue keys; the bot's code names no metric's button
+    assert [t(s.button, "ru") for s in REGISTRY.values()] == [
+        "Зависшие", "Новые плательщики", "Воронка", "Каналы", "Рассылки"]
+    assert t(REGISTRY["attribution"].button, "en") == "Channels"
+    for path in ("bot/buttons.py", "bot/settings_menu.py"):
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert not [n for n in REGISTRY if re.search(rf"""["']btn_{n}["']""", source)]
 
 
 def test_every_spec_is_whole():
@@ -74,6 +75,8 @@ def test_no_other_module_lists_the_metrics(path):
 
 def test_metric_titles_are_in_the_specs_not_the_word_table():
     assert not re.search(r"""["']metric\.\w+["']""", (ROOT / "reports/i18n.py").read_text(encoding="utf-8"))
+    assert [t(s.title, "ru") for s in REGISTRY.values()] == [
+        "Зависшие процессы", "Новые платящие", "Воронка", "Атрибуция", "Рассылки"]
 
 
 def test_a_day_renders_through_the_specs():

@@ -1,14 +1,17 @@
 """The digest text: the numbers the head of sales reads, in both locales, within Telegram's limits."""
 from __future__ import annotations
 
+import copy
 import csv
 import io
+import pickle
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
+from charts.i18n import Message
 from metrics.day import ReportDay
 from metrics.new_payers import NewPayersResult, PayersDay
 from reports.i18n import fmt_change, skip_reason
@@ -86,6 +89,13 @@ def test_skipped_parts_say_why_in_both_locales():
     en = render_text(outcomes, DAY, "en")
     assert "⚠️ Attribution skipped: no table web_events" in en
     assert "⚠️ Campaigns skipped: no tables message_sends, message_interactions" in en
+    # the reasons as reports.requirements makes them: English text, translated from their keys
+    outcomes |= {
+        "attribution": Outcome("attribution", skipped=Message("digest.no_table", tables="web_events")),
+        "campaigns": Outcome("campaigns", skipped=Message("digest.no_tables",
+                                                          tables="message_sends, message_interactions")),
+    }
+    assert outcomes["attribution"].skipped == "no table web_events"
     ru = render_caption(outcomes, DAY, "ru")
     assert "⚠️ Атрибуция: пропущено — нет таблицы web_events" in ru
     assert "нет таблиц message_sends, message_interactions" in ru
@@ -173,21 +183,28 @@ def test_unattributed_payments_are_named_in_the_readers_language():
 
 
 @pytest.mark.parametrize(
-    "label, ru",
+    "parts, label, ru",
     [
-        ("reached Успешный ВУ", "дошли: Успешный ВУ"),
-        ("never reached purchase", "не дошли: покупка"),
-        ("often: Дозвон 2Л", "часто: Дозвон 2Л"),
-        ("without Дозвон 2Л", "нет события: Дозвон 2Л"),
-        ("all users", "все пользователи"),
-        ("typical", "типичные"),
-        ("typical #2", "типичные #2"),
-        ("reached Успешный ВУ #3", "дошли: Успешный ВУ #3"),
-        ("Paid Search", "Paid Search"),
+        (("reached", "Успешный ВУ"), "reached Успешный ВУ", "дошли: Успешный ВУ"),
+        (("never_reached", "purchase"), "never reached purchase", "не дошли: покупка"),
+        (("often", "Дозвон 2Л"), "often: Дозвон 2Л", "часто: Дозвон 2Л"),
+        (("without", "Дозвон 2Л"), "without Дозвон 2Л", "нет события: Дозвон 2Л"),
+        (("all",), "all users", "все пользователи"),
+        (("typical",), "typical", "типичные"),
+        (("typical", None, 2), "typical #2", "типичные #2"),
+        (("reached", "Успешный ВУ", 3), "reached Успешный ВУ #3", "дошли: Успешный ВУ #3"),
+        (None, "Paid Search", "Paid Search"),
     ],
 )
-def test_cluster_labels_are_read_in_russian(label, ru):
-    from charts.words import segment_name
+def test_cluster_labels_are_read_in_russian(parts, label, ru):
+    # metrics.clusters makes a Label from its parts (its text is the English phrase, as in the
+    # JSON); the reader's words come from the parts, never from parsing the phrase
+    from charts.names import segment_name
+    from metrics.clusters import Label
 
-    assert segment_name(label, "ru") == ru
-    assert segment_name(label, "en") == label
+    name = Label(*parts) if parts else label
+    assert name == label
+    assert segment_name(name, "ru") == ru
+    assert segment_name(name, "en") == label
+    if parts:
+        assert copy.deepcopy(name).code == parts[0] and pickle.loads(pickle.dumps(name)) == label

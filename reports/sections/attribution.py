@@ -1,17 +1,11 @@
 """Channels: sessions, conversions and revenue credited by the default model, the top three."""
 from __future__ import annotations
 
+from charts.i18n import t
+from charts.i18n.formats import fmt_count, fmt_money, fmt_num, fmt_pct
+from charts.labels import shorten
+from charts.names import channel_name, model_name
 from metrics.attribution import AttributionResult
-from reports.i18n import (
-    channel_name,
-    fmt_count,
-    fmt_money,
-    fmt_num,
-    fmt_pct,
-    model_name,
-    shorten,
-    t,
-)
 from reports.sections.common import Line, rows
 
 CHANNEL_FIELDS = ("sessions", "users", "conversions", "revenue")
@@ -20,9 +14,9 @@ CHANNEL_FIELDS = ("sessions", "users", "conversions", "revenue")
 def text(r: AttributionResult, loc: str, bands=None) -> list[Line]:
     shown = [c for c in r.channels if c.sessions or c.conversions or c.revenue]
     if not shown:
-        return [Line(t("attr.empty", loc), True)]
+        return [Line(t("digest.attr.empty", loc), True)]
     revenue = sum(c.revenue for c in shown)
-    out = [Line(t("attr", loc, model=model_name(r.model, loc), s=fmt_num(sum(c.sessions for c in shown), loc),
+    out = [Line(t("digest.attr", loc, model=model_name(r.model, loc), s=fmt_num(sum(c.sessions for c in shown), loc),
                   c=fmt_count(round(sum(c.conversions for c in shown), 1), loc),
                   r=fmt_money(revenue, loc)), True)]
     top = sorted((c for c in shown if c.revenue > 0), key=lambda c: -c.revenue)[:3]
@@ -30,7 +24,7 @@ def text(r: AttributionResult, loc: str, bands=None) -> list[Line]:
         items = " · ".join(f"{shorten(channel_name(c.channel, loc), 24)} {fmt_money(c.revenue, loc)} "
                            f"({fmt_pct(c.revenue / revenue, loc)})"
                            for c in top)
-        out.append(Line(t("attr.top", loc, items=items), True))
+        out.append(Line(t("digest.attr.top", loc, items=items), True))
     return out
 
 

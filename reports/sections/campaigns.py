@@ -1,8 +1,10 @@
 """Campaigns: what was sent and what it brought, the best campaign and the least returning one."""
 from __future__ import annotations
 
+from charts.i18n import t
+from charts.i18n.formats import fmt_money, fmt_num
+from charts.labels import shorten
 from metrics.campaigns import CampaignResult
-from reports.i18n import fmt_money, fmt_num, shorten, t
 from reports.sections.common import Line, rows
 
 CAMPAIGN_FIELDS = ("sent", "blocked", "failed", "opens", "human_clicks", "open_conversions",
@@ -12,26 +14,26 @@ CAMPAIGN_FIELDS = ("sent", "blocked", "failed", "opens", "human_clicks", "open_c
 def text(r: CampaignResult, loc: str, bands=None) -> list[Line]:
     shown = r.channels or r.campaigns
     if not shown or sum(c.sent for c in shown) == 0:
-        return [Line(t("camp.empty", loc), True)]
+        return [Line(t("digest.camp.empty", loc), True)]
     total = {f: sum(getattr(c, f) for c in shown) for f in
              ("sent", "blocked", "failed", "opens", "human_clicks", "open_conversions",
               "click_conversions", "revenue", "cost")}
-    roas = t("camp.roas", loc, v=fmt_num(total["revenue"] / total["cost"], loc, 1)) if total["cost"] > 0 else ""
+    roas = t("digest.camp.roas", loc, v=fmt_num(total["revenue"] / total["cost"], loc, 1)) if total["cost"] > 0 else ""
     out = [
-        Line(t("camp", loc, sent=fmt_num(total["sent"], loc), blocked=fmt_num(total["blocked"], loc),
+        Line(t("digest.camp", loc, sent=fmt_num(total["sent"], loc), blocked=fmt_num(total["blocked"], loc),
                failed=fmt_num(total["failed"], loc)), True),
-        Line(t("camp.result", loc, opens=fmt_num(total["opens"], loc), clicks=fmt_num(total["human_clicks"], loc),
+        Line(t("digest.camp.result", loc, opens=fmt_num(total["opens"], loc), clicks=fmt_num(total["human_clicks"], loc),
                conv=fmt_num(total["open_conversions"] + total["click_conversions"], loc),
                rev=fmt_money(total["revenue"], loc), roas=roas), True),
     ]
     best = max((c for c in r.campaigns if c.revenue > 0), key=lambda c: c.revenue, default=None)
     if best is not None:
-        out.append(Line(t("camp.best", loc, name=shorten(best.campaign or "–", 40),
+        out.append(Line(t("digest.camp.best", loc, name=shorten(best.campaign or "–", 40),
                           channel=shorten(best.channel, 16), rev=fmt_money(best.revenue, loc))))
     # The campaign that returned least per unit of cost; campaigns without cost have no ROAS.
     worst = min((c for c in r.campaigns if c.roas is not None), key=lambda c: (c.roas, -c.cost), default=None)
     if worst is not None and worst is not best:
-        out.append(Line(t("camp.worst", loc, name=shorten(worst.campaign or "–", 40),
+        out.append(Line(t("digest.camp.worst", loc, name=shorten(worst.campaign or "–", 40),
                           channel=shorten(worst.channel, 16), roas=fmt_num(worst.roas, loc, 1))))
     return out
 

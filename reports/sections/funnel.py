@@ -1,8 +1,11 @@
 """The funnel: the cohort's way to the last step, its weakest step, the spread across segments."""
 from __future__ import annotations
 
+from charts.i18n import t
+from charts.i18n.formats import fmt_num, fmt_pct, fmt_short_date
+from charts.labels import shorten
+from charts.names import event_name, segment_name
 from metrics.funnel import FunnelResult
-from reports.i18n import event_name, fmt_num, fmt_pct, fmt_short_date, segment_name, shorten, t
 from reports.sections.common import NAME_MAX, Line, rows
 
 STEP_FIELDS = ("users", "conversion_from_start", "conversion_from_previous", "median_hours_from_start")
@@ -15,15 +18,15 @@ def _final(steps) -> float | None:
 def text(r: FunnelResult, loc: str, bands=None) -> list[Line]:
     span = {"start": fmt_short_date(r.cohort_start, loc), "end": fmt_short_date(r.cohort_end, loc)}
     if not r.steps or r.steps[0].users == 0:
-        return [Line(t("funnel.empty", loc, **span), True)]
+        return [Line(t("digest.funnel.empty", loc, **span), True)]
     last = r.steps[-1]
-    out = [Line(t("funnel", loc, n=fmt_num(r.steps[0].users, loc), last=fmt_num(last.users, loc),
+    out = [Line(t("digest.funnel", loc, n=fmt_num(r.steps[0].users, loc), last=fmt_num(last.users, loc),
                   last_name=shorten(event_name(last.event, loc), 32),
                   pct=fmt_pct(last.conversion_from_start, loc), **span), True)]
     later = [(i, s) for i, s in enumerate(r.steps) if i > 0 and s.conversion_from_previous is not None]
     if later:
         i, weak = min(later, key=lambda x: x[1].conversion_from_previous)
-        out.append(Line(t("funnel.weak", loc, step=f"{i + 1}. " + shorten(event_name(weak.event, loc), NAME_MAX),
+        out.append(Line(t("digest.funnel.weak", loc, step=f"{i + 1}. " + shorten(event_name(weak.event, loc), NAME_MAX),
                           pct=fmt_pct(weak.conversion_from_previous, loc))))
     for kind in ("cluster", "channel"):
         segs = [s for s in r.segments if s.kind == kind and _final(s.steps) is not None]
@@ -32,9 +35,9 @@ def text(r: FunnelResult, loc: str, bands=None) -> list[Line]:
             worst = min(segs, key=lambda s: (_final(s.steps), -s.users))
             if _final(best.steps) == _final(worst.steps):
                 continue  # no spread, nothing to say
-            out.append(Line(t("funnel.segments", loc, kind=t(f"funnel.{kind}", loc),
-                              best=f"«{shorten(segment_name(best.name, loc), 36)}»", bp=fmt_pct(_final(best.steps), loc),
-                              worst=f"«{shorten(segment_name(worst.name, loc), 36)}»", wp=fmt_pct(_final(worst.steps), loc))))
+            out.append(Line(t("digest.funnel.segments", loc, kind=t(f"digest.funnel.{kind}", loc),
+                              best=shorten(segment_name(best.name, loc), 36), bp=fmt_pct(_final(best.steps), loc),
+                              worst=shorten(segment_name(worst.name, loc), 36), wp=fmt_pct(_final(worst.steps), loc))))
     return out
 
 

@@ -1,8 +1,11 @@
 """Hanging processes: the stuck pipelines, worst first, and who owns them."""
 from __future__ import annotations
 
+from charts.i18n import t
+from charts.i18n.formats import fmt_num
+from charts.labels import shorten
+from charts.names import shown_name
 from metrics.hanging import HangingResult
-from reports.i18n import fmt_num, shorten, t
 from reports.owners import owner_lines
 from reports.sections.common import NAME_MAX, Line, rows
 
@@ -11,21 +14,21 @@ def text(r: HangingResult, loc: str, bands=None) -> list[Line]:
     pipes = sorted(r.pipelines, key=lambda p: (-p.hanging, -p.breached_today, p.name))
     stuck = [p for p in pipes if p.hanging > 0]
     if not stuck:
-        return [Line(t("hanging.none", loc), True)]
+        return [Line(t("digest.hanging.none", loc), True)]
     total = sum(p.hanging for p in pipes)
     today = sum(p.breached_today for p in pipes)
-    out = [Line(t("hanging", loc, n=fmt_num(total, loc), today=fmt_num(today, loc)), True)]
+    out = [Line(t("digest.hanging", loc, n=fmt_num(total, loc), today=fmt_num(today, loc)), True)]
     for i, p in enumerate(stuck[:12]):
-        out.append(Line(t("hanging.pipe", loc, name=shorten(p.name, NAME_MAX), n=fmt_num(p.hanging, loc),
+        out.append(Line(t("digest.hanging.pipe", loc, name=shorten(shown_name(p.name, loc), NAME_MAX), n=fmt_num(p.hanging, loc),
                           today=fmt_num(p.breached_today, loc), open=fmt_num(p.open_within_sla, loc)),
                         caption=i < 3))
     rest = stuck[12:]
     if rest:
-        out.append(Line(t("hanging.more", loc, k=fmt_num(len(rest), loc),
+        out.append(Line(t("digest.hanging.more", loc, k=fmt_num(len(rest), loc),
                           n=fmt_num(sum(p.hanging for p in rest), loc))))
-    clear = [p.name for p in pipes if p.hanging == 0]
+    clear = [shown_name(p.name, loc) for p in pipes if p.hanging == 0]
     if clear:
-        out.append(Line(t("hanging.clear", loc, names=shorten(", ".join(clear), 160))))
+        out.append(Line(t("digest.hanging.clear", loc, names=shorten(", ".join(clear), 160))))
     out.extend(Line(x, True) for x in owner_lines(r, loc))
     return out
 

@@ -1,10 +1,12 @@
 """New payers and money: D against its usual band, or against D-1 and D-7 without one."""
 from __future__ import annotations
 
+from charts.i18n import t
+from charts.i18n.formats import fmt_money, fmt_num
 from metrics.baselines import Baseline
 from metrics.new_payers import NewPayersResult
 from reports.attention import band_note
-from reports.i18n import fmt_changes, fmt_money, fmt_num, t
+from reports.i18n import fmt_changes
 from reports.sections.common import Line, rows
 
 DAY_FIELDS = ("new_payers", "new_payer_revenue", "payments", "paying_users", "revenue")
@@ -20,10 +22,10 @@ def text(r: NewPayersResult, loc: str, bands: dict[str, Baseline] | None = None)
         return note or fmt_changes(getattr(r, f), getattr(d1, f), getattr(d7, f), loc)
 
     return [
-        Line(t("payers", loc, n=fmt_num(r.new_payers, loc), chg=chg("new_payers")), True),
-        Line(t("payers.new_rev", loc, v=fmt_money(r.new_payer_revenue, loc), chg=chg("new_payer_revenue"))),
-        Line(t("payers.revenue", loc, v=fmt_money(r.revenue, loc), chg=chg("revenue")), True),
-        Line(t("payers.payments", loc, n=fmt_num(r.payments, loc), u=fmt_num(r.paying_users, loc),
+        Line(t("digest.payers", loc, n=fmt_num(r.new_payers, loc), chg=chg("new_payers")), True),
+        Line(t("digest.payers.new_rev", loc, v=fmt_money(r.new_payer_revenue, loc), chg=chg("new_payer_revenue"))),
+        Line(t("digest.payers.revenue", loc, v=fmt_money(r.revenue, loc), chg=chg("revenue")), True),
+        Line(t("digest.payers.payments", loc, n=fmt_num(r.payments, loc), u=fmt_num(r.paying_users, loc),
                chg=chg("payments"))),
     ]
 
