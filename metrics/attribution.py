@@ -84,7 +84,7 @@ _LOOKUP = ("(select m.channel from _channels m "
 
 
 def _channel_table(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: str) -> None:
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     pairs = channel_sql(cfg.attribution, "p.src", "p.med")
     conn.execute(sa.text("drop table if exists _channels"))
     conn.execute(sa.text("""
@@ -110,7 +110,7 @@ def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sc
 
 
 def _day_sessions_sql(src: Source, cfg: MetricConfig, users: Scope | None = None) -> str:
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     return f"""
 with day_sessions as (
     select {_LOOKUP} as channel, s.skey
@@ -215,7 +215,7 @@ def compute(
 
 
 def _touches_sql(src: Source, cfg: MetricConfig) -> str:
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     paid = ", ".join(f"'{c}'" for c in PAID_CHANNELS)
     return f"""
 with users as (
@@ -277,7 +277,7 @@ def _first_event_sql(src: Source) -> str:
     """Each cohort user's earliest web event before T under the scope's links: the first event of
     the user's first session, so its source is the first touch (ties broken by id, as sessions are
     ordered). Index probes per user and per linked device, whatever the days built."""
-    web, links = src.table("web_events"), f'"{src.state_schema}".attribution_links'
+    web, links = src.table("web_events"), src.state_table("attribution_links")
     probe = "w.happened_at < :end and w.id <= :high order by w.happened_at, w.id limit 1"
     return f"""
     select distinct on (e.k_user) e.* from (

@@ -22,7 +22,7 @@ DECAY_HALF_LIFE_HOURS = 168.0
 def journeys_sql(src: Source, channel_expr: str, scope: Scope | None = None) -> str:
     """CTEs `payments_d` (D's payments) and `journeys` (one row per session of each journey, with
     its position rn of n and every rule model's weight). `channel_expr` reads sessions alias s."""
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     return f"""
 payments_d as (
     select p.id as payment_id, p.user_id, p.transaction_created_at::timestamptz as paid_at, p.amount
@@ -86,7 +86,7 @@ def markov_transitions_sql(src: Source, channel_expr: str, scope: Scope | None =
     """Transition counts between states over D's converting journeys and the non-converting ones:
     every stitched key without a payment on D, with its sessions that started in [T - lookback, T)
     (the journey it would have had, had it paid at the cutoff). Reads CTEs payments_d, journeys."""
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     return f"""
 , idle as (
     select s.skey, {channel_expr} as channel,

@@ -151,7 +151,7 @@ def _breach_counts(conn: Connection, src: Source, cfg: MetricConfig, day: Report
 
 
 def _sessions_sql(src: Source, cfg: MetricConfig, users: Scope | None) -> str:
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     # the users' exclusion (and scope) probes once per distinct user of the window, not once per
     # session (measured: 46k probes, 0.33 s of 0.54 s, at 950 sessions a day)
     anonymous = "s.user_id is null or " if users is None else ""
