@@ -24,7 +24,7 @@ from metrics.attribution_models import (
     rule_credits_sql,
     session_users_sql,
 )
-from metrics.channels import PAID_CHANNELS, UNATTRIBUTED, channel_sql
+from metrics.channels import PAID_CHANNELS, UNATTRIBUTED, channel_params, channel_sql
 from metrics.common import excluded_event_ids
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
@@ -96,7 +96,8 @@ def _channel_table(conn: Connection, src: Source, cfg: MetricConfig, day: Report
             select distinct coalesce(s.ch_source, '') as src, coalesce(s.ch_medium, '') as med
             from {sessions} s
             where s.scope = :scope and s.started_at >= :from and s.started_at < :end
-        ) p"""), {"scope": scope, "from": day.midnight(window_days(cfg, day)[0]), "end": day.end})
+        ) p"""), {"scope": scope, "from": day.midnight(window_days(cfg, day)[0]), "end": day.end}
+        | channel_params(cfg.attribution))
 
 
 def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: str) -> dict:
@@ -256,7 +257,8 @@ def user_touches(
         return {}
     scope = update_sessions(conn, src, cfg.attribution, day.timezone)
     rows = conn.execute(
-        sa.text(_touches_sql(src, cfg)), {"scope": scope, "end": day.end, "user_ids": list(user_ids)}
+        sa.text(_touches_sql(src, cfg)),
+        {"scope": scope, "end": day.end, "user_ids": list(user_ids)} | channel_params(cfg.attribution),
     )
     return {
         int(r[0]): UserTouches(
@@ -316,5 +318,5 @@ def user_channel(
     scope, high = sync_scope(conn, src, cfg.attribution, day.timezone)
     sql = f"select s.user_id, {_channel(cfg)} from ({sessions_sql(cfg.attribution, _first_event_sql(src))}) s"
     params = {"scope": scope, "end": day.end, "high": high, "user_ids": list(user_ids),
-              "tz": day.timezone, "timeout": cfg.attribution.session_timeout_minutes}
+              "tz": day.timezone, "timeout": cfg.attribution.session_timeout_minutes} | channel_params(cfg.attribution)
     return {int(u): ch for u, ch in conn.execute(sa.text(sql), params)}

@@ -187,3 +187,21 @@ def test_naive_timestamps_in_data_timezone(make_source, engine, cfg):
     assert by_channel(r.channels) == {"Paid Search": (1, 1, 1.0, 10.0)}
     utc = w.report(cfg, tz="UTC")  # in UTC all of it happened on D-1
     assert (utc.sessions, utc.payments) == (0, 0)
+
+
+def test_a_source_name_with_a_quote_and_a_colon_is_bound_not_spliced(web, cfg):
+    # "o'brien :ads" in SQL text would end the literal at the quote, and its ":ads" would be read
+    # by SQLAlchemy as a bind parameter; bound, it is just a name of the search engine list.
+    import dataclasses
+
+    odd = "o'brien :ads"
+    cfg = dataclasses.replace(cfg, attribution=dataclasses.replace(
+        cfg.attribution, search_sources=(*cfg.attribution.search_sources, odd)))
+    web.hit(at(D, 9), None, 4, utm=(odd, "cpc"))
+    web.pay(4, at(D, 10), 30)
+    web.hit(at(D, 9), "d5", utm=(odd, "organic"))
+    r = web.report(cfg)
+    assert by_channel(r.channels) == {"Paid Search": (1, 1, 1.0, 30.0), "Organic Search": (1, 1, 0.0, 0.0)}
+    assert web.touches(cfg, [4])[4].first_paid_touch == "Paid Search"
+    with web.engine.begin() as conn:
+        assert attribution.user_channel(conn, web.src, cfg, ReportDay(D), [4]) == {4: "Paid Search"}
