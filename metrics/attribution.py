@@ -21,6 +21,7 @@ from metrics.attribution_models import (
     journeys_sql,
     markov_shares,
     markov_transitions_sql,
+    payments_sql,
     rule_credits_sql,
     session_users_sql,
 )
@@ -125,8 +126,23 @@ group by grouping sets ((channel), ())
 """
 
 
-def _unattributed_sql(src: Source, cfg: MetricConfig, users: Scope | None = None) -> str:
-    return f"""with {journeys_sql(src, _LOOKUP, users)}
+# The journeys of D's payments feed three queries (unattributed payments, rule credits, Markov
+# transitions): built once per report into temporary tables, which these CTEs read back under the
+# names the queries of metrics.attribution_models use.
+_JOURNEYS = "with payments_d as (select * from _payments_d), journeys as (select * from _journeys)"
+
+
+def _journeys_tables(conn: Connection, src: Source, users: Scope | None, params: dict) -> None:
+    conn.execute(sa.text("drop table if exists _journeys; drop table if exists _payments_d"))
+    conn.execute(sa.text(f"create temp table _payments_d on commit drop as {payments_sql(src, users)}"), params)
+    conn.execute(sa.text(f"""create temp table _journeys on commit drop as
+        with payments_d as (select * from _payments_d), {journeys_sql(src, _LOOKUP)}
+        select * from journeys"""), params)
+    # the planner's row counts of the three readers; a temporary table has no statistics of its own
+    conn.execute(sa.text("analyze _payments_d; analyze _journeys"))
+
+
+_UNATTRIBUTED_SQL = f"""{_JOURNEYS}
 select count(*) as payments, coalesce(sum(d.amount), 0) as revenue,
        count(*) filter (where not exists (select 1 from journeys j where j.payment_id = d.payment_id)),
        coalesce(sum(d.amount) filter (where not exists (
@@ -185,14 +201,14 @@ def compute(
             total = (int(n), int(users_n))
         else:
             traffic[ch] = (int(n), int(users_n))
-    payments, revenue, unatt_n, unatt_rev = conn.execute(sa.text(_unattributed_sql(src, cfg, users)), params).one()
+    _journeys_tables(conn, src, users, params)
+    payments, revenue, unatt_n, unatt_rev = conn.execute(sa.text(_UNATTRIBUTED_SQL), params).one()
     attributed = (int(payments) - int(unatt_n), float(revenue) - float(unatt_rev))
 
     credit: dict[str, dict[str, tuple[float, float]]] = {m: {} for m in RULE_MODELS}
-    rules_sql = f"with {journeys_sql(src, _LOOKUP, users)}\n{rule_credits_sql()}"
-    for model, ch, conv, rev in conn.execute(sa.text(rules_sql), params):
+    for model, ch, conv, rev in conn.execute(sa.text(f"{_JOURNEYS}\n{rule_credits_sql()}"), params):
         credit[model][ch] = (float(conv), float(rev))
-    markov_sql = f"with {journeys_sql(src, _LOOKUP, users)}{markov_transitions_sql(src, _LOOKUP, users)}"
+    markov_sql = f"{_JOURNEYS}{markov_transitions_sql(src, _LOOKUP, users)}"
     counts = {(a, b): int(c) for a, b, c in conn.execute(sa.text(markov_sql), params)}
     shares = markov_shares(counts)
     credit[MARKOV] = {ch: (s * attributed[0], s * attributed[1]) for ch, s in shares.items()}

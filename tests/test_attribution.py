@@ -205,3 +205,26 @@ def test_a_source_name_with_a_quote_and_a_colon_is_bound_not_spliced(web, cfg):
     assert web.touches(cfg, [4])[4].first_paid_touch == "Paid Search"
     with web.engine.begin() as conn:
         assert attribution.user_channel(conn, web.src, cfg, ReportDay(D), [4]) == {4: "Paid Search"}
+
+
+def test_the_journeys_are_built_once_per_report(web, cfg):
+    # unattributed payments, rule credits and Markov transitions all read D's journeys
+    import sqlalchemy as sa
+
+    web.hit(at(D - DAY, 9), None, 1, utm=PAID_SEARCH)
+    web.hit(at(D, 9), None, 1, utm=EMAIL)
+    web.pay(1, at(D, 10), 20)
+    web.pay(2, at(D, 11), 5)
+    web.update(cfg)
+    seen: list[str] = []
+    listen = lambda conn, cursor, statement, *rest: seen.append(statement)
+    sa.event.listen(web.engine, "before_cursor_execute", listen)
+    try:
+        r = web.report(cfg)
+    finally:
+        sa.event.remove(web.engine, "before_cursor_execute", listen)
+    assert len([s for s in seen if "partition by d.payment_id" in s]) == 1
+    assert (r.payments, r.unattributed_payments) == (2, 1)
+    none = {"Unattributed": (1.0, 5.0)}  # user 2 has no session
+    assert credit(r, "first_touch") == {"Paid Search": (1.0, 20.0), "Email": (0.0, 0.0)} | none
+    assert credit(r, "markov") == {"Paid Search": (0.5, 10.0), "Email": (0.5, 10.0)} | none
