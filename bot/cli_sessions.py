@@ -63,13 +63,15 @@ def _status(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def _need_web_events(engine, schema: str, hint: str = "") -> None:
+def _need_web_events(engine, schema: str, hint: str = "") -> str:
+    """The web_events table's quoted name; a usage error when there is none."""
     import sqlalchemy as sa
 
     table = qualified(schema, "web_events")
     with engine.connect() as conn:
         if conn.execute(sa.text("select to_regclass(:t)"), {"t": table}).scalar() is None:
             raise UsageError(f"no table {table}: nothing to build (SOURCE_SCHEMA is {schema}){hint}")
+    return table
 
 
 def backfill(args: argparse.Namespace, settings: Settings) -> int:
@@ -89,10 +91,9 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
     engine = engine_from_settings(settings)
     check_connection(engine)
     schema = settings.source_schema
-    _need_web_events(engine, schema)
+    web = _need_web_events(engine, schema)
     with engine.connect() as conn:
-        newest = conn.execute(sa.text(f"select max(happened_at)::timestamptz from {qualified(schema, 'web_events')}"))
-        newest = newest.scalar()
+        newest = conn.execute(sa.text(f"select max(happened_at)::timestamptz from {web}")).scalar()
     if args.until:
         until = _day(args.until, "--until")
     elif newest is None:
@@ -131,7 +132,6 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build(args: argparse.Namespace, settings: Settings) -> int:
-
     from db.engine import check_connection, engine_from_settings
     from db.source import inspect_source
     from db.state import migrate
