@@ -10,7 +10,7 @@ down_revision = None
 
 def upgrade(schema: str) -> None:
     op.execute(f"""
-    create table {schema}.subscriptions (
+    create table "{schema}".subscriptions (
         chat_id        bigint primary key,
         chat_title     text,
         active         boolean not null default true,
@@ -22,7 +22,7 @@ def upgrade(schema: str) -> None:
         updated_at     timestamptz not null default now(),
         deactivated_reason text
     );
-    create table {schema}.deliveries (
+    create table "{schema}".deliveries (
         id            bigserial primary key,
         chat_id       bigint not null,
         report_date   date not null,
@@ -39,7 +39,7 @@ def upgrade(schema: str) -> None:
         error         text
     );
     -- At most one digest per chat and day: only one working-or-sent row may exist.
-    create unique index deliveries_once on {schema}.deliveries (chat_id, report_date)
+    create unique index deliveries_once on "{schema}".deliveries (chat_id, report_date)
         where state in ('working', 'sent');
-    create index deliveries_chat_date on {schema}.deliveries (chat_id, report_date);
+    create index deliveries_chat_date on "{schema}".deliveries (chat_id, report_date);
     """)

@@ -14,13 +14,13 @@ down_revision = "0001"
 
 def upgrade(schema: str) -> None:
     op.execute(f"""
-    create table {schema}.attribution_scopes (
+    create table "{schema}".attribution_scopes (
         scope          text primary key,
         last_event_id  bigint not null default 0,  -- web_events.id watermark: rows <= it are in
         updated_at     timestamptz not null default now()
     );
     -- The latest anonymous_id -> user_id link of each device, as of the scope's watermark.
-    create table {schema}.attribution_links (
+    create table "{schema}".attribution_links (
         scope         text not null,
         anonymous_id  text not null,
         user_id       bigint not null,
@@ -28,10 +28,10 @@ def upgrade(schema: str) -> None:
         row_id        bigint not null,
         primary key (scope, anonymous_id)
     );
-    create index attribution_links_user on {schema}.attribution_links (scope, user_id);
+    create index attribution_links_user on "{schema}".attribution_links (scope, user_id);
     -- One row per session; the channel is derived at query time from ch_source / ch_medium, so
     -- editing the source lists in the configuration needs no rebuild.
-    create table {schema}.attribution_sessions (
+    create table "{schema}".attribution_sessions (
         scope          text not null,
         skey           text not null,      -- 'u:<user_id>' or 'a:<anonymous_id>'
         user_id        bigint,             -- the stitched user, null for an anonymous device
@@ -45,7 +45,7 @@ def upgrade(schema: str) -> None:
         utm_campaign   text,
         primary key (scope, skey, local_day, first_event_id)
     );
-    create index attribution_sessions_started on {schema}.attribution_sessions (scope, started_at);
-    create index attribution_sessions_user on {schema}.attribution_sessions (scope, user_id, started_at)
+    create index attribution_sessions_started on "{schema}".attribution_sessions (scope, started_at);
+    create index attribution_sessions_user on "{schema}".attribution_sessions (scope, user_id, started_at)
         where user_id is not null;
     """)

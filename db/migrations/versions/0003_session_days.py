@@ -21,12 +21,12 @@ down_revision = "0002"
 
 def upgrade(schema: str) -> None:
     op.execute(f"""
-    create table {schema}.attribution_days (
+    create table "{schema}".attribution_days (
         scope      text not null,
         local_day  date not null,
         built_at   timestamptz not null default now(),
         primary key (scope, local_day)
     );
-    insert into {schema}.attribution_days (scope, local_day)
-    select distinct scope, local_day from {schema}.attribution_sessions;
+    insert into "{schema}".attribution_days (scope, local_day)
+    select distinct scope, local_day from "{schema}".attribution_sessions;
     """)

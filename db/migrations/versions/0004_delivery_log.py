@@ -17,20 +17,20 @@ down_revision = "0003"
 
 def upgrade(schema: str) -> None:
     op.execute(f"""
-    alter table {schema}.deliveries drop constraint if exists deliveries_state_check;
-    alter table {schema}.deliveries add constraint deliveries_state_check
+    alter table "{schema}".deliveries drop constraint if exists deliveries_state_check;
+    alter table "{schema}".deliveries add constraint deliveries_state_check
         check (state in ('working', 'waiting', 'sent', 'failed', 'skipped'));
-    alter table {schema}.deliveries
+    alter table "{schema}".deliveries
         add column attempts        integer not null default 0,
         add column next_attempt_at timestamptz,
         add column failing_since   timestamptz,
         add column last_error      text;
-    drop index {schema}.deliveries_once;
-    create unique index deliveries_once on {schema}.deliveries (chat_id, report_date)
+    drop index "{schema}".deliveries_once;
+    create unique index deliveries_once on "{schema}".deliveries (chat_id, report_date)
         where state in ('working', 'waiting', 'sent');
-    create index deliveries_open on {schema}.deliveries (state) where state in ('working', 'waiting');
+    create index deliveries_open on "{schema}".deliveries (state) where state in ('working', 'waiting');
 
-    create table {schema}.delivery_log (
+    create table "{schema}".delivery_log (
         id           bigserial primary key,
         delivery_id  bigint not null,
         chat_id      bigint not null,
@@ -42,9 +42,9 @@ def upgrade(schema: str) -> None:
         part         integer,
         reason       text
     );
-    create index delivery_log_chat on {schema}.delivery_log (chat_id, id);
+    create index delivery_log_chat on "{schema}".delivery_log (chat_id, id);
 
-    create table {schema}.delivery_outages (
+    create table "{schema}".delivery_outages (
         id          bigserial primary key,
         started_at  timestamptz not null,
         cause       text,
@@ -53,6 +53,6 @@ def upgrade(schema: str) -> None:
         ended_at    timestamptz
     );
     -- One open outage at a time: every failure while it lasts belongs to it.
-    create unique index delivery_outages_open on {schema}.delivery_outages ((true))
+    create unique index delivery_outages_open on "{schema}".delivery_outages ((true))
         where ended_at is null;
     """)

@@ -14,10 +14,10 @@ down_revision = "0004"
 
 def upgrade(schema: str) -> None:
     op.execute(f"""
-    alter table {schema}.subscriptions
+    alter table "{schema}".subscriptions
         add column scope   text,
         add column metrics text[];
-    create table {schema}.invites (
+    create table "{schema}".invites (
         id           bigserial primary key,
         scope        text not null,
         created_by   bigint not null,

@@ -19,7 +19,7 @@ down_revision = "0006"
 
 def upgrade(schema: str) -> None:
     op.execute(f"""
-    create table {schema}.alert_rules (
+    create table "{schema}".alert_rules (
         id            bigserial primary key,
         chat_id       bigint not null,
         target        text not null,
@@ -42,9 +42,9 @@ def upgrade(schema: str) -> None:
         deleted_at    timestamptz,
         check ((op = 'unusual') = (threshold is null))
     );
-    create index alert_rules_chat on {schema}.alert_rules (chat_id) where deleted_at is null;
+    create index alert_rules_chat on "{schema}".alert_rules (chat_id) where deleted_at is null;
 
-    create table {schema}.alert_log (
+    create table "{schema}".alert_log (
         id          bigserial primary key,
         rule_id     bigint not null,
         chat_id     bigint not null,
@@ -58,9 +58,9 @@ def upgrade(schema: str) -> None:
         to_state    text not null,
         reason      text
     );
-    create index alert_log_rule on {schema}.alert_log (rule_id, id);
+    create index alert_log_rule on "{schema}".alert_log (rule_id, id);
 
-    create table {schema}.alert_notices (
+    create table "{schema}".alert_notices (
         id          bigserial primary key,
         rule_id     bigint not null,
         seq         integer not null,
@@ -79,5 +79,5 @@ def upgrade(schema: str) -> None:
         last_error  text,
         unique (rule_id, seq)
     );
-    create index alert_notices_pending on {schema}.alert_notices (id) where state = 'pending';
+    create index alert_notices_pending on "{schema}".alert_notices (id) where state = 'pending';
     """)
