@@ -25,7 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
+from db.sql import quote
 from metrics import hanging
+from metrics.channels import channel_params
 from metrics.common import event_ids
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
@@ -96,11 +98,11 @@ def revenue(conn: Connection, src: Source, inj: Injection) -> int:
 
 def sessions(conn: Connection, src: Source, cfg: MetricConfig, inj: Injection, channel_of: str) -> int:
     """`channel_of`: SQL of a session `s`'s channel (metrics.channels.channel_sql)."""
-    store, web = f'"{src.state_schema}"', src.table("web_events")
+    store, web = quote(src.state_schema), src.table("web_events")
     d = inj.day
     scope = scope_name(src, cfg.attribution, d.timezone)
     channel = inj.targets[0].split(".", 1)[1]
-    params = {"scope": scope, "day": d.day, "ch": channel}
+    params = {"scope": scope, "day": d.day, "ch": channel} | channel_params(cfg.attribution)
     rows = conn.execute(sa.text(f"""
         select s.skey, s.user_id, s.started_at, s.ended_at from {store}.attribution_sessions s
         where s.scope = :scope and s.local_day = :day and {channel_of} = :ch

@@ -14,6 +14,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from db.sql import quote
 from reports.alert_eval import Reading
 from reports.alert_machine import Notice, State, Step, step
 from reports.alert_rules import RuleSpec
@@ -68,7 +69,7 @@ def _rule(r) -> Rule:
 class AlertStore:
     def __init__(self, engine: Engine, schema: str):
         self.engine = engine
-        self.s = f'"{schema}"'
+        self.s = quote(schema, "state schema")
 
     # -- rules ----------------------------------------------------------------------------------
     def create(self, chat_id: int, spec: RuleSpec, scope: str | None, by: int | None) -> Rule:

@@ -148,8 +148,9 @@ def _export_parquet(engine, settings: Settings, out: Path) -> int:
     import sqlalchemy as sa
 
     from db.parquet_export import export_web_events
+    from db.sql import qualified
 
-    table = f'"{settings.source_schema}".web_events'
+    table = qualified(settings.source_schema, "web_events")
     with engine.connect() as conn:
         if conn.execute(sa.text("select to_regclass(:t)"), {"t": table}).scalar() is None:
             raise UsageError(f"no table {table} to export (SOURCE_SCHEMA is {settings.source_schema})")

@@ -20,6 +20,7 @@ from datetime import date
 # not bot.cli's UsageError: under `python -m bot.cli` that module is __main__, another class
 from bot.usage import UsageError
 from db.settings import Settings, check_timezone
+from db.sql import qualified
 
 
 def add_parser(subparsers) -> None:
@@ -61,6 +62,17 @@ def _status(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def _need_web_events(engine, schema: str, hint: str = "") -> str:
+    """The web_events table's quoted name; a usage error when there is none."""
+    import sqlalchemy as sa
+
+    table = qualified(schema, "web_events")
+    with engine.connect() as conn:
+        if conn.execute(sa.text("select to_regclass(:t)"), {"t": table}).scalar() is None:
+            raise UsageError(f"no table {table}: nothing to build (SOURCE_SCHEMA is {schema}){hint}")
+    return table
+
+
 def backfill(args: argparse.Namespace, settings: Settings) -> int:
     import sqlalchemy as sa
     from tqdm import tqdm
@@ -78,10 +90,9 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
     engine = engine_from_settings(settings)
     check_connection(engine)
     schema = settings.source_schema
+    web = _need_web_events(engine, schema)
     with engine.connect() as conn:
-        if conn.execute(sa.text("select to_regclass(:t)"), {"t": f'"{schema}".web_events'}).scalar() is None:
-            raise UsageError(f'no table "{schema}".web_events: nothing to build (SOURCE_SCHEMA is {schema})')
-        newest = conn.execute(sa.text(f'select max(happened_at)::timestamptz from "{schema}".web_events')).scalar()
+        newest = conn.execute(sa.text(f"select max(happened_at)::timestamptz from {web}")).scalar()
     if args.until:
         until = _day(args.until, "--until")
     elif newest is None:
@@ -120,8 +131,6 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build(args: argparse.Namespace, settings: Settings) -> int:
-    import sqlalchemy as sa
-
     from db.engine import check_connection, engine_from_settings
     from db.source import inspect_source
     from db.state import migrate
@@ -143,10 +152,7 @@ def build(args: argparse.Namespace, settings: Settings) -> int:
     check_connection(engine)
     schema = settings.source_schema
     if not args.parquet:
-        with engine.connect() as conn:
-            if conn.execute(sa.text("select to_regclass(:t)"), {"t": f'"{schema}".web_events'}).scalar() is None:
-                raise UsageError(f'no table "{schema}".web_events: nothing to build (SOURCE_SCHEMA is {schema}); '
-                                 "or read Parquet files with --engine spark --parquet DIR")
+        _need_web_events(engine, schema, "; or read Parquet files with --engine spark --parquet DIR")
     migrate(engine, settings.state_schema)
     with engine.connect() as conn:
         src = inspect_source(conn, schema, settings.state_schema)
@@ -177,7 +183,7 @@ def _build_postgres(engine, src, cfg, tz: str, first, last) -> int:
             raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
         scope = ensure_days(conn, src, cfg, tz, [first + timedelta(days=i) for i in range((last - first).days + 1)])
         events, count = conn.execute(sa.text(
-            f'select coalesce(sum(events), 0), count(*) from "{src.state_schema}".attribution_sessions '
+            f"select coalesce(sum(events), 0), count(*) from {src.state_table('attribution_sessions')} "
             "where scope = :scope and local_day between :a and :b"), {"scope": scope, "a": first, "b": last}).one()
     _report("postgres", first, last, tz, int(events), int(count), time.perf_counter() - began)
     return 0

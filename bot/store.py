@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.ledger_store import Claim, LastDelivery, LedgerStore, Outage  # noqa: F401 - re-exported
+from db.sql import quote
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ _SETTABLE = {"delivery_time", "timezone", "locale", "scope", "metrics"}
 class Store(LedgerStore):
     def __init__(self, engine: Engine, schema: str):
         self.engine = engine
-        self.s = f'"{schema}"'
+        self.s = quote(schema, "state schema")
 
     # -- subscriptions -------------------------------------------------------------------
     def subscribe(self, chat_id: int, title: str | None, at: time, tz: str, locale: str | None,

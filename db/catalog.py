@@ -11,6 +11,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from db.sql import quote
+
 # Below this many estimated rows an exact count is cheap; above it the estimate is the answer.
 EXACT_COUNT_BELOW = 1_000_000
 
@@ -99,7 +101,7 @@ def row_count(conn: Connection, qualified: str, schema: str, name: str, kind: st
 
 def coverage(conn: Connection, qualified: str, column: str) -> tuple[datetime | None, datetime | None]:
     """First and last value of the time column, each from one end of its index."""
-    col = f'"{column}"'
+    col = quote(column, "column")
     row = conn.execute(sa.text(
         f"select (select {col} from {qualified} where {col} is not null order by {col} limit 1), "
         f"(select {col} from {qualified} where {col} is not null order by {col} desc limit 1)"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from db.sql import qualified
+
 COLUMNS = ("id", "anonymous_id", "user_id", "happened_at", "event_type", "platform", "page_url", "referrer",
            "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 CHUNK = 500_000
@@ -47,7 +49,7 @@ def export_web_events(engine: Engine, schema: str, out: Path, chunk: int = CHUNK
         raw = conn.connection.dbapi_connection
         with raw.cursor(name="salespulse_parquet_export") as cur:
             cur.itersize = chunk
-            cur.execute(f'select {select} from "{schema}".web_events w order by w.id')
+            cur.execute(f"select {select} from {qualified(schema, 'web_events')} w order by w.id")
             while batch := cur.fetchmany(chunk):
                 cols = list(zip(*batch))
                 table = pa.table({c: pa.array(v, type=arrow_schema.field(c).type) for c, v in zip(COLUMNS, cols)},

@@ -31,6 +31,7 @@ from db.seed_tags import TAG_NAMES, generate_tags
 from db.seed_web import COLUMNS as WEB_COLUMNS
 from db.seed_web import make_devices, plan_sessions, web_chunks
 from db.source import SOURCE_TABLES, create_source_tables, source_ddl
+from db.sql import qualified
 
 __all__ = ["SeedStats", "Volumes", "seed", "source_is_empty"]
 
@@ -68,9 +69,10 @@ class SeedStats:
 def source_is_empty(engine: Engine, schema: str) -> bool:
     """True when the events table is missing or has no rows."""
     with engine.connect() as conn:
-        if conn.execute(sa.text("select to_regclass(:t)"), {"t": f'"{schema}".events'}).scalar() is None:
+        events = qualified(schema, "events")
+        if conn.execute(sa.text("select to_regclass(:t)"), {"t": events}).scalar() is None:
             return True
-        return not conn.exec_driver_sql(f'select exists (select 1 from "{schema}".events)').scalar()
+        return not conn.exec_driver_sql(f"select exists (select 1 from {events})").scalar()
 
 
 def seed(engine: Engine, schema: str, users: int, days: int, start: date, seed: int = 42,
@@ -89,7 +91,7 @@ def seed(engine: Engine, schema: str, users: int, days: int, start: date, seed: 
         bulk = not any(offsets[t] for t in ID_TABLES)
         if bulk:
             for name in _secondary_indexes(schema):
-                cur.execute(f'drop index if exists "{schema}".{name}')
+                cur.execute(f"drop index if exists {qualified(schema, name)}")
         event_ids, new_names = _events_dict(cur, schema)
         raw.commit()  # the names first, so every writer's foreign-key checks can see them
         rows = {"events_dict": new_names} | _generate_and_copy(
@@ -98,8 +100,8 @@ def seed(engine: Engine, schema: str, users: int, days: int, start: date, seed: 
         for table in ID_TABLES:
             # Explicit ids were loaded: move the bigserial past them so later inserts don't collide.
             cur.execute(
-                f"select setval(pg_get_serial_sequence(%s, 'id'), max(id)) from \"{schema}\".{table} "
-                "having max(id) is not null", (f'"{schema}".{table}',),
+                f"select setval(pg_get_serial_sequence(%s, 'id'), max(id)) from {qualified(schema, table)} "
+                "having max(id) is not null", (qualified(schema, table),),
             )
         for r in raws:
             r.commit()
@@ -124,7 +126,7 @@ def _finish(raws: list, schema: str, bulk: bool) -> None:
     statements = re.findall(r"CREATE INDEX IF NOT EXISTS \w+ ON [^;]+;", source_ddl(schema)) if bulk else []
     web = [x for x in statements if ".web_events (" in x]
     rest = [x for x in statements if x not in web]
-    vacuums = [f'vacuum (analyze) "{schema}".{t}' for t in SOURCE_TABLES if t != "web_events"]
+    vacuums = [f"vacuum (analyze) {qualified(schema, t)}" for t in SOURCE_TABLES if t != "web_events"]
     # Two CREATE INDEX on one table may run at once (SHARE locks): web_events' indexes are split
     # over both lanes; its VACUUM waits for them and runs last.
     lanes = [web[0::2], web[1::2] + rest + vacuums]
@@ -153,7 +155,7 @@ def _finish(raws: list, schema: str, bulk: bool) -> None:
             t.join()
     if errors:
         raise errors[0]
-    run(raws[0], [f'vacuum (analyze) "{schema}".web_events'])
+    run(raws[0], [f"vacuum (analyze) {qualified(schema, 'web_events')}"])
     if errors:
         raise errors[0]
 
@@ -166,25 +168,23 @@ def _offsets(cur, schema: str) -> dict[str, int]:
     """Largest id per table, and the largest user id anywhere, so appended rows never collide."""
     out = {}
     for table in ID_TABLES:
-        cur.execute(f'select coalesce(max(id), 0) from "{schema}".{table}')
+        cur.execute(f"select coalesce(max(id), 0) from {qualified(schema, table)}")
         out[table] = cur.fetchone()[0]
-    cur.execute(
-        f'select greatest((select max(user_id) from "{schema}".events), '
-        f'(select max(user_id) from "{schema}".payments), (select max(user_id) from "{schema}".web_events), '
-        f'(select max(user_id) from "{schema}".message_sends))'
-    )
+    tables = ("events", "payments", "web_events", "message_sends")
+    cur.execute("select greatest(" + ", ".join(f"(select max(user_id) from {qualified(schema, t)})" for t in tables) + ")")
     out["user"] = cur.fetchone()[0] or 0
     return out
 
 
 def _events_dict(cur, schema: str) -> tuple[np.ndarray, int]:
     """Ids of EVENT_NAMES (index by event code), inserting the missing names; and how many."""
-    cur.execute(f'select description, id from "{schema}".events_dict')
+    cur.execute(f"select description, id from {qualified(schema, 'events_dict')}")
     have = dict(cur.fetchall())
     next_id = first_new = max(have.values(), default=0) + 1
     for name in EVENT_NAMES:
         if name not in have:
-            cur.execute(f'insert into "{schema}".events_dict (id, description) values (%s, %s)', (next_id, name))
+            cur.execute(f"insert into {qualified(schema, 'events_dict')} (id, description) values (%s, %s)",
+                        (next_id, name))
             have[name] = next_id
             next_id += 1
     return np.array([have[n] for n in EVENT_NAMES]), next_id - first_new
@@ -232,7 +232,7 @@ class _Copier:
             table, columns, n, payload = item
             try:
                 cur.copy_expert(
-                    f'COPY "{self.schema}".{table} ({", ".join(columns)}) FROM STDIN WITH (FORMAT csv)',
+                    f'COPY {qualified(self.schema, table)} ({", ".join(columns)}) FROM STDIN WITH (FORMAT csv)',
                     io.BytesIO(payload), size=1 << 20,
                 )
                 with self.lock:

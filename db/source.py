@@ -13,7 +13,8 @@ from importlib import resources
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+from db.sql import check_identifier, qualified, quote
+
 # The time axis a table is partitioned on (by month) in the partitioned variant.
 TIME_COLUMNS = {
     "events": "happened_at",
@@ -50,24 +51,18 @@ class Source:
             check_identifier(what, name)
 
     def table(self, name: str) -> str:
-        """Qualified name for SQL text; `schema` was validated as a plain identifier (__post_init__)."""
-        return f'"{self.schema}"."{name}"'
+        """A source table's qualified name for SQL text (db.sql.qualified checks both parts)."""
+        return qualified(self.schema, name)
+
+    def state_table(self, name: str) -> str:
+        """A table of the bot's own schema (derived data such as attribution sessions)."""
+        return qualified(self.state_schema, name)
 
     def has(self, *names: str) -> bool:
         return all(n in self.tables for n in names)
 
     def missing(self, *names: str) -> list[str]:
         return [n for n in names if n not in self.tables]
-
-
-def check_identifier(what: str, name: str) -> str:
-    """A schema or table name goes into SQL text quoted; only a plain identifier may get there."""
-    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
-        raise ValueError(
-            f"{what} {name!r} is not a plain identifier; use letters, digits and _ "
-            "(at most 63, not starting with a digit), e.g. public"
-        )
-    return name
 
 
 def relations(conn: Connection, schema: str, names: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -96,7 +91,7 @@ def inspect_source(conn: Connection, schema: str, state_schema: str = "salespuls
 def source_ddl(schema: str, naive_timestamps: bool = False) -> str:
     text = resources.files("db").joinpath("source_tables.sql").read_text(encoding="utf-8")
     ts = "timestamp without time zone" if naive_timestamps else "timestamptz"
-    return text.replace("{schema}", f'"{check_identifier("source schema", schema)}"').replace("{ts}", ts)
+    return text.replace("{schema}", quote(schema, "source schema")).replace("{ts}", ts)
 
 
 def _partitioned(ddl: str, schema: str, months: tuple[date, date]) -> str:
@@ -117,13 +112,13 @@ def _partitioned(ddl: str, schema: str, months: tuple[date, date]) -> str:
             stmt = re.sub(r" REFERENCES \S+ \(id\)", "", stmt)
             body = stmt.rstrip().removesuffix(")").rstrip()
             stmt = f"{body},\n    PRIMARY KEY (id, {col})\n) PARTITION BY RANGE ({col})"
-            q = f'"{schema}"."{table}'
-            parts = [f'CREATE TABLE IF NOT EXISTS {q}_default" PARTITION OF {q}" DEFAULT']
+            parent = qualified(schema, table)
+            parts = [f"CREATE TABLE IF NOT EXISTS {qualified(schema, table + '_default')} PARTITION OF {parent} DEFAULT"]
             first = date(months[0].year, months[0].month, 1)
             while first <= months[1]:
                 nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
                 parts.append(
-                    f"CREATE TABLE IF NOT EXISTS {q}_{first:%Y_%m}\" PARTITION OF {q}\" "
+                    f"CREATE TABLE IF NOT EXISTS {qualified(schema, f'{table}_{first:%Y_%m}')} PARTITION OF {parent} "
                     f"FOR VALUES FROM ('{first}') TO ('{nxt}')"
                 )
                 first = nxt

@@ -21,10 +21,11 @@ from metrics.attribution_models import (
     journeys_sql,
     markov_shares,
     markov_transitions_sql,
+    payments_sql,
     rule_credits_sql,
     session_users_sql,
 )
-from metrics.channels import PAID_CHANNELS, UNATTRIBUTED, channel_sql
+from metrics.channels import PAID_CHANNELS, UNATTRIBUTED, channel_params, channel_sql
 from metrics.common import excluded_event_ids
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
@@ -84,7 +85,7 @@ _LOOKUP = ("(select m.channel from _channels m "
 
 
 def _channel_table(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: str) -> None:
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     pairs = channel_sql(cfg.attribution, "p.src", "p.med")
     conn.execute(sa.text("drop table if exists _channels"))
     conn.execute(sa.text("""
@@ -96,7 +97,8 @@ def _channel_table(conn: Connection, src: Source, cfg: MetricConfig, day: Report
             select distinct coalesce(s.ch_source, '') as src, coalesce(s.ch_medium, '') as med
             from {sessions} s
             where s.scope = :scope and s.started_at >= :from and s.started_at < :end
-        ) p"""), {"scope": scope, "from": day.midnight(window_days(cfg, day)[0]), "end": day.end})
+        ) p"""), {"scope": scope, "from": day.midnight(window_days(cfg, day)[0]), "end": day.end}
+        | channel_params(cfg.attribution))
 
 
 def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: str) -> dict:
@@ -110,7 +112,7 @@ def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sc
 
 
 def _day_sessions_sql(src: Source, cfg: MetricConfig, users: Scope | None = None) -> str:
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     return f"""
 with day_sessions as (
     select {_LOOKUP} as channel, s.skey
@@ -124,8 +126,23 @@ group by grouping sets ((channel), ())
 """
 
 
-def _unattributed_sql(src: Source, cfg: MetricConfig, users: Scope | None = None) -> str:
-    return f"""with {journeys_sql(src, _LOOKUP, users)}
+# The journeys of D's payments feed three queries (unattributed payments, rule credits, Markov
+# transitions): built once per report into temporary tables, which these CTEs read back under the
+# names the queries of metrics.attribution_models use.
+_JOURNEYS = "with payments_d as (select * from _payments_d), journeys as (select * from _journeys)"
+
+
+def _journeys_tables(conn: Connection, src: Source, users: Scope | None, params: dict) -> None:
+    conn.execute(sa.text("drop table if exists _journeys; drop table if exists _payments_d"))
+    conn.execute(sa.text(f"create temp table _payments_d on commit drop as {payments_sql(src, users)}"), params)
+    conn.execute(sa.text(f"""create temp table _journeys on commit drop as
+        with payments_d as (select * from _payments_d), {journeys_sql(src, _LOOKUP)}
+        select * from journeys"""), params)
+    # the planner's row counts of the three readers; a temporary table has no statistics of its own
+    conn.execute(sa.text("analyze _payments_d; analyze _journeys"))
+
+
+_UNATTRIBUTED_SQL = f"""{_JOURNEYS}
 select count(*) as payments, coalesce(sum(d.amount), 0) as revenue,
        count(*) filter (where not exists (select 1 from journeys j where j.payment_id = d.payment_id)),
        coalesce(sum(d.amount) filter (where not exists (
@@ -184,14 +201,14 @@ def compute(
             total = (int(n), int(users_n))
         else:
             traffic[ch] = (int(n), int(users_n))
-    payments, revenue, unatt_n, unatt_rev = conn.execute(sa.text(_unattributed_sql(src, cfg, users)), params).one()
+    _journeys_tables(conn, src, users, params)
+    payments, revenue, unatt_n, unatt_rev = conn.execute(sa.text(_UNATTRIBUTED_SQL), params).one()
     attributed = (int(payments) - int(unatt_n), float(revenue) - float(unatt_rev))
 
     credit: dict[str, dict[str, tuple[float, float]]] = {m: {} for m in RULE_MODELS}
-    rules_sql = f"with {journeys_sql(src, _LOOKUP, users)}\n{rule_credits_sql()}"
-    for model, ch, conv, rev in conn.execute(sa.text(rules_sql), params):
+    for model, ch, conv, rev in conn.execute(sa.text(f"{_JOURNEYS}\n{rule_credits_sql()}"), params):
         credit[model][ch] = (float(conv), float(rev))
-    markov_sql = f"with {journeys_sql(src, _LOOKUP, users)}{markov_transitions_sql(src, _LOOKUP, users)}"
+    markov_sql = f"{_JOURNEYS}{markov_transitions_sql(src, _LOOKUP, users)}"
     counts = {(a, b): int(c) for a, b, c in conn.execute(sa.text(markov_sql), params)}
     shares = markov_shares(counts)
     credit[MARKOV] = {ch: (s * attributed[0], s * attributed[1]) for ch, s in shares.items()}
@@ -215,7 +232,7 @@ def compute(
 
 
 def _touches_sql(src: Source, cfg: MetricConfig) -> str:
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     paid = ", ".join(f"'{c}'" for c in PAID_CHANNELS)
     return f"""
 with users as (
@@ -256,7 +273,8 @@ def user_touches(
         return {}
     scope = update_sessions(conn, src, cfg.attribution, day.timezone)
     rows = conn.execute(
-        sa.text(_touches_sql(src, cfg)), {"scope": scope, "end": day.end, "user_ids": list(user_ids)}
+        sa.text(_touches_sql(src, cfg)),
+        {"scope": scope, "end": day.end, "user_ids": list(user_ids)} | channel_params(cfg.attribution),
     )
     return {
         int(r[0]): UserTouches(
@@ -277,7 +295,7 @@ def _first_event_sql(src: Source) -> str:
     """Each cohort user's earliest web event before T under the scope's links: the first event of
     the user's first session, so its source is the first touch (ties broken by id, as sessions are
     ordered). Index probes per user and per linked device, whatever the days built."""
-    web, links = src.table("web_events"), f'"{src.state_schema}".attribution_links'
+    web, links = src.table("web_events"), src.state_table("attribution_links")
     probe = "w.happened_at < :end and w.id <= :high order by w.happened_at, w.id limit 1"
     return f"""
     select distinct on (e.k_user) e.* from (
@@ -316,5 +334,5 @@ def user_channel(
     scope, high = sync_scope(conn, src, cfg.attribution, day.timezone)
     sql = f"select s.user_id, {_channel(cfg)} from ({sessions_sql(cfg.attribution, _first_event_sql(src))}) s"
     params = {"scope": scope, "end": day.end, "high": high, "user_ids": list(user_ids),
-              "tz": day.timezone, "timeout": cfg.attribution.session_timeout_minutes}
+              "tz": day.timezone, "timeout": cfg.attribution.session_timeout_minutes} | channel_params(cfg.attribution)
     return {int(u): ch for u, ch in conn.execute(sa.text(sql), params)}

@@ -19,19 +19,23 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 DECAY_HALF_LIFE_HOURS = 168.0
 
 
-def journeys_sql(src: Source, channel_expr: str, scope: Scope | None = None) -> str:
-    """CTEs `payments_d` (D's payments) and `journeys` (one row per session of each journey, with
-    its position rn of n and every rule model's weight). `channel_expr` reads sessions alias s."""
-    sessions = f'"{src.state_schema}".attribution_sessions'
+def payments_sql(src: Source, scope: Scope | None = None) -> str:
+    """D's payments (payment_id, user_id, paid_at, amount): the rows of `payments_d`."""
     return f"""
-payments_d as (
     select p.id as payment_id, p.user_id, p.transaction_created_at::timestamptz as paid_at, p.amount
     from {src.table('payments')} p
     where p.transaction_created_at >= :start and p.transaction_created_at < :end
       and p.amount > 0
       and {not_excluded(src, "p.user_id")}
-      and {in_scope(src, scope, "p.user_id")}
-),
+      and {in_scope(src, scope, "p.user_id")}"""
+
+
+def journeys_sql(src: Source, channel_expr: str) -> str:
+    """CTEs `touches` and `journeys` (one row per session of each journey of a payment of
+    `payments_d`, with its position rn of n and every rule model's weight). `channel_expr` reads
+    sessions alias s."""
+    sessions = src.state_table("attribution_sessions")
+    return f"""
 touches as (
     select d.payment_id, d.amount, s.skey, s.started_at, s.first_event_id, {channel_expr} as channel,
            power(0.5::float8, extract(epoch from d.paid_at - s.started_at)::float8 / 3600 / {DECAY_HALF_LIFE_HOURS})
@@ -86,7 +90,7 @@ def markov_transitions_sql(src: Source, channel_expr: str, scope: Scope | None =
     """Transition counts between states over D's converting journeys and the non-converting ones:
     every stitched key without a payment on D, with its sessions that started in [T - lookback, T)
     (the journey it would have had, had it paid at the cutoff). Reads CTEs payments_d, journeys."""
-    sessions = f'"{src.state_schema}".attribution_sessions'
+    sessions = src.state_table("attribution_sessions")
     return f"""
 , idle as (
     select s.skey, {channel_expr} as channel,

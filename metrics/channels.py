@@ -73,19 +73,31 @@ def channel(source: str | None, medium: str | None, cfg: AttributionConfig) -> s
 
 
 def _lit(text: str) -> str:
+    """A code constant (a GA4 pattern or a channel name) as a SQL literal; never a config value."""
     return "'" + text.replace("'", "''") + "'"
 
 
+def channel_params(cfg: AttributionConfig) -> dict[str, str]:
+    """The bind parameters of `channel_sql`: the source lists from the configuration, as regexes.
+
+    Bound, not spliced: a configured name may hold a quote or a `:word`, which SQLAlchemy would
+    read as a parameter of its own inside SQL text."""
+    return {"ch_search_sources": source_list_regex(cfg.search_sources),
+            "ch_social_sources": source_list_regex(cfg.social_sources)}
+
+
 def channel_sql(cfg: AttributionConfig, source_expr: str, medium_expr: str) -> str:
-    """The same grouping as `channel`, as a SQL CASE over two text expressions."""
+    """The same grouping as `channel`, as a SQL CASE over two text expressions; run it with
+    `channel_params(cfg)`."""
     exprs = {
         "source": f"lower(btrim(coalesce({source_expr}, '')))",
         "medium": f"lower(btrim(coalesce({medium_expr}, '')))",
     }
+    bound = {rx: f":{name}" for name, rx in channel_params(cfg).items()}
     whens = []
     for name, conds in _rules(cfg):
         test = " and ".join(
-            "(" + " or ".join(f"{exprs[f]} ~ {_lit(rx)}" for f, rx in cond) + ")" for cond in conds
+            "(" + " or ".join(f"{exprs[f]} ~ {bound.get(rx) or _lit(rx)}" for f, rx in cond) + ")" for cond in conds
         )
         whens.append(f"when {test} then {_lit(name)}")
     return "(case " + " ".join(whens) + f" else {_lit(UNASSIGNED)} end)"

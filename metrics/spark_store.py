@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from db.socket_bridge import SocketBridge, socket_path
 from db.source import Source
+from db.sql import qualified, quote
 from metrics.config import AttributionConfig
 from metrics.sessions import lock_key, scope_name
 from metrics.spark_sessions import EVENT_COLUMNS, SparkBuildError, keyed_events, latest_links
@@ -161,7 +162,7 @@ def _parquet_inputs(spark, path: str, data_timezone: str, tz: str, first: date |
 
 
 def _staging(engine: Engine, state: str, token: str) -> tuple[str, str]:
-    s_tab, l_tab = f'"{state}"._spark_sessions_{token}', f'"{state}"._spark_links_{token}'
+    s_tab, l_tab = qualified(state, f"_spark_sessions_{token}"), qualified(state, f"_spark_links_{token}")
     with engine.begin() as conn:
         conn.exec_driver_sql(f"""
         create unlogged table {s_tab} (skey text, user_id bigint, local_day text, first_event_id bigint,
@@ -180,11 +181,11 @@ def publish(engine: Engine, src: Source, cfg: AttributionConfig, tz: str, high: 
             first: date, last: date, s_tab: str, l_tab: str) -> tuple[int, int, int]:
     """Move the staged rows into the store in one transaction; (events, sessions, links)."""
     scope = scope_name(src, cfg, tz)
-    state = f'"{src.state_schema}"'
-    p = {"scope": scope, "high": high, "first": first, "last": last}
+    state = quote(src.state_schema, "state schema")
+    p = {"scope": scope, "high": high, "first": first, "last": last, "key": lock_key(src, scope)}
     with engine.begin() as conn:
         run = lambda sql: conn.execute(sa.text(sql), p)
-        run(f"select pg_advisory_xact_lock(hashtext('{lock_key(src, scope).replace(chr(39), chr(39) * 2)}'))")
+        run("select pg_advisory_xact_lock(hashtext(:key))")
         run(f"insert into {state}.attribution_scopes (scope) values (:scope) on conflict do nothing")
         low = run(f"select last_event_id from {state}.attribution_scopes where scope = :scope").scalar_one()
         if low != high:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from db import catalog as cat
 from db.contract import CONTRACT, TIME, Table
 from db.source import SOURCE_TABLES, Source, relations
+from db.sql import qualified
 from metrics.config import PURCHASE, MetricConfig
 from reports.request import METRICS
 from reports.requirements import requirements
@@ -84,7 +85,7 @@ def index_statement(schema: str, name: str, ix, partitioned: bool) -> str:
     how = "CREATE INDEX" if partitioned else "CREATE INDEX CONCURRENTLY"
     include = f" INCLUDE ({', '.join(ix.include)})" if ix.include else ""
     where = f" WHERE {ix.where}" if ix.where else ""
-    return f'{how} IF NOT EXISTS {ix.name} ON "{schema}"."{name}" ({", ".join(ix.columns)}){include}{where};'
+    return f'{how} IF NOT EXISTS {ix.name} ON {qualified(schema, name)} ({", ".join(ix.columns)}){include}{where};'
 
 
 def _has_index(found: list[cat.IndexInfo], want: tuple[str, ...], parent: str, leaves: list[str]) -> bool:
@@ -121,13 +122,13 @@ def _check_columns(t: Table, cols: dict[str, str], data_tz: str) -> tuple[list[F
 def _size(conn: Connection, schema: str, t: Table, kind: str, cols: dict[str, str],
           time_indexed: bool) -> Finding:
     """Rows, and the first and last instant of the time column when that is cheap to read."""
-    qualified = f'"{schema}"."{t.name}"'
-    count = cat.row_count(conn, qualified, schema, t.name, kind)
+    table = qualified(schema, t.name)
+    count = cat.row_count(conn, table, schema, t.name, kind)
     text = (f"{'at least ' if count.at_least else '' if count.exact else 'about '}{count.rows:,} "
             f"row{'' if count.rows == 1 else 's'}")
     if t.time_column and cols.get(t.time_column) in TIME:
         if count.exact or time_indexed:
-            first, last = cat.coverage(conn, qualified, t.time_column)
+            first, last = cat.coverage(conn, table, t.time_column)
             text += f"; {t.time_column} from {first} to {last}" if first else ""
         else:
             text += f"; date range not read: without an index on {t.time_column} it is a full scan"
@@ -159,7 +160,7 @@ def _check_table(conn: Connection, schema: str, t: Table, kind: str,
 
 def _event_findings(conn: Connection, schema: str, cfg: MetricConfig) -> tuple[list[Finding], dict[str, list[str]]]:
     """Configured event names absent from events_dict, per metric that names them."""
-    existing = cat.event_names(conn, f'"{schema}"."events_dict"')
+    existing = cat.event_names(conn, qualified(schema, "events_dict"))
     present = set(existing)
     uses = {
         "hanging": [n for p in cfg.hanging.pipelines for n in (p.start, *p.end_events)],

@@ -187,3 +187,44 @@ def test_naive_timestamps_in_data_timezone(make_source, engine, cfg):
     assert by_channel(r.channels) == {"Paid Search": (1, 1, 1.0, 10.0)}
     utc = w.report(cfg, tz="UTC")  # in UTC all of it happened on D-1
     assert (utc.sessions, utc.payments) == (0, 0)
+
+
+def test_a_source_name_with_a_quote_and_a_colon_is_bound_not_spliced(web, cfg):
+    # "o'brien :ads" in SQL text would end the literal at the quote, and its ":ads" would be read
+    # by SQLAlchemy as a bind parameter; bound, it is just a name of the search engine list.
+    import dataclasses
+
+    odd = "o'brien :ads"
+    cfg = dataclasses.replace(cfg, attribution=dataclasses.replace(
+        cfg.attribution, search_sources=(*cfg.attribution.search_sources, odd)))
+    web.hit(at(D, 9), None, 4, utm=(odd, "cpc"))
+    web.pay(4, at(D, 10), 30)
+    web.hit(at(D, 9), "d5", utm=(odd, "organic"))
+    r = web.report(cfg)
+    assert by_channel(r.channels) == {"Paid Search": (1, 1, 1.0, 30.0), "Organic Search": (1, 1, 0.0, 0.0)}
+    assert web.touches(cfg, [4])[4].first_paid_touch == "Paid Search"
+    with web.engine.begin() as conn:
+        assert attribution.user_channel(conn, web.src, cfg, ReportDay(D), [4]) == {4: "Paid Search"}
+
+
+def test_the_journeys_are_built_once_per_report(web, cfg):
+    # unattributed payments, rule credits and Markov transitions all read D's journeys
+    import sqlalchemy as sa
+
+    web.hit(at(D - DAY, 9), None, 1, utm=PAID_SEARCH)
+    web.hit(at(D, 9), None, 1, utm=EMAIL)
+    web.pay(1, at(D, 10), 20)
+    web.pay(2, at(D, 11), 5)
+    web.update(cfg)
+    seen: list[str] = []
+    listen = lambda conn, cursor, statement, *rest: seen.append(statement)
+    sa.event.listen(web.engine, "before_cursor_execute", listen)
+    try:
+        r = web.report(cfg)
+    finally:
+        sa.event.remove(web.engine, "before_cursor_execute", listen)
+    assert len([s for s in seen if "partition by d.payment_id" in s]) == 1
+    assert (r.payments, r.unattributed_payments) == (2, 1)
+    none = {"Unattributed": (1.0, 5.0)}  # user 2 has no session
+    assert credit(r, "first_touch") == {"Paid Search": (1.0, 20.0), "Email": (0.0, 0.0)} | none
+    assert credit(r, "markov") == {"Paid Search": (0.5, 10.0), "Email": (0.5, 10.0)} | none

@@ -273,3 +273,36 @@ def test_empty_day(source, cfg):
     sends(source, (1, 1, at(D - timedelta(days=2), 9), "email", "old"))
     r = run(source, cfg)
     assert (r.channels, r.campaigns, r.report_date, r.days) == ([], [], D, 1)
+
+
+def test_a_step_of_the_query_reads_on_its_own(source, cfg):
+    # campaigns.sql is named steps; compose(..., until=step) runs the chain up to one of them.
+    import sqlalchemy as sa
+
+    sends(source, (1, 1, at(D, 9), "sms", "promo", "sent", None, None), (2, 2, at(D, 9), "sms", "promo", "failed"),
+          (3, 3, at(D - timedelta(days=1), 9), "sms", "promo"))
+    touches(source, (1, "open", at(D, 10)), (1, "click", at(D, 11)))
+    bind = campaigns.params(source.src, cfg, ReportDay(D)) | {"excluded_ids": [-1]}
+    with source.engine.connect() as conn:
+        period = conn.execute(sa.text(campaigns._sql(source.src, until="period_sends")), bind).all()
+        assert sorted((r.id, r.status, float(r.cost)) for r in period) == [(1, "sent", 0.05), (2, "failed", 0.0)]
+        kinds = conn.execute(sa.text(campaigns._sql(source.src, until="period_touches")), bind).all()
+        assert sorted((r.send_id, r.kind) for r in kinds) == [(1, "click"), (1, "open")]
+
+
+def test_the_metric_leaves_jit_to_the_connection(source, cfg):
+    # Every connection starts with jit off (db.engine); the metric must not toggle it per query.
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+    listen = lambda conn, cursor, statement, *rest: seen.append(statement)
+    sa.event.listen(source.engine, "before_cursor_execute", listen)
+    try:
+        sends(source, (1, 1, at(D, 9), "email", "promo"))
+        run(source, cfg)
+    finally:
+        sa.event.remove(source.engine, "before_cursor_execute", listen)
+    assert any("period_sends" in s for s in seen)
+    assert not [s for s in seen if "jit" in s.lower()]
+    with source.engine.connect() as conn:
+        assert conn.execute(sa.text("select current_setting('jit')")).scalar() == "off"

@@ -4,7 +4,7 @@ import dataclasses
 import pytest
 import sqlalchemy as sa
 
-from metrics.channels import CHANNELS, channel, channel_sql, source_list_regex
+from metrics.channels import CHANNELS, channel, channel_params, channel_sql, source_list_regex
 
 CASES = [
     # (source, medium, expected) - first matching rule wins, case-insensitive
@@ -50,6 +50,7 @@ def test_channel_rules(cfg, source, medium, expected):
 def test_sql_case_agrees_with_function(engine, cfg):
     values = ", ".join(f"(:s{i}, :m{i})" for i in range(len(CASES)))
     params = {f"s{i}": s for i, (s, _, _) in enumerate(CASES)} | {f"m{i}": m for i, (_, m, _) in enumerate(CASES)}
+    params |= channel_params(cfg.attribution)
     sql = f"select {channel_sql(cfg.attribution, 'v.s', 'v.m')} from (values {values}) as v(s, m)"
     with engine.connect() as conn:
         got = [r[0] for r in conn.execute(sa.text(sql), params)]

@@ -1,4 +1,4 @@
-"""db/source.py: the schema name is validated where it is spliced into SQL; what counts as a table."""
+"""db/source.py: schema and table names are checked where they are quoted into SQL (db.sql); what counts as a table."""
 import pytest
 
 from db.source import Source, create_source_tables, inspect_source, source_ddl
@@ -34,3 +34,14 @@ def test_views_count_as_tables(source, engine):
         assert "payments" in inspect_source(conn, s).tables
         conn.exec_driver_sql(f'drop view "{s}".payments')
         assert "payments" not in inspect_source(conn, s).tables
+
+
+@pytest.mark.parametrize("bad", ['web"; drop table payments; --', "a.b", "", "a:b"])
+def test_table_names_are_checked_where_they_are_quoted(bad):
+    src = Source(schema="chk", state_schema="st")
+    assert src.table("web_events") == '"chk"."web_events"'
+    assert src.state_table("attribution_sessions") == '"st"."attribution_sessions"'
+    with pytest.raises(ValueError, match="not a plain identifier"):
+        src.table(bad)
+    with pytest.raises(ValueError, match="not a plain identifier"):
+        src.state_table(bad)
