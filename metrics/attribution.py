@@ -31,7 +31,7 @@ from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope, scope_params
 from metrics.sessions import ensure_days, sync_scope, update_sessions
-from metrics.sessions_sql import RAW_COLUMNS, sessions_sql
+from metrics.sessions_sql import RAW_COLUMNS, rule_params, sessions_sql
 
 TABLES = ("web_events", "payments")
 
@@ -334,5 +334,5 @@ def user_channel(
     scope, high = sync_scope(conn, src, cfg.attribution, day.timezone)
     sql = f"select s.user_id, {_channel(cfg)} from ({sessions_sql(cfg.attribution, _first_event_sql(src))}) s"
     params = {"scope": scope, "end": day.end, "high": high, "user_ids": list(user_ids),
-              "tz": day.timezone, "timeout": cfg.attribution.session_timeout_minutes} | channel_params(cfg.attribution)
+              "tz": day.timezone} | rule_params(cfg.attribution) | channel_params(cfg.attribution)
     return {int(u): ch for u, ch in conn.execute(sa.text(sql), params)}

@@ -48,7 +48,7 @@ def link_changes_sql(src: Source) -> str:
     A late-arriving row older than the stored link does not win. Inserting into a temp table
     `_link_changes` (anonymous_id, user_id, linked_at, row_id, old_user_id).
     """
-    links = f'"{src.state_schema}".attribution_links'
+    links = src.state_table("attribution_links")
     return f"""
     create temp table _link_changes as
     with candidates as ({latest_links_sql(src, "w.id > :low and w.id <= :high")})
@@ -60,7 +60,7 @@ def link_changes_sql(src: Source) -> str:
 
 
 def apply_link_changes_sql(src: Source) -> str:
-    links = f'"{src.state_schema}".attribution_links'
+    links = src.state_table("attribution_links")
     return f"""
     insert into {links} (scope, anonymous_id, user_id, linked_at, row_id)
     select :scope, anonymous_id, user_id, linked_at, row_id from _link_changes

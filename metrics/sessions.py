@@ -30,10 +30,7 @@ from db.source import Source
 from metrics.config import AttributionConfig
 from metrics.identity import apply_link_changes_sql, key_sql, latest_links_sql, link_changes_sql
 from metrics.sessions_frame import read_events, sessionize, write_sessions
-from metrics.sessions_sql import RAW_COLUMNS, SESSION_COLUMNS, sessions_sql
-
-# A day's events sorted in memory, not in temporary files (measured in bench/first_report.py).
-BUILD_WORK_MEM = "256MB"
+from metrics.sessions_sql import RAW_COLUMNS, SESSION_COLUMNS, rule_params, sessions_sql
 
 
 def scope_name(src: Source, cfg: AttributionConfig, tz: str) -> str:
@@ -48,7 +45,7 @@ def lock_key(src: Source, scope: str) -> str:
 
 
 def _state(src: Source, table: str) -> str:
-    return f'"{src.state_schema}".{table}'
+    return src.state_table(table)
 
 
 def _run(conn: Connection, sql: str, params: dict):
@@ -201,10 +198,7 @@ def sync_scope(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -
     high = _run(conn, f"select coalesce(max(id), 0) from {src.table('web_events')}", {}).scalar_one()
     if high <= low:
         return scope, low
-    params = {"scope": scope, "tz": tz, "timeout": cfg.session_timeout_minutes, "low": low, "high": high}
-    # JIT compiles these big statements for seconds (5 s of 15 s seen on the link pass) and wins
-    # nothing back on row counts like these.
-    _run(conn, "set local jit = off", {})
+    params = {"scope": scope, "tz": tz, "low": low, "high": high} | rule_params(cfg)
     if low == 0:
         _init_scope(conn, src, params)
     else:
@@ -236,10 +230,8 @@ def build_run(conn: Connection, src: Source, cfg: AttributionConfig, tz: str, sc
               first: date, last: date) -> int:
     """Build the days [first, last] (none of them built) at watermark `high`, marking them built;
     returns how many events their sessions hold. The caller holds the scope's lock."""
-    params = {"scope": scope, "tz": tz, "timeout": cfg.session_timeout_minutes, "high": high,
-              "lo": _midnight(first, tz), "hi": _midnight(last + timedelta(days=1), tz),
-              "first": first, "last": last}
-    _run(conn, f"set local work_mem = '{BUILD_WORK_MEM}'; set local jit = off", {})
+    params = {"scope": scope, "tz": tz, "high": high, "lo": _midnight(first, tz),
+              "hi": _midnight(last + timedelta(days=1), tz), "first": first, "last": last} | rule_params(cfg)
     # Sessions of an unbuilt day can only be left over from an older store layout: start clean.
     _run(conn, f"delete from {_state(src, 'attribution_sessions')} "
                f"where scope = :scope and started_at >= :lo and started_at < :hi", params)
@@ -253,7 +245,6 @@ def build_run(conn: Connection, src: Source, cfg: AttributionConfig, tz: str, sc
     _run(conn, f"insert into {_state(src, 'attribution_days')} (scope, local_day) "
                f"select :scope, d::date from generate_series(cast(:first as date), cast(:last as date), interval '1 day') d",
          params)
-    _run(conn, "reset work_mem; reset jit", {})
     return events
 
 

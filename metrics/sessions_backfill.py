@@ -54,7 +54,7 @@ def _build_chunk(engine: Engine, source_schema: str, state_schema: str, cfg: Att
         src = inspect_source(conn, source_schema, state_schema)
         scope = scope_name(src, cfg, tz)
         conn.execute(sa.text("select pg_advisory_xact_lock_shared(hashtext(:key))"), {"key": lock_key(src, scope)})
-        high = conn.execute(sa.text(f'select last_event_id from "{state_schema}".attribution_scopes '
+        high = conn.execute(sa.text(f"select last_event_id from {src.state_table('attribution_scopes')} "
                                     "where scope = :scope"), {"scope": scope}).scalar_one()
         # Two builders on two cores: each chunk stays on its own connection's core.
         conn.execute(sa.text("set local max_parallel_workers_per_gather = 0"))

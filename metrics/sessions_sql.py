@@ -49,6 +49,12 @@ def _internal_regex(cfg: AttributionConfig) -> str:
     return r"(^|\.)(" + "|".join(re.escape(h) for h in hosts) + ")$"
 
 
+def rule_params(cfg: AttributionConfig) -> dict:
+    """The bind parameters of the session rules: configuration values, never spliced into the SQL
+    text (a host such as `shop:8080` would read as a parameter `:8080` there)."""
+    return {"timeout": cfg.session_timeout_minutes, "internal_rx": _internal_regex(cfg)}
+
+
 _UTM = ("source", "medium", "campaign", "content", "term")
 
 
@@ -84,9 +90,8 @@ _W = "window w as (partition by {a}.k_user, {a}.k_anon order by {a}.ts, {a}.id r
 def events_sql(cfg: AttributionConfig, raw_sql: str) -> str:
     """The per-event steps, as the head of a WITH: `sourced` holds k_user, k_anon, id, ts, local_day,
     u_campaign, src_key, ch_source and ch_medium of each event `raw_sql` selects (see sessions_sql).
-    Parameter :tz. metrics.sessions_frame runs the ordered steps on these rows outside Postgres."""
-    escaped = _internal_regex(cfg).replace("'", "''")
-    internal = f" and u.ref_host !~ '{escaped}'" if cfg.internal_hosts else ""
+    Parameters :tz and rule_params(cfg). metrics.sessions_frame runs the ordered steps on these rows outside Postgres."""
+    internal = " and u.ref_host !~ :internal_rx" if cfg.internal_hosts else ""
     utm = ", ".join(utm_sql("r"))
     sources = ",\n           ".join(source_sql("u", "x.ext_host"))
     return f"""
@@ -132,7 +137,7 @@ sourced as (
 
 def sessions_sql(cfg: AttributionConfig, raw_sql: str) -> str:
     """Sessions of the events that `raw_sql` selects: k_user (the stitched user or null), k_anon
-    (the device when k_user is null, else null) and RAW_COLUMNS. Parameters :tz and :timeout.
+    (the device when k_user is null, else null) and RAW_COLUMNS. Parameters :tz and rule_params(cfg).
 
     `raw_sql` must return every event of each (key, local day) it touches, or none of them.
     """

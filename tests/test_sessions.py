@@ -84,6 +84,22 @@ def test_referrer_from_the_site_itself_is_not_a_source(web, cfg):
     assert [(r[3], r[4], r[5]) for r in web.sessions(cfg)] == [(3, "google", "cpc"), (1, "news.example.org", "referral")]
 
 
+def test_an_internal_host_with_a_colon_word_and_a_quote_is_a_value_not_sql(web, cfg):
+    import dataclasses
+
+    # "o':ads" spliced into SQL text read ":ads" as a bind parameter (a colon after a non-word
+    # character); bound, it is just one more host of the list
+    web.hit(at(D, 10, 0), "a", utm=GOOGLE_CPC)
+    web.hit(at(D, 10, 1), "a", ref="https://pay.example.net/ok", page=SITE + "thanks")  # internal
+    web.hit(at(D, 10, 2), "a", ref="https://news.example.org/a")  # external: new session
+    hosts = ("o':ads", "example.net")
+    cfg = dataclasses.replace(cfg, attribution=dataclasses.replace(cfg.attribution, internal_hosts=hosts))
+    web.update(cfg)
+    web.hit(at(D, 10, 3), "a", ref="https://pay.example.net/back", page=SITE)  # the incremental path too
+    web.update(cfg)
+    assert [(r[3], r[4], r[5]) for r in web.sessions(cfg)] == [(2, "google", "cpc"), (2, "news.example.org", "referral")]
+
+
 def test_upper_case_utm_values_are_the_same_source(web, cfg):
     web.hit(at(D, 10, 0), "a", utm=("Google", "CPC", "Spring"))
     web.hit(at(D, 10, 5), "a", utm=("google", "cpc", "SPRING"))  # same tuple ignoring case: no break

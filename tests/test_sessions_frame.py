@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from metrics.sessions import _keyed_sql, _midnight, scope_name, sync_scope
 from metrics.sessions_frame import _EVENTS, read_events, sessionize, store_rows
-from metrics.sessions_sql import sessions_sql
+from metrics.sessions_sql import rule_params, sessions_sql
 from tests.test_attribution_fixtures import D, make_web
 from tests.test_sessions_incremental import REFS, UTMS, _row
 
@@ -74,7 +74,7 @@ def _both(web, cfg, tz: str) -> tuple[list, list]:
     timeout = cfg.attribution.session_timeout_minutes
     with web.engine.begin() as conn:
         scope, high = sync_scope(conn, web.src, cfg.attribution, tz)
-        params = {"scope": scope, "tz": tz, "timeout": timeout, "high": high}
+        params = {"scope": scope, "tz": tz, "high": high} | rule_params(cfg.attribution)
         frame_rows, sql_rows = [], []
         for day in (D - timedelta(days=1), D, D + timedelta(days=1), D + timedelta(days=2)):
             p = params | {"lo": _midnight(day, tz), "hi": _midnight(day + timedelta(days=1), tz)}
