@@ -19,7 +19,15 @@ from sqlalchemy.engine import Engine
 
 from db.source import inspect_source
 from metrics.config import AttributionConfig
-from metrics.sessions import build_run, lock_key, missing_days, runs, scope_name, sync_scope
+from metrics.sessions import (
+    analyze_store,
+    build_run,
+    lock_key,
+    missing_days,
+    runs,
+    scope_name,
+    sync_scope,
+)
 
 
 @dataclass(frozen=True)
@@ -86,4 +94,7 @@ def run_backfill(engine: Engine, source_schema: str, state_schema: str, cfg: Att
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+    if plan.chunks:
+        with engine.begin() as conn:
+            analyze_store(conn, inspect_source(conn, source_schema, state_schema))
     return total

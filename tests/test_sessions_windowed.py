@@ -220,3 +220,15 @@ def test_the_store_of_a_scope_is_per_time_zone(web, cfg):
     assert built_days(web, cfg, "Europe/Moscow") == {D} and built_days(web, cfg, "UTC") == set()
     cfg2 = dataclasses.replace(cfg, attribution=dataclasses.replace(cfg.attribution, session_timeout_minutes=10))
     assert built_days(web, cfg2, "Europe/Moscow") == set()
+
+
+def test_building_days_leaves_fresh_statistics_for_the_planner(web, cfg):
+    # A store that grew from nothing without ANALYZE was planned as a handful of rows: a scoped
+    # report's semi-join over the window's sessions then ran as a nested loop for minutes.
+    for h in range(6):
+        web.hit(at(D, 9 + h), f"d{h}")
+    with web.engine.begin() as conn:
+        ensure_days(conn, web.src, cfg.attribution, "UTC", [D])
+        stored, days = (conn.execute(sa.text(f"select reltuples from pg_class where oid = '{web.src.state_table(t)}'::regclass")).scalar()
+                        for t in ("attribution_sessions", "attribution_days"))
+    assert (stored, days) == (6, 1)  # -1 (never analyzed) before
