@@ -12,43 +12,39 @@ One local day at a time, so Python holds one day's events (a bounded cohort), ne
 from __future__ import annotations
 
 import io
+from contextlib import closing
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from metrics.sessions_sql import events_sql
+from metrics.identity import key_sql
+from metrics.sessions_sql import SESSION_COLUMNS, events_sql
 
 # What events_sql's `sourced` step hands over, and how Polars reads it. Postgres's text output is
 # a good part of the cost, so the columns are the cheap ones to print: the epoch as float8 (not the
-# numeric of extract(), which cost 0.6 s a day of 119k rows), the local day as a day number, the
-# key's two parts (Polars joins them).
+# numeric of extract(), which cost 0.6 s a day of 119k rows), the local day as a day number.
 _EVENTS = {
-    "k_user": pl.Int64, "k_anon": pl.Utf8, "id": pl.Int64, "epoch": pl.Float64, "local_day": pl.Int32,
+    "skey": pl.Utf8, "k_user": pl.Int64, "id": pl.Int64, "epoch": pl.Float64, "local_day": pl.Int32,
     "u_campaign": pl.Utf8, "src_key": pl.Utf8, "ch_source": pl.Utf8, "ch_medium": pl.Utf8,
 }
-_EVENTS_SELECT = """
-select s.k_user, s.k_anon, s.id, date_part('epoch', s.ts), s.local_day - date '2000-01-01',
+_EVENTS_SELECT = f"""
+select {key_sql("s.k_user", "s.k_anon")}, s.k_user, s.id, date_part('epoch', s.ts), s.local_day - date '2000-01-01',
        s.u_campaign, s.src_key, s.ch_source, s.ch_medium
 from sourced s"""
 _DAY_ZERO = pl.date(2000, 1, 1)
-STORE_COLUMNS = ("scope", "skey", "user_id", "local_day", "first_event_id", "started_at", "ended_at",
-                 "events", "ch_source", "ch_medium", "utm_campaign")
+STORE_COLUMNS = ("scope", *SESSION_COLUMNS.split(", "))
 # An explicit NULL marker, so that an empty string and a null stay apart both ways.
 _NULL = r"\N"
 
 
-def _keyed(events: pl.DataFrame) -> pl.DataFrame:
-    """The events with their stitched key text (metrics.identity.key_sql) and exact microseconds.
+def _with_us(events: pl.DataFrame) -> pl.DataFrame:
+    """The events with their time in exact microseconds.
 
     The float8 epoch is the double nearest the exact time (an int64 of microseconds divided by
     1e6, correctly rounded), printed shortest-exact; times up to the year 2200 are off by less than
     0.4 us, so rounding recovers the exact microsecond, and with it exact gaps and order."""
-    return events.with_columns(
-        skey=pl.when(pl.col("k_user").is_not_null())
-        .then(pl.lit("u:") + pl.col("k_user").cast(pl.Utf8)).otherwise(pl.lit("a:") + pl.col("k_anon")),
-        us=(pl.col("epoch") * 1_000_000).round().cast(pl.Int64),
-    )
+    return events.with_columns(us=(pl.col("epoch") * 1_000_000).round().cast(pl.Int64))
 
 
 def sessionize(events: pl.DataFrame, timeout_minutes: int) -> pl.DataFrame:
@@ -56,7 +52,7 @@ def sessionize(events: pl.DataFrame, timeout_minutes: int) -> pl.DataFrame:
     Columns as the store's, but times as microseconds (started_us, ended_us) and the local day as
     events have it; sessions come out in (skey, start) order."""
     timeout_us = timeout_minutes * 60 * 1_000_000
-    df = _keyed(events).sort(["skey", "us", "id"]).with_row_index("rn")
+    df = _with_us(events).sort(["skey", "us", "id"]).with_row_index("rn")
     key_starts = pl.col("skey") != pl.col("skey").shift(1)
     has_src = pl.col("src_key").is_not_null()
     df = df.with_columns(
@@ -88,13 +84,10 @@ def _copy_out(conn: Connection, sql: str, params: dict) -> io.BytesIO:
     """The rows of `sql` (SQLAlchemy :params, bound client-side: COPY takes no server parameters)
     as CSV, read on the caller's transaction."""
     compiled = sa.text(sql).compile(dialect=conn.dialect)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
+    out = io.BytesIO()
+    with closing(conn.connection.dbapi_connection.cursor()) as cursor:
         query = cursor.mogrify(str(compiled), compiled.construct_params(params)).decode()
-        out = io.BytesIO()
         cursor.copy_expert(f"copy ({query}) to stdout with (format csv, null '{_NULL}')", out)
-    finally:
-        cursor.close()
     out.seek(0)
     return out
 
@@ -127,9 +120,6 @@ def write_sessions(conn: Connection, table: str, scope: str, sessions: pl.DataFr
     store_rows(sessions, scope).write_csv(out, include_header=False, null_value=_NULL,
                                           datetime_format="%Y-%m-%d %H:%M:%S%.6f+00", date_format="%Y-%m-%d")
     out.seek(0)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
+    with closing(conn.connection.dbapi_connection.cursor()) as cursor:
         cursor.copy_expert(f"copy {table} ({', '.join(STORE_COLUMNS)}) from stdin with (format csv, null '{_NULL}')",
                            out)
-    finally:
-        cursor.close()
