@@ -12,10 +12,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from db.contract import CONTRACT
 from db.sql import qualified
 
-COLUMNS = ("id", "anonymous_id", "user_id", "happened_at", "event_type", "platform", "page_url", "referrer",
-           "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+# the contract's web_events columns, optional ones included (the lake keeps what the table has)
+COLUMNS = tuple(c.name for c in CONTRACT["web_events"].columns)
 CHUNK = 500_000
 
 

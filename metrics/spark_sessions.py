@@ -7,8 +7,11 @@ timestamps again as microseconds, local_day as 'YYYY-MM-DD' text (metrics.spark_
 into the store's types inside Postgres).
 
 What an event's campaign source is (UTM normalization, the referrer's host, the source key and
-the channel inputs) is not re-typed here: it is the SQL text of metrics.sessions_sql, which Spark
-SQL reads as Postgres does. The order-dependent steps (visits, carried source, session bounds)
+the channel inputs) and the stitched key's text are not re-typed here: they are the SQL text of
+metrics.sessions_sql and metrics.identity, which Spark SQL reads as Postgres does. Only the test
+"the referrer's host is another site's and not an internal host" is restated below as DataFrame
+expressions (Postgres matches the internal hosts with `!~` and a bind parameter, Spark with
+`rlike`). The order-dependent steps (visits, carried source, session bounds)
 are Spark windows; tests/test_sessions_spark.py pins them to the Postgres query, fixture by fixture
 and on random data.
 
@@ -20,14 +23,12 @@ import os
 from dataclasses import dataclass
 
 from metrics.config import AttributionConfig
+from metrics.identity import key_sql
 from metrics.sessions_sql import _internal_regex, authority_sql, host_sql, source_sql, utm_sql
 
 UTM_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 # What the session rules read of a web event (`us` stands for happened_at).
 EVENT_COLUMNS = ("id", "anonymous_id", "user_id", "us", "page_url", "referrer", *UTM_COLUMNS)
-SESSION_OUT = ("skey", "user_id", "local_day", "first_event_id", "started_us", "ended_us", "events",
-               "ch_source", "ch_medium", "utm_campaign")
-LINK_OUT = ("anonymous_id", "user_id", "linked_us", "row_id")
 DEFAULT_JDBC_JAR = "/usr/share/java/postgresql.jar"  # Debian's libpostgresql-jdbc-java
 
 
@@ -138,7 +139,8 @@ def keyed_events(events, links, lo_us: int, hi_us: int, high: int):
 
 
 def sessions(keyed, cfg: AttributionConfig, tz: str):
-    """One row per session (SESSION_OUT) of the keyed events; the rules of sessions_sql."""
+    """One row per session of the keyed events (the store's columns, times as started_us and
+    ended_us); the rules of sessions_sql."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -184,10 +186,8 @@ def sessions(keyed, cfg: AttributionConfig, tz: str):
     first = F.min(F.struct("rn", "id", "us", "local_day", "ch_source", "ch_medium", "u_campaign"))
     g = o.groupBy("k_user", "k_anon", "sid").agg(
         first.alias("f"), F.max("us").alias("ended_us"), F.count(F.lit(1)).cast("int").alias("events"))
-    skey = F.when(F.col("k_user").isNotNull(), F.concat(F.lit("u:"), F.col("k_user").cast("string"))) \
-        .otherwise(F.concat(F.lit("a:"), F.col("k_anon")))
     return g.select(
-        skey.alias("skey"), F.col("k_user").alias("user_id"),
+        F.expr(key_sql("k_user", "k_anon")).alias("skey"), F.col("k_user").alias("user_id"),
         F.date_format("f.local_day", "yyyy-MM-dd").alias("local_day"),
         F.col("f.id").alias("first_event_id"), F.col("f.us").alias("started_us"), "ended_us", "events",
         F.col("f.ch_source").alias("ch_source"), F.col("f.ch_medium").alias("ch_medium"),
