@@ -6,6 +6,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
+def local_midnight(d: date, timezone: str) -> datetime:
+    """The instant a local day begins. combine() with a ZoneInfo resolves DST correctly: a
+    spring-forward day is 23 hours long."""
+    return datetime.combine(d, time(0), ZoneInfo(timezone))
+
+
 @dataclass(frozen=True)
 class ReportDay:
     day: date
@@ -16,8 +22,7 @@ class ReportDay:
         return ZoneInfo(self.timezone)
 
     def midnight(self, d: date) -> datetime:
-        # combine() with a ZoneInfo resolves DST correctly: a spring-forward day is 23 hours long.
-        return datetime.combine(d, time(0), self.tz)
+        return local_midnight(d, self.timezone)
 
     @property
     def start(self) -> datetime:

@@ -20,7 +20,7 @@ update exclusively, a day builder (the backfill's parallel connections) shared.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from db.source import Source
 from metrics.config import AttributionConfig
+from metrics.day import local_midnight
 from metrics.identity import apply_link_changes_sql, key_sql, latest_links_sql, link_changes_sql
 from metrics.sessions_frame import read_events, sessionize, write_sessions
 from metrics.sessions_sql import RAW_COLUMNS, SESSION_COLUMNS, rule_params, sessions_sql
@@ -44,16 +45,8 @@ def lock_key(src: Source, scope: str) -> str:
     return f"{src.state_schema}|{scope}"
 
 
-def _state(src: Source, table: str) -> str:
-    return src.state_table(table)
-
-
 def _run(conn: Connection, sql: str, params: dict):
     return conn.execute(sa.text(sql), params)
-
-
-def _midnight(day: date, tz: str) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(tz))
 
 
 def _keyed_sql(src: Source) -> str:
@@ -63,7 +56,7 @@ def _keyed_sql(src: Source) -> str:
            case when l.user_id is null and w.user_id is null then w.anonymous_id end as k_anon,
            {RAW_COLUMNS}
     from {src.table('web_events')} w
-    left join {_state(src, 'attribution_links')} l on l.scope = :scope and l.anonymous_id = w.anonymous_id
+    left join {src.state_table("attribution_links")} l on l.scope = :scope and l.anonymous_id = w.anonymous_id
     where w.happened_at >= :lo and w.happened_at < :hi and w.id <= :high
       and (w.anonymous_id is not null or w.user_id is not null)
     """
@@ -71,7 +64,7 @@ def _keyed_sql(src: Source) -> str:
 
 def _affected_raw_sql(src: Source) -> str:
     """Every event of the (key, day) pairs in _affected, under the current links."""
-    web, links = src.table("web_events"), _state(src, "attribution_links")
+    web, links = src.table("web_events"), src.state_table("attribution_links")
     in_day = "w.happened_at >= p.day_start and w.happened_at < p.day_end and w.id <= :high"
     return f"""
     with pairs as (
@@ -114,7 +107,7 @@ def _insert_sessions(conn: Connection, src: Source, cfg: AttributionConfig, raw_
     """Insert the sessions of `raw_sql`'s events; returns how many events they hold."""
     return int(_run(conn, f"""
         with inserted as (
-            insert into {_state(src, 'attribution_sessions')} (scope, {SESSION_COLUMNS})
+            insert into {src.state_table("attribution_sessions")} (scope, {SESSION_COLUMNS})
             select :scope, {SESSION_COLUMNS} from ({sessions_sql(cfg, raw_sql)}) s
             returning events
         )
@@ -122,19 +115,28 @@ def _insert_sessions(conn: Connection, src: Source, cfg: AttributionConfig, raw_
         """, params).scalar_one())
 
 
-def _init_scope(conn: Connection, src: Source, params: dict) -> None:
-    """A new (or forgotten) scope: no day built, every link as of the watermark."""
+def reset_scope(conn: Connection, src: Source, links_sql: str, params: dict) -> None:
+    """A new (or forgotten) scope (params' :scope): no day built, its links those `links_sql`
+    selects (anonymous_id, user_id, linked_at, row_id). The Postgres builder and the Spark
+    publisher both start here."""
     for table in ("attribution_sessions", "attribution_links", "attribution_days"):
-        _run(conn, f"delete from {_state(src, table)} where scope = :scope", params)
-    _run(conn, f"insert into {_state(src, 'attribution_links')} (scope, anonymous_id, user_id, linked_at, row_id) "
-               f"select :scope, x.* from ({latest_links_sql(src, 'w.id <= :high')}) x", params)
+        _run(conn, f"delete from {src.state_table(table)} where scope = :scope", params)
+    _run(conn, f"insert into {src.state_table('attribution_links')} (scope, anonymous_id, user_id, linked_at, row_id) "
+               f"select :scope, x.* from ({links_sql}) x", params)
     # Fresh statistics, or the next incremental update plans against a guess of an empty table
     # (seen: a merge join over the whole web_events anonymous-id index, minutes instead of 1 s).
-    _run(conn, f"analyze {_state(src, 'attribution_links')}", params)
+    _run(conn, f"analyze {src.state_table('attribution_links')}", {})
+
+
+def mark_built(conn: Connection, src: Source, scope: str, first: date, last: date) -> None:
+    """The days [first, last] of the scope are built: every session of them is in the store."""
+    _run(conn, f"insert into {src.state_table('attribution_days')} (scope, local_day) "
+               f"select :scope, d::date from generate_series(cast(:first as date), cast(:last as date), interval '1 day') d",
+         {"scope": scope, "first": first, "last": last})
 
 
 def _incremental(conn: Connection, src: Source, cfg: AttributionConfig, params: dict) -> None:
-    web, links, days = src.table("web_events"), _state(src, "attribution_links"), _state(src, "attribution_days")
+    web, links, days = src.table("web_events"), src.state_table("attribution_links"), src.state_table("attribution_days")
     run = lambda sql: _run(conn, sql, params)
     run("drop table if exists _link_changes; drop table if exists _affected")
     run(link_changes_sql(src))
@@ -170,7 +172,7 @@ def _incremental(conn: Connection, src: Source, cfg: AttributionConfig, params: 
     run("analyze _affected")
     # One primary-key probe per affected pair (the lateral's offset 0 keeps the planner from a hash
     # join that would scan every stored session), then a delete by tuple id.
-    sessions = _state(src, "attribution_sessions")
+    sessions = src.state_table("attribution_sessions")
     run(f"""
     delete from {sessions} s
     where s.ctid = any(array(
@@ -191,7 +193,7 @@ def sync_scope(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -
     """Bring the scope's links and built days up to the newest web_events row, in the caller's
     transaction (holding the scope's lock until it ends); returns (scope, watermark)."""
     scope = scope_name(src, cfg, tz)
-    scopes = _state(src, "attribution_scopes")
+    scopes = src.state_table("attribution_scopes")
     _run(conn, "select pg_advisory_xact_lock(hashtext(:key))", {"key": lock_key(src, scope)})
     _run(conn, f"insert into {scopes} (scope) values (:scope) on conflict do nothing", {"scope": scope})
     low = _run(conn, f"select last_event_id from {scopes} where scope = :scope", {"scope": scope}).scalar_one()
@@ -200,7 +202,7 @@ def sync_scope(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -
         return scope, low
     params = {"scope": scope, "tz": tz, "low": low, "high": high} | rule_params(cfg)
     if low == 0:
-        _init_scope(conn, src, params)
+        reset_scope(conn, src, latest_links_sql(src, "w.id <= :high"), params)
     else:
         _incremental(conn, src, cfg, params)
     _run(conn, f"update {scopes} set last_event_id = :high, updated_at = now() where scope = :scope", params)
@@ -210,7 +212,7 @@ def sync_scope(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -
 def missing_days(conn: Connection, src: Source, scope: str, days: Iterable[date]) -> list[date]:
     wanted = sorted(set(days))
     built = {r[0] for r in _run(
-        conn, f"select local_day from {_state(src, 'attribution_days')} where scope = :scope and local_day = any(:days)",
+        conn, f"select local_day from {src.state_table('attribution_days')} where scope = :scope and local_day = any(:days)",
         {"scope": scope, "days": wanted})}
     return [d for d in wanted if d not in built]
 
@@ -230,21 +232,19 @@ def build_run(conn: Connection, src: Source, cfg: AttributionConfig, tz: str, sc
               first: date, last: date) -> int:
     """Build the days [first, last] (none of them built) at watermark `high`, marking them built;
     returns how many events their sessions hold. The caller holds the scope's lock."""
-    params = {"scope": scope, "tz": tz, "high": high, "lo": _midnight(first, tz),
-              "hi": _midnight(last + timedelta(days=1), tz), "first": first, "last": last} | rule_params(cfg)
+    params = {"scope": scope, "tz": tz, "high": high, "lo": local_midnight(first, tz),
+              "hi": local_midnight(last + timedelta(days=1), tz), "first": first, "last": last} | rule_params(cfg)
     # Sessions of an unbuilt day can only be left over from an older store layout: start clean.
-    _run(conn, f"delete from {_state(src, 'attribution_sessions')} "
+    _run(conn, f"delete from {src.state_table('attribution_sessions')} "
                f"where scope = :scope and started_at >= :lo and started_at < :hi", params)
     events = 0
     for i in range((last - first).days + 1):  # one day's events in memory at a time
         day = first + timedelta(days=i)
-        bounds = {"lo": _midnight(day, tz), "hi": _midnight(day + timedelta(days=1), tz)}
+        bounds = {"lo": local_midnight(day, tz), "hi": local_midnight(day + timedelta(days=1), tz)}
         sessions = sessionize(read_events(conn, cfg, _keyed_sql(src), params | bounds), cfg.session_timeout_minutes)
-        write_sessions(conn, _state(src, "attribution_sessions"), scope, sessions)
+        write_sessions(conn, src.state_table("attribution_sessions"), scope, sessions)
         events += int(sessions["events"].sum() or 0)
-    _run(conn, f"insert into {_state(src, 'attribution_days')} (scope, local_day) "
-               f"select :scope, d::date from generate_series(cast(:first as date), cast(:last as date), interval '1 day') d",
-         params)
+    mark_built(conn, src, scope, first, last)
     return events
 
 
@@ -274,7 +274,7 @@ def analyze_store(conn: Connection, src: Source) -> None:
     sessions became a nested loop that ran for minutes instead of a second (autovacuum may be off,
     and is late anyway). ANALYZE samples a fixed number of rows, ~0.2 s on a store of millions."""
     for table in ("attribution_sessions", "attribution_days"):
-        _run(conn, f"analyze {_state(src, table)}", {})
+        _run(conn, f"analyze {src.state_table(table)}", {})
 
 
 def update_sessions(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -> str:
@@ -285,6 +285,6 @@ def update_sessions(conn: Connection, src: Source, cfg: AttributionConfig, tz: s
 def rebuild_sessions(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -> str:
     """Forget the scope and build it from all of web_events (the reference the tests compare to)."""
     scope = scope_name(src, cfg, tz)
-    _run(conn, f"update {_state(src, 'attribution_scopes')} set last_event_id = 0 where scope = :scope",
+    _run(conn, f"update {src.state_table('attribution_scopes')} set last_event_id = 0 where scope = :scope",
          {"scope": scope})
     return update_sessions(conn, src, cfg, tz)

@@ -28,9 +28,11 @@ from sqlalchemy.engine import Engine
 
 from db.socket_bridge import SocketBridge, socket_path
 from db.source import Source
-from db.sql import qualified, quote
+from db.sql import qualified
 from metrics.config import AttributionConfig
-from metrics.sessions import lock_key, scope_name
+from metrics.day import local_midnight
+from metrics.sessions import analyze_store, lock_key, mark_built, reset_scope, scope_name
+from metrics.sessions_sql import SESSION_COLUMNS
 from metrics.spark_sessions import EVENT_COLUMNS, SparkBuildError, keyed_events, latest_links
 from metrics.spark_sessions import sessions as spark_sessions
 
@@ -98,8 +100,7 @@ class SparkBuild:
 
 
 def _midnight_us(day: date, tz: str) -> int:
-    m = datetime.combine(day, datetime.min.time(), ZoneInfo(tz))
-    return round(m.timestamp()) * 1_000_000
+    return round(local_midnight(day, tz).timestamp()) * 1_000_000
 
 
 def _day_of_us(us: int, tz: str) -> date:
@@ -134,8 +135,8 @@ def _postgres_inputs(spark, engine: Engine, jdbc: Jdbc, src: Source, tz: str,
         raise SparkBuildError(f"{web} is empty: nothing to build")
     first = first or lo.astimezone(ZoneInfo(tz)).date()
     last = last or hi.astimezone(ZoneInfo(tz)).date()
-    lo_ts = datetime.combine(first, datetime.min.time(), ZoneInfo(tz)).isoformat()
-    hi_ts = datetime.combine(last + timedelta(days=1), datetime.min.time(), ZoneInfo(tz)).isoformat()
+    lo_ts = local_midnight(first, tz).isoformat()
+    hi_ts = local_midnight(last + timedelta(days=1), tz).isoformat()
     in_range = f"w.happened_at >= '{lo_ts}'::timestamptz and w.happened_at < '{hi_ts}'::timestamptz and w.id <= {high}"
     with engine.connect() as conn:
         conn.exec_driver_sql(f"set time zone '{jdbc.data_timezone}'")
@@ -181,37 +182,30 @@ def publish(engine: Engine, src: Source, cfg: AttributionConfig, tz: str, high: 
             first: date, last: date, s_tab: str, l_tab: str) -> tuple[int, int, int]:
     """Move the staged rows into the store in one transaction; (events, sessions, links)."""
     scope = scope_name(src, cfg, tz)
-    state = quote(src.state_schema, "state schema")
     p = {"scope": scope, "high": high, "first": first, "last": last, "key": lock_key(src, scope)}
+    scopes, sessions = src.state_table("attribution_scopes"), src.state_table("attribution_sessions")
     with engine.begin() as conn:
         run = lambda sql: conn.execute(sa.text(sql), p)
         run("select pg_advisory_xact_lock(hashtext(:key))")
-        run(f"insert into {state}.attribution_scopes (scope) values (:scope) on conflict do nothing")
-        low = run(f"select last_event_id from {state}.attribution_scopes where scope = :scope").scalar_one()
+        run(f"insert into {scopes} (scope) values (:scope) on conflict do nothing")
+        low = run(f"select last_event_id from {scopes} where scope = :scope").scalar_one()
         if low != high:
-            for t in ("attribution_sessions", "attribution_links", "attribution_days"):
-                run(f"delete from {state}.{t} where scope = :scope")
-            run(f"insert into {state}.attribution_links (scope, anonymous_id, user_id, linked_at, row_id) "
-                f"select :scope, anonymous_id, user_id, {_EPOCH.format('linked_us')}, row_id from {l_tab}")
-            run(f"analyze {state}.attribution_links")
+            reset_scope(conn, src, f"select anonymous_id, user_id, {_EPOCH.format('linked_us')}, row_id from {l_tab}", p)
         else:
             for t in ("attribution_sessions", "attribution_days"):
-                run(f"delete from {state}.{t} where scope = :scope and local_day between :first and :last")
+                run(f"delete from {src.state_table(t)} where scope = :scope and local_day between :first and :last")
         events, count = run(f"""
             with ins as (
-                insert into {state}.attribution_sessions (scope, skey, user_id, local_day, first_event_id,
-                    started_at, ended_at, events, ch_source, ch_medium, utm_campaign)
+                insert into {sessions} (scope, {SESSION_COLUMNS})
                 select :scope, skey, user_id, local_day::date, first_event_id, {_EPOCH.format('started_us')},
                        {_EPOCH.format('ended_us')}, events, ch_source, ch_medium, utm_campaign
                 from {s_tab}
                 returning events)
             select coalesce(sum(events), 0), count(*) from ins""").one()
-        run(f"insert into {state}.attribution_days (scope, local_day) select :scope, d::date "
-            f"from generate_series(cast(:first as date), cast(:last as date), interval '1 day') d")
-        run(f"update {state}.attribution_scopes set last_event_id = :high, updated_at = now() where scope = :scope")
-        links = run(f"select count(*) from {state}.attribution_links where scope = :scope").scalar_one()
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"analyze {state}.attribution_sessions")
+        mark_built(conn, src, scope, first, last)
+        run(f"update {scopes} set last_event_id = :high, updated_at = now() where scope = :scope")
+        links = run(f"select count(*) from {src.state_table('attribution_links')} where scope = :scope").scalar_one()
+        analyze_store(conn, src)
     return int(events), int(count), int(links)
 
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics.sessions import _keyed_sql, _midnight, sync_scope
+from metrics.day import local_midnight
+from metrics.sessions import _keyed_sql, sync_scope
 from metrics.sessions_frame import _EVENTS, read_events, sessionize, store_rows
 from metrics.sessions_sql import SESSION_COLUMNS, rule_params, sessions_sql
 from tests.test_attribution_fixtures import D, make_web
@@ -76,7 +77,7 @@ def _both(web, cfg, tz: str) -> tuple[list, list]:
         params = {"scope": scope, "tz": tz, "high": high} | rule_params(cfg.attribution)
         frame_rows, sql_rows = [], []
         for day in (D - timedelta(days=1), D, D + timedelta(days=1), D + timedelta(days=2)):
-            p = params | {"lo": _midnight(day, tz), "hi": _midnight(day + timedelta(days=1), tz)}
+            p = params | {"lo": local_midnight(day, tz), "hi": local_midnight(day + timedelta(days=1), tz)}
             frame = sessionize(read_events(conn, cfg.attribution, _keyed_sql(web.src), p), timeout)
             frame_rows += [r[1:] for r in store_rows(frame, scope).iter_rows()]
             sql_rows += [tuple(r) for r in conn.execute(
