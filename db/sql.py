@@ -1,8 +1,10 @@
 """SQL text helpers: the one place identifiers are quoted and `.sql` step files are read.
 
-Names of schemas and tables are the only values spliced into SQL text; every other value (dates,
-regexes, host lists, event names) goes in as a bind parameter. A name must be a plain identifier
-before it gets there, so quoting cannot be escaped and `:word` never appears inside a name.
+Names of schemas and tables are spliced into SQL text; every configured value (regexes, host
+lists, event names) and every date of a report goes in as a bind parameter. The one exception is
+the Spark job's JDBC subqueries (metrics.spark_store), which take no parameters: there the code
+writes the range's instants and the watermark it computed itself. A name must be a plain
+identifier before it gets here, so quoting cannot be escaped and `:word` never appears in a name.
 """
 from __future__ import annotations
 
