@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-NBSP = "\u00a0"
 ELLIPSIS = "…"
 
 
