@@ -67,7 +67,7 @@ def _charmap(path: str) -> frozenset[int]:
 
 @cache
 def families() -> tuple[str, ...]:
-    """DejaVu Sans, then each installed fallback: the charts' font.sans-serif list."""
+    """DejaVu Sans, then each installed fallback: the font.family list charts.style.styled sets."""
     return (BASE, *(f for f in FALLBACKS if font_path(f) is not None))
 
 

@@ -147,3 +147,21 @@ def test_new_payers_chart_shades_the_band(cfg):
     shaded = dict(render_all(outcomes, day, "en", base, CHARTS))["new_payers"]
     plain = dict(render_all(outcomes, day, "en", (), CHARTS))["new_payers"]
     assert shaded.startswith(b"\x89PNG") and shaded != plain
+    # The shade itself, not only its legend entry: band-coloured pixels (charts.new_payers.BAND_COLOR
+    # at 35% over white) fill D's column, the right edge of the panels, only when bands are given.
+    assert _band_pixels_right(shaded) > 3000 and _band_pixels_right(plain) < 100
+
+
+def _band_pixels_right(png: bytes) -> int:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from charts.new_payers import BAND_COLOR
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    band = np.array([int(BAND_COLOR[i: i + 2], 16) for i in (1, 3, 5)])
+    on_white = 0.35 * band + 0.65 * 255
+    right = rgb[:, rgb.shape[1] * 88 // 100:]  # D is the last of 30 bars
+    return int((np.abs(right - on_white).max(axis=2) <= 3).sum())

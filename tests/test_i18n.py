@@ -207,3 +207,8 @@ def test_chinese_wraps_by_its_width():
     lines = wrap(zh, 40, 3).split("\n")
     assert len(lines) == 3 and all(cells(x) <= 40 for x in lines) and lines[-1].endswith("…")
     assert wrap("users past the SLA by age since the start event", 40) == "users past the SLA by age since the\nstart event"
+    # Latin then Chinese: the width is counted per line, not averaged over the whole text.
+    mixed = "aaaa bbbb cccc dddd eeee ffff gggg hhhh " + "中" * 30
+    lines = wrap(mixed, 20, 4).split("\n")
+    assert len(lines) == 4 and all(cells(x) <= 20 for x in lines) and lines[-1].endswith("…")
+    assert lines[0] == "aaaa bbbb cccc dddd"

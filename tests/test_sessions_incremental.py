@@ -32,12 +32,13 @@ event = st.fixed_dictionaries({
 batches = st.lists(st.lists(event, min_size=1, max_size=8), min_size=1, max_size=4)
 
 
-def _row(e):
-    utm = UTMS[e["utm"]] + (None,) * (5 - len(UTMS[e["utm"]]))
+def _row(e, t0=T0, utms=UTMS, refs=REFS):
+    """A web_events row from a drawn `event`; tests/test_sessions_spark.py draws from its own lists."""
+    utm = utms[e["utm"]] + (None,) * (5 - len(utms[e["utm"]]))
     anon = e["anonymous_id"] if e["anonymous_id"] or e["user_id"] else "d1"
     return {
-        "anonymous_id": anon, "user_id": e["user_id"], "happened_at": T0 + timedelta(minutes=e["minute"]),
-        "page_url": SITE, "referrer": REFS[e["ref"]], "utm_source": utm[0], "utm_medium": utm[1],
+        "anonymous_id": anon, "user_id": e["user_id"], "happened_at": t0 + timedelta(minutes=e["minute"]),
+        "page_url": SITE, "referrer": refs[e["ref"]], "utm_source": utm[0], "utm_medium": utm[1],
         "utm_campaign": utm[2], "utm_content": utm[3], "utm_term": utm[4],
     }
 

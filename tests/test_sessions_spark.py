@@ -29,6 +29,7 @@ from db.state import migrate
 from metrics.sessions import scope_name
 from tests.test_attribution_fixtures import SITE, Web
 from tests.test_cli import assert_one_line_error
+from tests.test_sessions_incremental import _row
 
 _REQUIRED = os.environ.get("SALESPULSE_REQUIRE_SPARK") == "1"
 try:
@@ -200,7 +201,7 @@ def test_a_range_build_keeps_the_other_days_and_a_changed_watermark_starts_over(
     assert {s[0] for s in got["sessions"]} >= {"u:12"} and "a:x30" not in {s[0] for s in got["sessions"]}
 
 
-# Random data: few devices and users on a 5-minute grid across Berlin's DST night and midnight,
+# Random data: few devices and users on a 15-minute grid across Berlin's DST night and midnight,
 # so idle gaps of exactly 30 minutes, ties, re-linked devices and source changes are common.
 T0 = datetime(2024, 3, 30, 21, 0, tzinfo=UTC)
 UTMS = [(), (), ("google", "cpc", "a"), ("Google ", "CPC", "A"), ("facebook", "cpc", "a"), ("vk", "social"),
@@ -216,20 +217,12 @@ event = st.fixed_dictionaries({
 })
 
 
-def _random_row(e: dict) -> dict:
-    utm = UTMS[e["utm"]] + (None,) * (5 - len(UTMS[e["utm"]]))
-    anon = e["anonymous_id"] if e["anonymous_id"] or e["user_id"] else "d1"
-    return {"anonymous_id": anon, "user_id": e["user_id"], "happened_at": T0 + timedelta(minutes=e["minute"]),
-            "page_url": SITE, "referrer": REFS[e["ref"]], "utm_source": utm[0], "utm_medium": utm[1],
-            "utm_campaign": utm[2], "utm_content": utm[3], "utm_term": utm[4]}
-
-
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=st.lists(event, min_size=1, max_size=30), tz=st.sampled_from(["UTC", "Europe/Berlin"]))
 def test_random_data_gives_equal_stores(source, engine, spark, jdbc, cfg_internal, events, tz):
     with engine.begin() as conn:
         conn.exec_driver_sql(f'truncate "{source.schema}".web_events restart identity')
-    Web(source, "unused").rows([_random_row(e) for e in events])
+    Web(source, "unused").rows([_row(e, T0, UTMS, REFS) for e in events])
     pg, sp = build_both(source, engine, spark, jdbc, cfg_internal, tz)
     assert sp == pg
     assert sum(s[6] for s in sp["sessions"]) == len(events)  # every event is in exactly one session
