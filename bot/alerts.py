@@ -21,7 +21,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.alert_store import AlertStore, PendingNotice, Rule
 from bot.scopes import chat_scope
-from bot.service import BotOptions, Clock, is_db_outage
+from bot.service import BotOptions, Clock, DatabaseDown, is_db_outage
 from bot.store import Store
 from charts.i18n import t
 from metrics.day import ReportDay
@@ -32,6 +32,7 @@ from reports.alert_rules import STATE, format_number
 log = logging.getLogger("salespulse.bot.alerts")
 
 Notify = Callable[..., Awaitable[None]]
+OnMigrate = Callable[[int, int], Awaitable[None]]
 
 
 def markup(rule_id: int, quiet: bool, locale: str) -> InlineKeyboardMarkup:
@@ -62,13 +63,14 @@ class AlertRunner:
     def __init__(self, *, bot: Bot, store: AlertStore, subs: Store, engine, source_schema: str,
                  state_schema: str, cfg, clock: Clock, options: BotOptions, interval: timedelta,
                  late: timedelta, default_tz: str, default_locale: str, notify_admins: Notify,
-                 ready: Callable[[], bool] = lambda: True, reader=read_all):
+                 on_migrate: OnMigrate, ready: Callable[[], bool] = lambda: True, reader=read_all):
         self.bot, self.store, self.subs = bot, store, subs
         self.engine, self.source_schema, self.state_schema, self.cfg = engine, source_schema, state_schema, cfg
         self.clock, self.options = clock, options
         self.interval, self.late = interval, late
         self.default_tz, self.default_locale = default_tz, default_locale
         self.notify_admins = notify_admins
+        self.on_migrate = on_migrate  # the digest's migration: subscription, rules, job, admins
         self.reader = reader
         self.ready = ready  # the state schema is migrated (bot.sweep does it, once the database answers)
         self._lock = asyncio.Lock()
@@ -88,7 +90,7 @@ class AlertRunner:
             try:
                 await self._tick()
             except Exception as exc:
-                if not is_db_outage(exc):
+                if not (is_db_outage(exc) or isinstance(exc, DatabaseDown)):  # the latter: a migration's retries
                     log.exception("alert check failed")
                     return
                 log.error("alert check skipped, database unavailable: %s", type(exc).__name__)
@@ -154,9 +156,9 @@ class AlertRunner:
                                               reply_markup=markup(rule.id, False, locale))
         except asyncio.CancelledError:
             raise  # killed: the notice stays pending and the next start sends it
-        except ChatMigrated as exc:  # the group became a supergroup: the rules follow it
-            log.info("alert #%s: chat %s migrated to %s; the rules follow it", rule.id, n.chat_id, exc.new_chat_id)
-            await self._db(self.store.migrate_chat, n.chat_id, exc.new_chat_id)
+        except ChatMigrated as exc:  # the group became a supergroup: the chat follows it
+            log.info("alert #%s: chat %s migrated to %s; following it", rule.id, n.chat_id, exc.new_chat_id)
+            await self.on_migrate(n.chat_id, exc.new_chat_id)
             return  # still pending: sent to the new id at the next check
         except (Forbidden, BadRequest) as exc:  # blocked, or a request no retry can fix
             log.warning("alert #%s: notice to chat %s failed: %s", rule.id, n.chat_id, exc.message)
