@@ -20,7 +20,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.alert_store import AlertStore, PendingNotice, Rule
-from bot.scopes import chat_scope
+from bot.scopes import chat_scope, scope_label
 from bot.service import BotOptions, Clock, DatabaseDown, is_db_outage
 from bot.store import Store
 from charts.i18n import t
@@ -48,6 +48,11 @@ def markup(rule_id: int, quiet: bool, locale: str) -> InlineKeyboardMarkup:
 
 def scope_part(scope: str | None, locale: str) -> str:
     return t("bot.alert_scope", locale, scope=scope) if scope else ""
+
+
+def scope_changed(now: str | None, was: str | None, locale: str) -> str:
+    """Why a rule is not evaluated: told to the admins, in the bot's language."""
+    return t("bot.alert_scope_changed", locale, now=scope_label(now, locale), was=scope_label(was, locale))
 
 
 def notice_text(n: PendingNotice, rule: Rule, locale: str) -> str:
@@ -109,9 +114,8 @@ class AlertRunner:
             scope = chat_scope(sub)
             if rule.scope != scope:
                 # Never evaluate a rule in a scope the chat no longer has (it could widen the chat).
-                readings.append((rule, Reading(Outcome.FAILED, at=now, detail=(
-                    f"the chat's scope is now {scope or 'the whole company'}, the rule was made for "
-                    f"{rule.scope or 'the whole company'}; remove it and add it again")), scope))
+                readings.append((rule, Reading(Outcome.FAILED, at=now, detail=scope_changed(
+                    scope, rule.scope, self.default_locale)), scope))
             elif rule.spec.kind == STATE:
                 groups.setdefault((scope, None), []).append(rule)
             else:

@@ -171,7 +171,7 @@ async def test_a_scoped_chat_gets_scoped_alerts_and_errors_go_to_the_admins(tg, 
         await ticks(h)
         (told,) = [t for t in tg.texts(ADMIN) if "cannot be evaluated" in t]
         assert told.startswith("SalesPulse: alert #1 in chat -4242 (hanging > 0) cannot be evaluated: the chat's "
-                               "scope is now the whole company, the rule was made for team:north")
+                               "scope is now whole company, the rule was made for team:north")
         assert len(alerts_in(tg, GROUP)) == 1 and not any("cannot" in t for t in tg.texts(GROUP))
         assert rule_rows(engine, schema)[0]["state"] == "error"
 
@@ -304,3 +304,12 @@ async def test_an_alert_to_a_migrated_group_moves_the_subscription_with_the_rule
         assert rule_rows(engine, schema)[0]["chat_id"] == new_id
         assert any("supergroup" in t for t in tg.texts(ADMIN))
         assert tg.sent(GROUP, "sendMediaGroup") == []  # the digest did not do the moving
+
+
+def test_the_scope_changed_reason_comes_from_the_catalogue():
+    from bot.alerts import scope_changed
+
+    assert scope_changed(None, "team:north", "ru") == (
+        "область чата теперь вся компания, а правило создано для team:north; удалите его и добавьте заново")
+    assert scope_changed("team:south", None, "en").startswith("the chat's scope is now team:south, the rule was made "
+                                                               "for whole company;")
