@@ -17,7 +17,6 @@ import sys
 import time
 from datetime import date
 
-# not bot.cli's UsageError: under `python -m bot.cli` that module is __main__, another class
 from bot.usage import UsageError
 from db.settings import Settings, check_timezone
 from db.sql import qualified
