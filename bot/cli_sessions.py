@@ -61,6 +61,11 @@ def _status(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def _check_order(first: date, last: date) -> None:
+    if last < first:
+        raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
+
+
 def _need_web_events(engine, schema: str, hint: str = "") -> str:
     """The web_events table's quoted name; a usage error when there is none."""
     import sqlalchemy as sa
@@ -101,8 +106,7 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
         from zoneinfo import ZoneInfo
 
         until = newest.astimezone(ZoneInfo(tz)).date()
-    if until < since:
-        raise UsageError(f"--until {until} is before --since {since}; give --since on or before it")
+    _check_order(since, until)
     migrate(engine, settings.state_schema)
     _status("identity links and new rows…", args.no_progress)
     began = time.perf_counter()
@@ -138,8 +142,8 @@ def build(args: argparse.Namespace, settings: Settings) -> int:
     tz = check_timezone("--timezone", args.timezone) if args.timezone else settings.report_timezone
     first = _day(args.since, "--since") if args.since else None
     last = _day(args.until, "--until") if args.until else None
-    if first and last and last < first:
-        raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
+    if first and last:
+        _check_order(first, last)
     spark_only = [f for f, v in (("--parquet", args.parquet), ("--master", args.master),
                                  ("--shuffle-partitions", args.shuffle_partitions), ("--jdbc-jar", args.jdbc_jar)) if v]
     if args.engine == "postgres" and spark_only:
@@ -178,8 +182,7 @@ def _build_postgres(engine, src, cfg, tz: str, first, last) -> int:
                 return 0
             first = first or lo.astimezone(ZoneInfo(tz)).date()
             last = last or hi.astimezone(ZoneInfo(tz)).date()
-        if last < first:
-            raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
+            _check_order(first, last)  # one bound came from the data; build() checked two given ones
         scope = ensure_days(conn, src, cfg, tz, [first + timedelta(days=i) for i in range((last - first).days + 1)])
         events, count = conn.execute(sa.text(
             f"select coalesce(sum(events), 0), count(*) from {src.state_table('attribution_sessions')} "
