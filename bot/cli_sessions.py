@@ -66,14 +66,14 @@ def _check_order(first: date, last: date) -> None:
         raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
 
 
-def _need_web_events(engine, schema: str, hint: str = "") -> str:
-    """The web_events table's quoted name; a usage error when there is none."""
+def need_web_events(engine, schema: str, what: str = ": nothing to build", hint: str = "") -> str:
+    """The web_events table's quoted name; a usage error when there is none (bot.cli's export too)."""
     import sqlalchemy as sa
 
     table = qualified(schema, "web_events")
     with engine.connect() as conn:
         if conn.execute(sa.text("select to_regclass(:t)"), {"t": table}).scalar() is None:
-            raise UsageError(f"no table {table}: nothing to build (SOURCE_SCHEMA is {schema}){hint}")
+            raise UsageError(f"no table {table}{what} (SOURCE_SCHEMA is {schema}){hint}")
     return table
 
 
@@ -94,7 +94,7 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
     engine = engine_from_settings(settings)
     check_connection(engine)
     schema = settings.source_schema
-    web = _need_web_events(engine, schema)
+    web = need_web_events(engine, schema)
     with engine.connect() as conn:
         newest = conn.execute(sa.text(f"select max(happened_at)::timestamptz from {web}")).scalar()
     if args.until:
@@ -155,7 +155,7 @@ def build(args: argparse.Namespace, settings: Settings) -> int:
     check_connection(engine)
     schema = settings.source_schema
     if not args.parquet:
-        _need_web_events(engine, schema, "; or read Parquet files with --engine spark --parquet DIR")
+        need_web_events(engine, schema, hint="; or read Parquet files with --engine spark --parquet DIR")
     migrate(engine, settings.state_schema)
     with engine.connect() as conn:
         src = inspect_source(conn, schema, settings.state_schema)
