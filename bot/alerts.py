@@ -52,6 +52,8 @@ def scope_part(scope: str | None, locale: str) -> str:
 
 def scope_changed(now: str | None, was: str | None, locale: str) -> str:
     """Why a rule is not evaluated: told to the admins, in the bot's language."""
+    if now is None:  # "the whole company" reads as a place of its own in English, not a label
+        return t("bot.alert_scope_changed_company", locale, was=scope_label(was, locale))
     return t("bot.alert_scope_changed", locale, now=scope_label(now, locale), was=scope_label(was, locale))
 
 

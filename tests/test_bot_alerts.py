@@ -171,7 +171,7 @@ async def test_a_scoped_chat_gets_scoped_alerts_and_errors_go_to_the_admins(tg, 
         await ticks(h)
         (told,) = [t for t in tg.texts(ADMIN) if "cannot be evaluated" in t]
         assert told.startswith("SalesPulse: alert #1 in chat -4242 (hanging > 0) cannot be evaluated: the chat's "
-                               "scope is now whole company, the rule was made for team:north")
+                               "scope is now the whole company, the rule was made for team:north")
         assert len(alerts_in(tg, GROUP)) == 1 and not any("cannot" in t for t in tg.texts(GROUP))
         assert rule_rows(engine, schema)[0]["state"] == "error"
 
