@@ -20,8 +20,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.alert_store import AlertStore, PendingNotice, Rule
-from bot.scopes import chat_scope
-from bot.service import BotOptions, Clock, is_db_outage
+from bot.scopes import chat_scope, scope_label
+from bot.service import BotOptions, Clock, DatabaseDown, is_db_outage
 from bot.store import Store
 from charts.i18n import t
 from metrics.day import ReportDay
@@ -32,6 +32,7 @@ from reports.alert_rules import STATE, format_number
 log = logging.getLogger("salespulse.bot.alerts")
 
 Notify = Callable[..., Awaitable[None]]
+OnMigrate = Callable[[int, int], Awaitable[None]]
 
 
 def markup(rule_id: int, quiet: bool, locale: str) -> InlineKeyboardMarkup:
@@ -49,6 +50,13 @@ def scope_part(scope: str | None, locale: str) -> str:
     return t("bot.alert_scope", locale, scope=scope) if scope else ""
 
 
+def scope_changed(now: str | None, was: str | None, locale: str) -> str:
+    """Why a rule is not evaluated: told to the admins, in the bot's language."""
+    if now is None:  # "the whole company" reads as a place of its own in English, not a label
+        return t("bot.alert_scope_changed_company", locale, was=scope_label(was, locale))
+    return t("bot.alert_scope_changed", locale, now=scope_label(now, locale), was=scope_label(was, locale))
+
+
 def notice_text(n: PendingNotice, rule: Rule, locale: str) -> str:
     day = t("bot.alert_value_day", locale, day=f"{n.day:%Y-%m-%d}") if n.day else ""
     band = (t("bot.alert_band", locale, low=format_number(n.low), high=format_number(n.high))
@@ -62,13 +70,14 @@ class AlertRunner:
     def __init__(self, *, bot: Bot, store: AlertStore, subs: Store, engine, source_schema: str,
                  state_schema: str, cfg, clock: Clock, options: BotOptions, interval: timedelta,
                  late: timedelta, default_tz: str, default_locale: str, notify_admins: Notify,
-                 ready: Callable[[], bool] = lambda: True, reader=read_all):
+                 on_migrate: OnMigrate, ready: Callable[[], bool] = lambda: True, reader=read_all):
         self.bot, self.store, self.subs = bot, store, subs
         self.engine, self.source_schema, self.state_schema, self.cfg = engine, source_schema, state_schema, cfg
         self.clock, self.options = clock, options
         self.interval, self.late = interval, late
         self.default_tz, self.default_locale = default_tz, default_locale
         self.notify_admins = notify_admins
+        self.on_migrate = on_migrate  # the digest's migration: subscription, rules, job, admins
         self.reader = reader
         self.ready = ready  # the state schema is migrated (bot.sweep does it, once the database answers)
         self._lock = asyncio.Lock()
@@ -88,7 +97,7 @@ class AlertRunner:
             try:
                 await self._tick()
             except Exception as exc:
-                if not is_db_outage(exc):
+                if not (is_db_outage(exc) or isinstance(exc, DatabaseDown)):  # the latter: a migration's retries
                     log.exception("alert check failed")
                     return
                 log.error("alert check skipped, database unavailable: %s", type(exc).__name__)
@@ -107,9 +116,8 @@ class AlertRunner:
             scope = chat_scope(sub)
             if rule.scope != scope:
                 # Never evaluate a rule in a scope the chat no longer has (it could widen the chat).
-                readings.append((rule, Reading(Outcome.FAILED, at=now, detail=(
-                    f"the chat's scope is now {scope or 'the whole company'}, the rule was made for "
-                    f"{rule.scope or 'the whole company'}; remove it and add it again")), scope))
+                readings.append((rule, Reading(Outcome.FAILED, at=now, detail=scope_changed(
+                    scope, rule.scope, self.default_locale)), scope))
             elif rule.spec.kind == STATE:
                 groups.setdefault((scope, None), []).append(rule)
             else:
@@ -154,9 +162,9 @@ class AlertRunner:
                                               reply_markup=markup(rule.id, False, locale))
         except asyncio.CancelledError:
             raise  # killed: the notice stays pending and the next start sends it
-        except ChatMigrated as exc:  # the group became a supergroup: the rules follow it
-            log.info("alert #%s: chat %s migrated to %s; the rules follow it", rule.id, n.chat_id, exc.new_chat_id)
-            await self._db(self.store.migrate_chat, n.chat_id, exc.new_chat_id)
+        except ChatMigrated as exc:  # the group became a supergroup: the chat follows it
+            log.info("alert #%s: chat %s migrated to %s; following it", rule.id, n.chat_id, exc.new_chat_id)
+            await self.on_migrate(n.chat_id, exc.new_chat_id)
             return  # still pending: sent to the new id at the next check
         except (Forbidden, BadRequest) as exc:  # blocked, or a request no retry can fix
             log.warning("alert #%s: notice to chat %s failed: %s", rule.id, n.chat_id, exc.message)

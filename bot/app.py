@@ -92,7 +92,8 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
         state_schema=settings.state_schema, cfg=cfg, clock=clock, options=options,
         interval=timedelta(seconds=options.alert_interval or settings.alert_interval_minutes * 60),
         late=timedelta(minutes=settings.alert_late_minutes), default_tz=settings.report_timezone,
-        default_locale=settings.locale, notify_admins=delivery.notify_admins, ready=lambda: sweeper.ready)
+        default_locale=settings.locale, notify_admins=delivery.notify_admins,
+        on_migrate=delivery.migrate, ready=lambda: sweeper.ready)
     data: BotData = app.bot_data
     data.cfg, data.alerts = cfg, alerts
     data.settings, data.engine, data.clock = settings, engine, clock

@@ -145,15 +145,9 @@ def cmd_seed(args, settings: Settings) -> int:
 
 
 def _export_parquet(engine, settings: Settings, out: Path) -> int:
-    import sqlalchemy as sa
-
     from db.parquet_export import export_web_events
-    from db.sql import qualified
 
-    table = qualified(settings.source_schema, "web_events")
-    with engine.connect() as conn:
-        if conn.execute(sa.text("select to_regclass(:t)"), {"t": table}).scalar() is None:
-            raise UsageError(f"no table {table} to export (SOURCE_SCHEMA is {settings.source_schema})")
+    cli_sessions.need_web_events(engine, settings.source_schema, " to export")
     try:
         stats = export_web_events(engine, settings.source_schema, out)
     except RuntimeError as exc:

@@ -13,7 +13,6 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-# not bot.cli's UsageError: under `python -m bot.cli` that module is __main__, another class
 from bot.usage import UsageError
 from db.settings import Settings, check_timezone
 

@@ -17,7 +17,6 @@ import sys
 import time
 from datetime import date
 
-# not bot.cli's UsageError: under `python -m bot.cli` that module is __main__, another class
 from bot.usage import UsageError
 from db.settings import Settings, check_timezone
 from db.sql import qualified
@@ -62,14 +61,19 @@ def _status(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def _need_web_events(engine, schema: str, hint: str = "") -> str:
-    """The web_events table's quoted name; a usage error when there is none."""
+def _check_order(first: date, last: date) -> None:
+    if last < first:
+        raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
+
+
+def need_web_events(engine, schema: str, what: str = ": nothing to build", hint: str = "") -> str:
+    """The web_events table's quoted name; a usage error when there is none (bot.cli's export too)."""
     import sqlalchemy as sa
 
     table = qualified(schema, "web_events")
     with engine.connect() as conn:
         if conn.execute(sa.text("select to_regclass(:t)"), {"t": table}).scalar() is None:
-            raise UsageError(f"no table {table}: nothing to build (SOURCE_SCHEMA is {schema}){hint}")
+            raise UsageError(f"no table {table}{what} (SOURCE_SCHEMA is {schema}){hint}")
     return table
 
 
@@ -90,7 +94,7 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
     engine = engine_from_settings(settings)
     check_connection(engine)
     schema = settings.source_schema
-    web = _need_web_events(engine, schema)
+    web = need_web_events(engine, schema)
     with engine.connect() as conn:
         newest = conn.execute(sa.text(f"select max(happened_at)::timestamptz from {web}")).scalar()
     if args.until:
@@ -102,8 +106,7 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
         from zoneinfo import ZoneInfo
 
         until = newest.astimezone(ZoneInfo(tz)).date()
-    if until < since:
-        raise UsageError(f"--until {until} is before --since {since}; give --since on or before it")
+    _check_order(since, until)
     migrate(engine, settings.state_schema)
     _status("identity links and new rows…", args.no_progress)
     began = time.perf_counter()
@@ -139,8 +142,8 @@ def build(args: argparse.Namespace, settings: Settings) -> int:
     tz = check_timezone("--timezone", args.timezone) if args.timezone else settings.report_timezone
     first = _day(args.since, "--since") if args.since else None
     last = _day(args.until, "--until") if args.until else None
-    if first and last and last < first:
-        raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
+    if first and last:
+        _check_order(first, last)
     spark_only = [f for f, v in (("--parquet", args.parquet), ("--master", args.master),
                                  ("--shuffle-partitions", args.shuffle_partitions), ("--jdbc-jar", args.jdbc_jar)) if v]
     if args.engine == "postgres" and spark_only:
@@ -152,7 +155,7 @@ def build(args: argparse.Namespace, settings: Settings) -> int:
     check_connection(engine)
     schema = settings.source_schema
     if not args.parquet:
-        _need_web_events(engine, schema, "; or read Parquet files with --engine spark --parquet DIR")
+        need_web_events(engine, schema, hint="; or read Parquet files with --engine spark --parquet DIR")
     migrate(engine, settings.state_schema)
     with engine.connect() as conn:
         src = inspect_source(conn, schema, settings.state_schema)
@@ -179,8 +182,7 @@ def _build_postgres(engine, src, cfg, tz: str, first, last) -> int:
                 return 0
             first = first or lo.astimezone(ZoneInfo(tz)).date()
             last = last or hi.astimezone(ZoneInfo(tz)).date()
-        if last < first:
-            raise UsageError(f"--until {last} is before --since {first}; give --since on or before it")
+            _check_order(first, last)  # one bound came from the data; build() checked two given ones
         scope = ensure_days(conn, src, cfg, tz, [first + timedelta(days=i) for i in range((last - first).days + 1)])
         events, count = conn.execute(sa.text(
             f"select coalesce(sum(events), 0), count(*) from {src.state_table('attribution_sessions')} "

@@ -155,7 +155,8 @@ class Delivery:
 
     async def migrate(self, old: int, new: int) -> None:
         moved = await self.db(f"moving chat {old} to {new}", self.store.migrate_chat, old, new)
-        if moved and self.on_migrate is not None:
+        # Called without a moved subscription too: a chat's alert rules follow it all the same.
+        if self.on_migrate is not None:
             await self.on_migrate(old, new)
         if moved:
             await self.notify_admins("admin_migrated", old=old, new=new)

@@ -1,6 +1,7 @@
 """What a person asked for: a report date and metric names, parsed with messages that help."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,10 +35,11 @@ class ReportRequest:
     metrics: tuple[str, ...] = METRICS
 
 
-def _words(key: str) -> set[str]:
+@functools.cache  # the catalogue is fixed for the process; every /report asks again
+def _words(key: str) -> frozenset[str]:
     """A word people type (today, сегодня, 今天, hôm nay) in every language: a chat may type
     its own language's word whatever the bot's default is."""
-    return {text.lower() for lang in LOCALES if (text := lookup(key, lang, fallback=False))}
+    return frozenset(text.lower() for lang in LOCALES if (text := lookup(key, lang, fallback=False)))
 
 
 def parse_date(text: str | None, today: date) -> date:

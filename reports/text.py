@@ -81,23 +81,24 @@ def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None =
     return [Line(shorten(x.text, LINE_MAX) if x.text else "", x.caption) for x in lines]
 
 
-def fit(lines: list[str], limit: int) -> str:
-    """Join lines, dropping whole lines from the end (then a '…' line) until it fits."""
+def fit(lines: list[str], limit: int, locale: str = "en") -> str:
+    """Join lines, dropping whole lines from the end (then a digest.more line, '…') until it fits."""
     lines = list(lines)
     text = "\n".join(lines).strip("\n")
     if tg_len(text) <= limit:
         return text
+    more = t("digest.more", locale)
     while lines:
         lines.pop()
-        text = "\n".join(lines).rstrip("\n") + "\n…"
+        text = "\n".join(lines).rstrip("\n") + "\n" + more
         if tg_len(text) <= limit:
             return text
-    return "…"
+    return more
 
 
 def render_text(outcomes: dict, day: ReportDay, locale: str = "en", scope: str | None = None,
                 scope_users: int | None = None, baselines: Sequence[Baseline] = ()) -> str:
-    return fit([x.text for x in build_lines(outcomes, day, locale, scope, scope_users, baselines)], MESSAGE_LIMIT)
+    return fit([x.text for x in build_lines(outcomes, day, locale, scope, scope_users, baselines)], MESSAGE_LIMIT, locale)
 
 
 def render_caption(outcomes: dict, day: ReportDay, locale: str = "en", scope: str | None = None,
@@ -106,7 +107,7 @@ def render_caption(outcomes: dict, day: ReportDay, locale: str = "en", scope: st
              if x.caption or not x.text]
     # Blank separators only between kept sections, never doubled.
     compact = [x for i, x in enumerate(lines) if x or (i > 0 and lines[i - 1])]
-    return fit(compact, CAPTION_LIMIT)
+    return fit(compact, CAPTION_LIMIT, locale)
 
 
 def render_csv(outcomes: dict, day: ReportDay, scope: str | None = None) -> str:

@@ -283,3 +283,33 @@ async def test_alerts_speak_the_chats_language(tg, engine, schema, data):
         assert fired.text == "⚠️ Оповещение #2: hanging > 1. Сейчас 2."
         labels = [b["text"] for b in tg.messages[fired.result["message_id"]]["reply_markup"]["inline_keyboard"][0]]
         assert labels == ["Отложить на 1 ч", "До завтра", "Без звука"]
+
+
+async def test_an_alert_to_a_migrated_group_moves_the_subscription_with_the_rules(tg, engine, schema, data):
+    from datetime import time
+
+    from bot.store import Store
+
+    new_id = -1_000_000_004_242
+    Store(engine, schema).subscribe(GROUP, None, time(20), "UTC", None, ADMIN)  # no digest due at 12:00
+    async with harness(tg, engine, schema, data, Clock(at(12))) as h:
+        await h.ask(GROUP, ADMIN, "/alert hanging > 1")
+        tg.fault("sendMessage", "migrate", chat_id=GROUP, new_chat_id=new_id)
+        await tg.wait_for(lambda: alerts_in(tg, new_id, "⚠️"), what="the alert in the supergroup")
+        assert [c.text for c in alerts_in(tg, new_id)] == ["⚠️ Alert #1: hanging > 1. Now 2."]
+        store = Store(engine, schema)
+        assert store.get(GROUP) is None and store.get(new_id).active
+        assert h.app.job_queue.get_jobs_by_name(f"digest:{new_id}")
+        assert not h.app.job_queue.get_jobs_by_name(f"digest:{GROUP}")
+        assert rule_rows(engine, schema)[0]["chat_id"] == new_id
+        assert any("supergroup" in t for t in tg.texts(ADMIN))
+        assert tg.sent(GROUP, "sendMediaGroup") == []  # the digest did not do the moving
+
+
+def test_the_scope_changed_reason_comes_from_the_catalogue():
+    from bot.alerts import scope_changed
+
+    assert scope_changed(None, "team:north", "ru") == (
+        "область чата теперь вся компания, а правило создано для team:north; удалите его и добавьте заново")
+    assert scope_changed("team:south", None, "en").startswith("the chat's scope is now team:south, the rule was made "
+                                                               "for whole company;")

@@ -291,6 +291,9 @@ def test_cli_bad_input_is_one_line(source, database_url, tmp_path):
     for args, message in cases:
         assert_one_line_error(_cli("sessions", "build", *args, env=env, cwd=tmp_path), message)
     assert_one_line_error(_cli("seed", "--parquet-only", env=env, cwd=tmp_path), "--parquet-only needs --parquet DIR")
+    source.drop_tables("web_events")
+    assert_one_line_error(_cli("seed", "--parquet-only", "--parquet", str(tmp_path / "lake"), env=env, cwd=tmp_path),
+                          f'no table "{source.schema}"."web_events" to export (SOURCE_SCHEMA is {source.schema})')
 
 
 def test_a_folder_without_parquet_files_is_a_clear_error(spark, tmp_path):

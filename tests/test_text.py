@@ -139,6 +139,14 @@ def test_fit_cuts_at_line_boundaries_only():
     assert tg_len(fit(["🔻" * 300, "🔻" * 300], 1024)) <= 1024
 
 
+def test_fit_ends_with_the_catalogues_more_line(monkeypatch):
+    import reports.text
+
+    real = reports.text.t
+    monkeypatch.setattr(reports.text, "t", lambda key, locale, **kw: "[more]" if key == "digest.more" else real(key, locale, **kw))
+    assert fit(["a" * 60, "b" * 60], 100, "ru") == "a" * 60 + "\n[more]"
+
+
 def test_change_arrows():
     assert fmt_change(120, 100, "en") == "▲ +20%"
     assert fmt_change(95, 100, "ru") == "▼ -5%"
