@@ -87,6 +87,7 @@ _LOOKUP = ("(select m.channel from _channels m "
 def _channel_table(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: str) -> None:
     sessions = src.state_table("attribution_sessions")
     pairs = channel_sql(cfg.attribution, "p.src", "p.med")
+    first = window_days(cfg, day)[0]
     conn.execute(sa.text("drop table if exists _channels"))
     conn.execute(sa.text("""
         create temp table _channels (src text, med text, channel text not null, primary key (src, med))
@@ -96,8 +97,9 @@ def _channel_table(conn: Connection, src: Source, cfg: MetricConfig, day: Report
         select p.src, p.med, {pairs} from (
             select distinct coalesce(s.ch_source, '') as src, coalesce(s.ch_medium, '') as med
             from {sessions} s
-            where s.scope = :scope and s.started_at >= :from and s.started_at < :end
-        ) p"""), {"scope": scope, "from": day.midnight(window_days(cfg, day)[0]), "end": day.end}
+            where s.scope = :scope and s.local_day between :first_day and :day
+              and s.started_at >= :from and s.started_at < :end
+        ) p"""), {"scope": scope, "from": day.midnight(first), "end": day.end, "first_day": first, "day": day.day}
         | channel_params(cfg.attribution))
 
 
@@ -106,6 +108,11 @@ def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sc
         "scope": scope,
         "start": day.start,
         "end": day.end,
+        "day": day.day,
+        # the local day of T - lookback, the first day the Markov chain's idle journeys read (in
+        # UTC: subtracting from a local time would move the wall clock, an hour off across DST)
+        "idle_from_day": (day.end.astimezone(UTC) - timedelta(hours=24 * cfg.attribution.lookback_days))
+                         .astimezone(day.tz).date(),
         "lookback": cfg.attribution.lookback_days,
         "excluded_ids": excluded_event_ids(conn, src, cfg),
     }
@@ -117,7 +124,7 @@ def _day_sessions_sql(src: Source, cfg: MetricConfig, users: Scope | None = None
 with day_sessions as (
     select {_LOOKUP} as channel, s.skey
     from {sessions} s
-    where s.scope = :scope and s.started_at >= :start and s.started_at < :end
+    where s.scope = :scope and s.local_day = :day and s.started_at >= :start and s.started_at < :end
       and {session_users_sql(src, users)}
 )
 select channel, count(*) as sessions, count(distinct skey) as users

@@ -89,7 +89,8 @@ def session_users_sql(src: Source, scope: Scope | None, user_col: str = "s.user_
 def markov_transitions_sql(src: Source, channel_expr: str, scope: Scope | None = None) -> str:
     """Transition counts between states over D's converting journeys and the non-converting ones:
     every stitched key without a payment on D, with its sessions that started in [T - lookback, T)
-    (the journey it would have had, had it paid at the cutoff). Reads CTEs payments_d, journeys."""
+    (the journey it would have had, had it paid at the cutoff). Reads CTEs payments_d, journeys;
+    parameters :day and :idle_from_day (the local days of the window: the store's key ranges)."""
     sessions = src.state_table("attribution_sessions")
     return f"""
 , idle as (
@@ -97,7 +98,7 @@ def markov_transitions_sql(src: Source, channel_expr: str, scope: Scope | None =
            row_number() over (partition by s.skey order by s.started_at, s.first_event_id) as rn,
            count(*) over (partition by s.skey) as n
     from {sessions} s
-    where s.scope = :scope
+    where s.scope = :scope and s.local_day between :idle_from_day and :day
       and s.started_at >= :end - make_interval(hours => 24 * :lookback) and s.started_at < :end
       and (s.user_id is null or s.user_id not in (select user_id from payments_d))
       and {session_users_sql(src, scope)}

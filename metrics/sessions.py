@@ -236,7 +236,7 @@ def build_run(conn: Connection, src: Source, cfg: AttributionConfig, tz: str, sc
               "hi": local_midnight(last + timedelta(days=1), tz), "first": first, "last": last} | rule_params(cfg)
     # Sessions of an unbuilt day can only be left over from an older store layout: start clean.
     _run(conn, f"delete from {src.state_table('attribution_sessions')} "
-               f"where scope = :scope and started_at >= :lo and started_at < :hi", params)
+               f"where scope = :scope and local_day between :first and :last", params)
     events = 0
     for i in range((last - first).days + 1):  # one day's events in memory at a time
         day = first + timedelta(days=i)

@@ -1,5 +1,6 @@
 """Attribution models on hand-built journeys; every expected number is worked out in the comments."""
-from datetime import timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -228,3 +229,23 @@ def test_the_journeys_are_built_once_per_report(web, cfg):
     none = {"Unattributed": (1.0, 5.0)}  # user 2 has no session
     assert credit(r, "first_touch") == {"Paid Search": (1.0, 20.0), "Email": (0.0, 0.0)} | none
     assert credit(r, "markov") == {"Paid Search": (0.5, 10.0), "Email": (0.5, 10.0)} | none
+
+
+def test_markov_idle_journeys_start_at_t_minus_lookback_across_a_dst_change(web, cfg):
+    # New York, D = 2026-03-09: clocks went forward on 03-08, so T (03-10 00:00 EDT, 04:00 UTC)
+    # minus the 72-hour lookback is 03-06 23:00 EST, on local day D-3, not D-2. The store is read
+    # by local day; an idle session at 03-06 23:30 is inside [T - 72 h, T) and must be read, one at
+    # 22:30 must not. Paths as in test_markov_model_on_the_database (A = Paid Search, B = Email):
+    # A -> conv, A -> B -> conv, and the idle B -> null of device "x" at 23:30: shares 0.6 / 0.4.
+    # Read without it: A 2/3, B 1/3; with device "y" at 22:30 too: A 4/7, B 3/7.
+    ny = ZoneInfo("America/New_York")
+    d = date(2026, 3, 9)
+    web.hit(at(d, 9, tz=ny), None, 1, utm=PAID_SEARCH)
+    web.pay(1, at(d, 10, tz=ny), 100)
+    web.hit(at(d, 9, tz=ny), None, 2, utm=PAID_SEARCH)
+    web.hit(at(d, 11, tz=ny), None, 2, utm=EMAIL)
+    web.pay(2, at(d, 12, tz=ny), 100)
+    web.hit(at(date(2026, 3, 6), 23, 30, tz=ny), "x", utm=EMAIL)
+    web.hit(at(date(2026, 3, 6), 22, 30, tz=ny), "y", utm=EMAIL)
+    r = web.report(cfg, day=d, tz="America/New_York")
+    assert credit(r, "markov") == {"Paid Search": (1.2, 120.0), "Email": (0.8, 80.0)}
