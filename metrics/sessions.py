@@ -232,8 +232,7 @@ def build_run(conn: Connection, src: Source, cfg: AttributionConfig, tz: str, sc
               first: date, last: date) -> int:
     """Build the days [first, last] (none of them built) at watermark `high`, marking them built;
     returns how many events their sessions hold. The caller holds the scope's lock."""
-    params = {"scope": scope, "tz": tz, "high": high, "lo": local_midnight(first, tz),
-              "hi": local_midnight(last + timedelta(days=1), tz), "first": first, "last": last} | rule_params(cfg)
+    params = {"scope": scope, "tz": tz, "high": high, "first": first, "last": last} | rule_params(cfg)
     # Sessions of an unbuilt day can only be left over from an older store layout: start clean.
     _run(conn, f"delete from {src.state_table('attribution_sessions')} "
                f"where scope = :scope and local_day between :first and :last", params)
