@@ -23,6 +23,7 @@ from bot.scopes import chat_scope, may_see_data, scope_label
 from bot.service import retry_db
 from charts.i18n import t
 from metrics.day import ReportDay
+from reports.registry import REGISTRY
 from reports.request import METRICS
 
 log = logging.getLogger("salespulse.bot.buttons")
@@ -66,7 +67,7 @@ def menu_markup(day: date, yesterday: date, names: tuple[str, ...], locale: str)
     if next_day <= yesterday:
         nav.append(InlineKeyboardButton(t("bot.btn_next", locale, day=f"{next_day:%d.%m}"),
                                         callback_data=f"d:{next_day}"))
-    metric_buttons = [InlineKeyboardButton(t(f"button.{n}", locale), callback_data=f"d:{day}:{n}") for n in names]
+    metric_buttons = [InlineKeyboardButton(t(REGISTRY[n].button, locale), callback_data=f"d:{day}:{n}") for n in names]
     rows = [nav] + [metric_buttons[i:i + 3] for i in range(0, len(metric_buttons), 3)]
     rows.append([InlineKeyboardButton(t("bot.btn_leads", locale), callback_data=f"l:{day}")])
     return InlineKeyboardMarkup(rows)

@@ -22,6 +22,7 @@ from bot.context import BotContext
 from bot.schedule import next_run, schedule_chat
 from bot.scopes import COMPANY, ScopeError, parse_scope, scope_label
 from charts.i18n import LOCALES, t
+from reports.registry import REGISTRY
 from reports.request import METRICS
 
 log = logging.getLogger("salespulse.bot.settings")
@@ -71,7 +72,7 @@ def _picker(screen: str, sub, loc: str, scopes: list[str]) -> tuple[str, InlineK
         return t("bot.settings_pick_scope", loc), _grid(buttons, loc, 2)
     on = sub.metrics or METRICS
     return t("bot.settings_pick_metrics", loc), _grid(
-        [Button(("✅ " if n in on else "▫️ ") + t(f"button.{n}", loc), callback_data=f"s:m={n}") for n in METRICS], loc, 2)
+        [Button(("✅ " if n in on else "▫️ ") + t(REGISTRY[n].button, loc), callback_data=f"s:m={n}") for n in METRICS], loc, 2)
 
 
 def _change(field: str, value: str, sub) -> dict | None:
