@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +22,18 @@ from db.source import Source, create_source_tables
 from metrics.config import load_config
 
 _counter = itertools.count()
+
+
+@contextmanager
+def statements(engine) -> Iterator[list[str]]:
+    """Every SQL statement `engine` sends inside the block, in order."""
+    seen: list[str] = []
+    listen = lambda conn, cursor, statement, *rest: seen.append(statement)
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
 
 
 def _server_url() -> str:

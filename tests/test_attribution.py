@@ -7,6 +7,7 @@ import pytest
 from metrics import attribution
 from metrics.attribution_models import CONVERSION, NULL, START, markov_shares
 from metrics.day import ReportDay
+from tests.conftest import statements
 from tests.test_attribution_fixtures import D, at, by_channel, make_web
 
 
@@ -210,25 +211,24 @@ def test_a_source_name_with_a_quote_and_a_colon_is_bound_not_spliced(web, cfg):
 
 def test_the_journeys_are_built_once_per_report(web, cfg):
     # unattributed payments, rule credits and Markov transitions all read D's journeys
-    import sqlalchemy as sa
-
     web.hit(at(D - DAY, 9), None, 1, utm=PAID_SEARCH)
     web.hit(at(D, 9), None, 1, utm=EMAIL)
     web.pay(1, at(D, 10), 20)
     web.pay(2, at(D, 11), 5)
     web.update(cfg)
-    seen: list[str] = []
-    listen = lambda conn, cursor, statement, *rest: seen.append(statement)
-    sa.event.listen(web.engine, "before_cursor_execute", listen)
-    try:
+    with statements(web.engine) as seen:
         r = web.report(cfg)
-    finally:
-        sa.event.remove(web.engine, "before_cursor_execute", listen)
     assert len([s for s in seen if "partition by d.payment_id" in s]) == 1
     assert (r.payments, r.unattributed_payments) == (2, 1)
     none = {"Unattributed": (1.0, 5.0)}  # user 2 has no session
+    # User 1's journey is Paid Search (D-1 09:00, 25 h before paying) -> Email (D 09:00): first
+    # touch gives the 20 to Paid Search.
     assert credit(r, "first_touch") == {"Paid Search": (1.0, 20.0), "Email": (0.0, 0.0)} | none
+    # Markov: one path start -> Paid Search -> Email -> conv and no idle key (user 1 paid, user 2
+    # has no session). Removing either channel leaves no conversion: both effects 1, shares 1/2
+    # each of the one attributed payment and its 20.
     assert credit(r, "markov") == {"Paid Search": (0.5, 10.0), "Email": (0.5, 10.0)} | none
+
 
 
 def test_markov_idle_journeys_start_at_t_minus_lookback_across_a_dst_change(web, cfg):

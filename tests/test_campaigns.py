@@ -11,6 +11,7 @@ import pytest
 
 from metrics import campaigns
 from metrics.day import ReportDay
+from tests.conftest import statements
 
 
 @pytest.fixture
@@ -294,14 +295,9 @@ def test_the_metric_leaves_jit_to_the_connection(source, cfg):
     # Every connection starts with jit off (db.engine); the metric must not toggle it per query.
     import sqlalchemy as sa
 
-    seen: list[str] = []
-    listen = lambda conn, cursor, statement, *rest: seen.append(statement)
-    sa.event.listen(source.engine, "before_cursor_execute", listen)
-    try:
+    with statements(source.engine) as seen:
         sends(source, (1, 1, at(D, 9), "email", "promo"))
         run(source, cfg)
-    finally:
-        sa.event.remove(source.engine, "before_cursor_execute", listen)
     assert any("period_sends" in s for s in seen)
     assert not [s for s in seen if "jit" in s.lower()]
     with source.engine.connect() as conn:
