@@ -66,11 +66,6 @@ def _build_chunk(engine: Engine, source_schema: str, state_schema: str, cfg: Att
                                     "where scope = :scope"), {"scope": scope}).scalar_one()
         # Two builders on two cores: each chunk stays on its own connection's core.
         conn.execute(sa.text("set local max_parallel_workers_per_gather = 0"))
-        # A day's rows through a bitmap of the happened_at index: each heap page is read once. A
-        # plain index scan follows the index's order, and rows written in batches (sorted by device,
-        # as the seeder and many loaders write them) sit on pages that it visits again and again:
-        # 120k page visits instead of 8k for one day (EXPLAIN, bench/README.md).
-        conn.execute(sa.text("set local enable_indexscan = off"))
         rows = 0
         for a, b in runs(missing_days(conn, src, scope, [first + timedelta(days=i)
                                                           for i in range((last - first).days + 1)])):
