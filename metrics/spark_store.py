@@ -10,8 +10,8 @@ and the staging tables are dropped. A job that dies midway leaves the store as i
 Publishing follows the store's invariants: when the stored watermark is the job's, the links are
 already these and only the range's days are replaced; otherwise the scope is started over at the
 job's watermark (links replaced, every other built day forgotten and built again when needed),
-exactly as the Postgres engine's `_init_scope` does. The reports then read the store as usual,
-and their own sync picks up any row newer than the watermark.
+exactly as the Postgres engine does (`metrics.sessions.reset_scope`, which `publish` calls). The
+reports then read the store as usual, and their own sync picks up any row newer than the watermark.
 """
 from __future__ import annotations
 

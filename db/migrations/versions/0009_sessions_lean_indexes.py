@@ -2,7 +2,8 @@
 index only over sessions that have a user.
 
 Writing a day of sessions cost more in index upkeep than in the rows themselves (issue 11: a day
-of 35k sessions took ~0.67 s to write with three indexes, 0.48 s with these two, 0.15 s with none).
+of 35k sessions took ~0.67 s to write with three indexes, 0.44-0.48 s with these two, 0.12-0.15 s
+with none; bench/README.md).
 Every range read of the store is a range of local days, which the primary key (scope, local_day,
 ...) already serves, so readers say the days (they still say the exact started_at bounds too).
 Every read by user asks for a given user_id, so anonymous sessions (about 45%) need no entry.
