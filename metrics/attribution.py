@@ -9,7 +9,7 @@ each model's conversions add up to D's payments; the same numbers are in `unattr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -109,10 +109,8 @@ def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sc
         "start": day.start,
         "end": day.end,
         "day": day.day,
-        # the local day of T - lookback, the first day the Markov chain's idle journeys read (in
-        # UTC: subtracting from a local time would move the wall clock, an hour off across DST)
-        "idle_from_day": (day.end.astimezone(UTC) - timedelta(hours=24 * cfg.attribution.lookback_days))
-                         .astimezone(day.tz).date(),
+        # the local day of T - lookback: the first day the Markov chain's idle journeys read
+        "idle_from_day": day.day_hours_before(day.end, 24 * cfg.attribution.lookback_days),
         "lookback": cfg.attribution.lookback_days,
         "excluded_ids": excluded_event_ids(conn, src, cfg),
     }
@@ -182,9 +180,7 @@ def window_days(cfg: MetricConfig, day: ReportDay) -> list[date]:
     """The local days whose sessions the report of `day` reads: D's own sessions, the journeys of
     D's payments (started within the lookback, counted in 24-hour days, before the payment) and
     the non-converting journeys of the Markov model ([T - lookback, T))."""
-    # in UTC: aware datetimes in one zone subtract wall-clock time, which is off by DST's hour
-    earliest = day.start.astimezone(UTC) - timedelta(hours=24 * cfg.attribution.lookback_days)
-    first = earliest.astimezone(day.tz).date()
+    first = day.day_hours_before(day.start, 24 * cfg.attribution.lookback_days)
     return [first + timedelta(days=i) for i in range((day.day - first).days + 1)]
 
 

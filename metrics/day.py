@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -32,6 +32,11 @@ class ReportDay:
     def end(self) -> datetime:
         """The cutoff T: the first instant after day D."""
         return self.midnight(self.day + timedelta(days=1))
+
+    def day_hours_before(self, instant: datetime, hours: int) -> date:
+        """The local day of `hours` before `instant`. Subtracted in UTC: aware datetimes in one
+        zone subtract wall-clock time, an hour off across DST."""
+        return (instant.astimezone(UTC) - timedelta(hours=hours)).astimezone(self.tz).date()
 
     def shifted(self, days: int) -> ReportDay:
         return ReportDay(self.day + timedelta(days=days), self.timezone)
