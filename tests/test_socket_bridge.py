@@ -28,7 +28,9 @@ def _echo_server(path: str) -> tuple[socket.socket, list[bytes]]:
                 while data := conn.recv(65536):
                     got += data
                     conn.sendall(data)
-            seen.append(got)  # only after EOF: the bridge passed the client's hang-up on
+                # only after EOF (the bridge passed the client's hang-up on), and before closing,
+                # so a client that sees the close finds it recorded
+                seen.append(got)
 
     threading.Thread(target=serve, daemon=True).start()
     return srv, seen
@@ -54,10 +56,6 @@ def test_bytes_go_both_ways_and_a_hang_up_reaches_the_socket(tmp_path):
                     assert _recv_exactly(client, len(payload)) == payload
                     client.shutdown(socket.SHUT_WR)
                     assert client.recv(1) == b""  # the server's side closed in turn
-            for _ in range(100):
-                if len(seen) == 2:
-                    break
-                threading.Event().wait(0.05)
             assert seen == [payload, payload]
     finally:
         srv.close()
