@@ -40,6 +40,7 @@ class Sweeper:
         self._failures = 0
         self._next_try: datetime | None = None
         self._closed = False
+        self.sweeps = 0  # sweeps that ran, to the end or into an outage (tests wait on it)
 
     @property
     def ready(self) -> bool:
@@ -72,10 +73,11 @@ class Sweeper:
             except Exception as exc:
                 if not is_db_outage(exc):
                     log.exception("sweep failed")
-                    return
-                await self._database_down(now, fired, exc)
+                else:
+                    await self._database_down(now, fired, exc)
             else:
                 self._failures, self._next_try, self._carried = 0, None, {}
+            self.sweeps += 1
 
     async def _database_down(self, now: datetime, fired: dict[int, tuple[time, str]], exc) -> None:
         from db.engine import redact

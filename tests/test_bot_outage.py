@@ -61,19 +61,26 @@ def harness(tg, bot_engine, schema, grace_hours: float = 1.0, **options) -> BotH
                       delivery_grace_hours=grace_hours)
 
 
-async def settle(seconds: float = 1.5) -> None:
-    """Let a few more sweeps run (0.2 s apart), so a double delivery would have happened."""
-    await asyncio.sleep(seconds)
+async def settle(h: BotHarness, n: int = 5) -> None:
+    """Wait for `n` more sweeps, so a double delivery would have happened (counted, not timed:
+    a loaded machine runs fewer sweeps a second)."""
+    sweeper = h.app.bot_data.sweeper
+    start = sweeper.sweeps
+    for _ in range(600):
+        if sweeper.sweeps >= start + n:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{n} sweeps did not run in 30 s")
 
 
 async def back_up(tg, proxy, h: BotHarness) -> None:
     """Down a little longer (nothing goes out), then the database returns: wait for every group's
     digest and the last sends, with sweeps enough for a double delivery to have happened."""
-    await asyncio.sleep(1.0)  # a few failed sweeps more
+    await settle(h, 2)  # failed sweeps: still nothing goes out
     assert all(tg.sent(g) == [] for g in GROUPS)
     proxy.up()
     await tg.wait_for(lambda: all(tg.sent(g) for g in GROUPS), timeout=30, what="three digests")
-    await settle()
+    await settle(h)
     await h.delivery.idle()
 
 
@@ -110,7 +117,7 @@ async def test_database_back_after_grace_no_digest_and_one_admin_message(tg, eng
             await asyncio.sleep(0.2)
         proxy.up()
         await tg.wait_for(lambda: admin_texts(tg, "will not be retried"), timeout=20, what="the final notice")
-        await settle()
+        await settle(h)
         (final,) = admin_texts(tg, "will not be retried")
         assert "database" in final and all(str(g) in final for g in GROUPS) and "since" in final
         assert len(admin_texts(tg, "delayed")) == 1
@@ -132,7 +139,7 @@ async def test_telegram_unreachable_longer_than_the_part_retries_is_delivered_la
     h = await harness(tg, bot_engine, schema).start()
     try:
         await tg.wait_for(lambda: tg.sent(g), timeout=30, what="the delivery after the outage")
-        await settle()
+        await settle(h)
         await h.delivery.idle()
         assert len(tg.sent(g)) == 1 and len(tg.sent(g, ok_only=False)) == 4
         (r,) = rows(engine, schema, g)
