@@ -13,7 +13,14 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from charts.empty import render_empty
 from charts.i18n import t
-from charts.i18n.formats import axis_unit, fmt_compact, fmt_date, fmt_num, fmt_short_date
+from charts.i18n.formats import (
+    axis_unit,
+    fmt_compact,
+    fmt_date,
+    fmt_num,
+    fmt_scaled,
+    fmt_short_date,
+)
 from charts.style import (
     ACCENT,
     ACCENT_LIGHT,
@@ -51,9 +58,7 @@ def _axis_formatter(top: float, locale: str):
     unit = axis_unit(top)
     if unit is None:
         return lambda v, _: fmt_num(v, locale, 0)
-    size, key = unit
-    decimals = 1 if top < 10 * size else 0
-    return lambda v, _: "0" if v == 0 else t(key, locale, n=fmt_num(v / size, locale, decimals))
+    return lambda v, _: "0" if v == 0 else fmt_scaled(v, unit, top, locale)
 
 
 def _panel(ax: Axes, days: list[PayersDay], values: list[float], hi: int, locale: str,

@@ -66,17 +66,21 @@ def fmt_compact(x: float | None, locale: str | None) -> str:
     """Short form for narrow cells: 950, 12 345, 123k / 123 тыс, 1.2M / 1,2 млн, 12M, 3.4B."""
     if x is None:
         return DASH
-    ax = abs(x)
-    for size, key in COMPACT:
-        if ax >= size:
-            return t(key, locale, n=fmt_num(x / size, locale, 1 if ax < 10 * size else 0))
-    if ax >= 1e5:
-        return t("compact.thousand", locale, n=fmt_num(x / 1e3, locale, 0))
+    unit = axis_unit(abs(x))
+    if unit is not None:
+        return fmt_scaled(x, unit, abs(x), locale)
     return fmt_money(x, locale) if not float(x).is_integer() else fmt_num(x, locale, 0)
 
 
+def fmt_scaled(x: float, unit: tuple[float, str], top: float, locale: str | None) -> str:
+    """`x` in `unit` (axis_unit's): one decimal while `top` is under ten units ('1.2M'), else none."""
+    size, key = unit
+    return t(key, locale, n=fmt_num(x / size, locale, 1 if top < 10 * size else 0))
+
+
 def axis_unit(top: float) -> tuple[float, str] | None:
-    """One unit for a whole chart axis, chosen by its top: (size, compact.* key), None for plain."""
+    """One unit for a whole chart axis (or one number), chosen by its top: (size, compact.* key);
+    None for plain digits (thousands only from 100k on)."""
     for size, key in COMPACT + ((1e3, "compact.thousand"),):
         if top >= (size if size >= 1e6 else 1e5):
             return size, key
