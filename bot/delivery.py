@@ -48,7 +48,9 @@ class Delivery:
         self.admin_ids = admin_ids
         self.default_locale = default_locale
         self.names = names
-        self.on_migrate = on_migrate        # reschedules the job under the new chat id
+        # Called by migrate() on every chat migration, whether or not a subscription moved: moves
+        # the chat's alert rules and, when the new chat id has a subscription, reschedules its job.
+        self.on_migrate = on_migrate
         self.on_deactivate = on_deactivate  # removes the job of a chat that blocked the bot
         self.owner = uuid.uuid4().hex  # this process; ledger rows of other owners are orphans
         self.after_digest = after_digest    # the buttons under a scheduled digest (best effort)

@@ -14,8 +14,15 @@ from charts.i18n import known, t
 
 log = logging.getLogger("salespulse.bot.progress")
 
-# Stage names the digest builder reports (reports.digest.build_digest's `progress`) are the
-# catalogue's stage.<name>; unknown stages are shown as they come.
+
+def stage_label(name: str, locale: str) -> str:
+    """The words for a stage the digest builder reports (reports.digest.build_digest's
+    `progress`: "sessions", each metric's name, "charts"): the catalogue's stage.<name>, else the
+    metric's title metric.<name>, else the name as it comes."""
+    for key in (f"stage.{name}", f"metric.{name}"):
+        if known(key):
+            return t(key, locale)
+    return name
 
 
 class ChatProgress:
@@ -35,8 +42,8 @@ class ChatProgress:
 
     def stage(self, name: str) -> None:
         """Called on the event loop (DigestCache relays it from the worker thread)."""
-        words = t(f"stage.{name}", self._loc) if known(f"stage.{name}") else name
-        self._want(t("bot.computing_stage", self._loc, day=f"{self._day:%Y-%m-%d}", stage=words))
+        self._want(t("bot.computing_stage", self._loc, day=f"{self._day:%Y-%m-%d}",
+                     stage=stage_label(name, self._loc)))
 
     async def done(self) -> None:
         """The digest is ready: say so (throttled like every edit, in the background)."""

@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 
 from charts.empty import render_empty
 from charts.i18n import t
-from charts.i18n.formats import fmt_compact, fmt_date, fmt_num
+from charts.i18n.formats import DASH, fmt_compact, fmt_date, fmt_num
 from charts.labels import shorten
 from charts.style import (
     BAD,
@@ -49,7 +49,7 @@ def _cells(row: CampaignRow, locale: str) -> list[str]:
         fmt_compact(row.open_conversions + row.click_conversions, locale),
         fmt_compact(row.revenue, locale),
         fmt_compact(row.cost, locale),
-        "–" if row.roas is None else (fmt_compact(row.roas, locale) if row.roas >= 1000
+        DASH if row.roas is None else (fmt_compact(row.roas, locale) if row.roas >= 1000
                                       else fmt_num(row.roas, locale, 1 if 0 < row.roas < 10 else 0)),
     ]
 

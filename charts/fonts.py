@@ -91,8 +91,13 @@ def font_for(text: str) -> str | None:
 
 
 def check_figure(fig: Figure) -> set[str]:
-    """The glyphs of the figure's texts that no font has, logged the first time any are found."""
+    """The glyphs of the figure's texts that no font has, logged the first time any are found.
+
+    Once that warning was given the check has nothing left to say: it returns an empty set at
+    once instead of walking every text of every later chart."""
     global _told
+    if _told:
+        return set()
     missing = set().union(*(missing_glyphs(t.get_text()) for t in fig.findobj(Text)))
     if missing and not _told:
         _told = True

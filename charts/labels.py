@@ -15,12 +15,13 @@ def _collapse(text: object) -> str:
 
 
 def shorten(text: str, width: int) -> str:
-    """One line of at most `width` characters, cut with an ellipsis; whitespace collapsed
-    (but not the no-break spaces inside formatted numbers)."""
+    """One line of at most `width` columns (cells(): a Chinese character counts two), cut with
+    an ellipsis; whitespace collapsed (but not the no-break spaces inside formatted numbers).
+    Measured as wrap() measures, so a label fits the columns chars_fit budgets in any language."""
     flat = _collapse(text)
-    if len(flat) <= width:
+    if cells(flat) <= width:
         return flat
-    return flat[: max(width - 1, 0)].rstrip() + ELLIPSIS
+    return _fit(flat, width - 1).rstrip() + ELLIPSIS
 
 
 def cells(text: str) -> int:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 
 from charts.i18n import known, t
-from charts.i18n.formats import fmt_money, fmt_num, fmt_pct
+from charts.i18n.formats import DASH, fmt_money, fmt_num, fmt_pct
 from charts.labels import shorten
 from charts.names import channel_name, shown_name
 from metrics.baselines import Baseline
@@ -34,7 +34,7 @@ def fmt_value(b: Baseline, x: float | None, loc: str) -> str:
 def fmt_band(b: Baseline, loc: str) -> str:
     """"14–25": the band's ends as the day's numbers would read."""
     if b.low is None or b.high is None:
-        return "–"
+        return DASH
     if b.is_rate or b.field in MONEY:
         return f"{fmt_value(b, b.low, loc)}–{fmt_value(b, b.high, loc)}"
     return f"{fmt_num(math.ceil(b.low - 1e-9), loc)}–{fmt_num(math.floor(b.high + 1e-9), loc)}"

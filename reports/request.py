@@ -69,10 +69,35 @@ def parse_metric(text: str) -> str:
     return name
 
 
+@functools.cache
+def _phrases() -> tuple[tuple[str, ...], ...]:
+    """The date words that are several words ('hôm nay'), split as Telegram splits the command,
+    longest first."""
+    words = (tuple(w.split()) for w in _words("input.today") | _words("input.yesterday"))
+    return tuple(sorted((w for w in words if len(w) > 1), key=len, reverse=True))
+
+
+def _join_phrases(args: list[str]) -> list[str]:
+    """Consecutive arguments that spell a several-word date word (case-insensitively) become one
+    argument: `/report hôm nay` arrives as ['hôm', 'nay']."""
+    out, i = [], 0
+    while i < len(args):
+        for phrase in _phrases():
+            if tuple(a.lower() for a in args[i:i + len(phrase)]) == phrase:
+                out.append(" ".join(args[i:i + len(phrase)]))
+                i += len(phrase)
+                break
+        else:
+            out.append(args[i])
+            i += 1
+    return out
+
+
 def parse_request(args: list[str], today: date) -> ReportRequest:
-    """Arguments of `/report`: an optional date word and an optional metric, in either order."""
+    """Arguments of `/report`: an optional date word and an optional metric, in either order.
+    A date word of several words ('hôm nay') may span several arguments."""
     day_text, metric = None, None
-    for arg in args:
+    for arg in _join_phrases(args):
         looks_like_date = bool(re.match(r"^\d", arg)) or arg.lower() in (
             _words("input.today") | _words("input.yesterday"))
         if looks_like_date and day_text is None:

@@ -232,6 +232,17 @@ async def test_report_edits_one_preparing_message_as_the_digest_advances(tg, eng
         await h.stop()
 
 
+def test_every_stage_of_a_digest_has_words_in_every_language():
+    """build_digest reports each metric's name as a stage; with no stage.<name> the chat sees the
+    metric's title, never the code."""
+    from bot.progress import stage_label
+    from charts.i18n import t
+
+    assert stage_label("new_payers", "ru") == t("metric.new_payers", "ru") != "new_payers"
+    assert stage_label("hanging", "ru") == t("stage.hanging", "ru")  # its own stage words first
+    assert stage_label("something_new", "ru") == "something_new"
+
+
 async def test_fake_digest_reports_progress_through_the_cache():
     """The builder's progress comes from its worker thread and reaches listeners on the loop."""
     import asyncio

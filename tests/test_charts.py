@@ -18,7 +18,7 @@ from PIL import Image
 
 from charts import render_charts
 from charts.i18n.formats import fmt_num, fmt_pct
-from charts.labels import shorten, wrap
+from charts.labels import cells, shorten, wrap
 from charts.render import render_one, renderer
 from charts.style import WIDTH_PX
 from metrics.attribution import AttributionResult, ChannelRow
@@ -238,6 +238,16 @@ def test_label_helpers():
     wrapped = wrap(LONG, 24, 2).split("\n")
     assert len(wrapped) == 2 and all(len(x) <= 24 for x in wrapped) and wrapped[-1].endswith("…")
     assert all(len(x) <= 10 for x in wrap("x" * 500, 10, 3).split("\n"))
+
+
+def test_shorten_counts_display_columns():
+    """A Chinese character is two columns wide (as wrap() counts): 20 of them shortened to
+    width 20 fit 20 columns, not 40."""
+    zh = "渠道名称非常非常长的广告活动名称测试用例"
+    assert len(zh) == 20
+    short = shorten(zh, 20)
+    assert cells(short) <= 20 and short.endswith("…") and short != zh
+    assert shorten("中文", 4) == "中文"
 
 
 def write_samples(out: Path) -> list[Path]:

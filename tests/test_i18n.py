@@ -149,6 +149,20 @@ def test_a_missing_font_is_logged_once(monkeypatch, caplog):
     assert len(said) == 1 and "漏" in said[0]
 
 
+def test_the_glyph_check_stops_once_it_has_warned(monkeypatch):
+    from charts.style import new_figure, styled
+
+    def walked(*_args, **_kw):
+        raise AssertionError("check_figure walked the texts after its warning")
+
+    monkeypatch.setattr(fonts, "_told", True)
+    monkeypatch.setattr(fonts, "missing_glyphs", walked)
+    with styled():
+        fig = new_figure(1)
+        fig.text(0.1, 0.5, "漏斗")
+        assert fonts.check_figure(fig) == set()
+
+
 @pytest.mark.parametrize("lang", ["zh", "vi"])
 def test_every_chart_draws_the_script_with_no_missing_glyph(lang):
     if lang == "zh":

@@ -39,3 +39,18 @@ def test_refused_with_a_message_in_both_languages(args, en, ru):
         parse_request(args, TODAY)
     assert en in str(err.value) and en in err.value.text("en")
     assert ru in err.value.text("ru")
+
+
+@pytest.mark.parametrize(
+    "args, day, metrics",
+    [
+        (["hôm", "nay"], TODAY, METRICS),
+        (["Hôm", "Qua"], date(2024, 3, 14), METRICS),
+        (["hôm", "qua", "funnel"], date(2024, 3, 14), ("funnel",)),
+        (["funnel", "hôm", "nay"], TODAY, ("funnel",)),
+    ],
+)
+def test_accepted_several_word_date_words(args, day, metrics):
+    """Vietnamese 'hôm nay' / 'hôm qua' arrive as two arguments (Telegram splits on spaces)."""
+    req = parse_request(args, TODAY)
+    assert (req.day, req.metrics) == (day, metrics)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from charts.i18n import t
-from charts.i18n.formats import fmt_money, fmt_num
+from charts.i18n.formats import DASH, fmt_money, fmt_num
 from charts.labels import shorten
 from metrics.campaigns import CampaignResult
 from reports.sections.common import Line, rows
@@ -28,12 +28,12 @@ def text(r: CampaignResult, loc: str, bands=None) -> list[Line]:
     ]
     best = max((c for c in r.campaigns if c.revenue > 0), key=lambda c: c.revenue, default=None)
     if best is not None:
-        out.append(Line(t("digest.camp.best", loc, name=shorten(best.campaign or "–", 40),
+        out.append(Line(t("digest.camp.best", loc, name=shorten(best.campaign or DASH, 40),
                           channel=shorten(best.channel, 16), rev=fmt_money(best.revenue, loc))))
     # The campaign that returned least per unit of cost; campaigns without cost have no ROAS.
     worst = min((c for c in r.campaigns if c.roas is not None), key=lambda c: (c.roas, -c.cost), default=None)
     if worst is not None and worst is not best:
-        out.append(Line(t("digest.camp.worst", loc, name=shorten(worst.campaign or "–", 40),
+        out.append(Line(t("digest.camp.worst", loc, name=shorten(worst.campaign or DASH, 40),
                           channel=shorten(worst.channel, 16), roas=fmt_num(worst.roas, loc, 1))))
     return out
 
