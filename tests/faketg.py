@@ -344,6 +344,18 @@ def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: in
     return build
 
 
+async def more_runs(counter, n: int, what: str, timeout: float = 30.0) -> None:
+    """Wait until `counter()` (a job's count of completed runs) has grown by `n`: so a second
+    message or a double delivery would have happened by then. Counted, not timed, so a loaded
+    machine only makes it slower."""
+    start = counter()
+    for _ in range(int(timeout / 0.05)):
+        if counter() >= start + n:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what}: {n} more runs did not happen in {timeout:.0f} s")
+
+
 def fast_options(**kw):
     from bot.service import BotOptions
 

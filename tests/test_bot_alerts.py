@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.faketg import ADMIN, GROUP, USER, BotHarness, Clock, fast_options
+from tests.faketg import ADMIN, GROUP, USER, BotHarness, Clock, fast_options, more_runs
 
 S2, E2 = "Назначена задача на вторую линию", "Дозвон 2Л"
 DAY = date(2024, 3, 12)
@@ -48,15 +48,8 @@ def rule_rows(engine, schema) -> list[dict]:
 
 
 async def ticks(h: BotHarness, n: int = 3) -> None:
-    """Wait until the alert job has run `n` more complete checks (so a second message would have
-    gone by then)."""
-    runner = h.app.bot_data.alerts
-    start = runner.ticks
-    for _ in range(300):
-        if runner.ticks >= start + n:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the alert job did not run")
+    """Wait until the alert job has run `n` more complete checks."""
+    await more_runs(lambda: h.app.bot_data.alerts.ticks, n, "the alert job")
 
 
 async def test_a_hanging_rule_fires_once_survives_a_restart_and_resolves(tg, engine, schema, data):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from bot.ledger import report_day
-from tests.faketg import ADMIN, BotHarness, fast_options
+from tests.faketg import ADMIN, BotHarness, fast_options, more_runs
 
 GROUPS = (-101, -102, -103)
 
@@ -62,15 +62,8 @@ def harness(tg, bot_engine, schema, grace_hours: float = 1.0, **options) -> BotH
 
 
 async def settle(h: BotHarness, n: int = 5) -> None:
-    """Wait for `n` more sweeps, so a double delivery would have happened (counted, not timed:
-    a loaded machine runs fewer sweeps a second)."""
-    sweeper = h.app.bot_data.sweeper
-    start = sweeper.sweeps
-    for _ in range(600):
-        if sweeper.sweeps >= start + n:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{n} sweeps did not run in 30 s")
+    """Wait for `n` more sweeps of the delivery sweeper."""
+    await more_runs(lambda: h.app.bot_data.sweeper.sweeps, n, "the sweeper")
 
 
 async def back_up(tg, proxy, h: BotHarness) -> None:
