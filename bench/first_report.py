@@ -7,7 +7,9 @@ Per source schema (seeded beforehand with `salespulse seed`, see bench/README.md
 1. the first `salespulse report --date D --metric attribution --format json`, in a fresh process
    from an empty state schema (`<schema>_fr`), wall time, `--repeat` times;
 2. `salespulse sessions backfill` over the `--backfill-days` days before the report's window
-   (or every day with `--backfill-all`), its web rows a second as the command prints them;
+   (or every day with `--backfill-all`), its web rows a second as the command prints them, and
+   the machine's busy CPU-seconds over it: the CPU-microseconds a web row costs, and the rate all
+   cores would reach at that cost with none idle (`ceiling_rows_per_s`);
 3. with `--backfill-all`, the report again on the complete store: its attribution must equal the
    first report's (and `--reference FILE`, e.g. the JSON of the pre-issue-11 code's full build,
    is compared too).
@@ -26,6 +28,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import psutil
 import sqlalchemy as sa
 
 from db.engine import engine_from_settings
@@ -38,6 +41,14 @@ def _env(schema: str, state: str) -> dict:
 
 def _load() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def _cpu() -> tuple[float, float]:
+    """Machine-wide busy and idle CPU-seconds so far. The backfill's work is split between its own
+    process and Postgres's backends; on a shared machine its wall time varies by +-10% from run to
+    run, and the busy CPU-seconds a web row costs say what the cores could reach (cores / cost)."""
+    t = psutil.cpu_times()
+    return sum(getattr(t, f) for f in ("user", "nice", "system", "irq", "softirq", "steal")), t.idle + t.iowait
 
 
 def _cli(args: list[str], schema: str, state: str) -> tuple[float, str, str]:
@@ -72,15 +83,19 @@ def first_report(engine, schema: str, day: date) -> dict:
 
 
 def backfill(schema: str, since: date, until: date) -> dict:
-    load = _load()
+    load, (busy0, idle0) = _load(), _cpu()
     seconds, out, _ = _cli(["sessions", "backfill", "--since", str(since), "--until", str(until), "--no-progress"],
                            schema, f"{schema}_fr")
     m = re.search(r"built (\d+) days .*?: ([\d,]+) web rows in ([\d.]+) s, ([\d,]+) rows/s", out)
+    busy, idle = (b - a for a, b in zip((busy0, idle0), _cpu()))
     if not m:
         raise SystemExit(f"unexpected backfill output: {out}")
-    return {"what": "backfill", "days": int(m[1]), "rows": int(m[2].replace(",", "")),
+    rows = int(m[2].replace(",", ""))
+    return {"what": "backfill", "days": int(m[1]), "rows": rows,
             "seconds": float(m[3]), "rows_per_s": int(m[4].replace(",", "")), "wall": round(seconds, 1),
-            "load": load}
+            "load": load, "busy_cpu_s": round(busy, 1), "idle_cpu_s": round(idle, 1),
+            "cpu_us_per_row": round(busy / rows * 1e6, 2) if rows else None,
+            "ceiling_rows_per_s": round(psutil.cpu_count() * rows / busy) if busy else None}
 
 
 def main(argv: list[str] | None = None) -> int:
