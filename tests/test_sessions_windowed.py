@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from db.state import migrate
-from metrics import attribution, sessions
+from metrics import attribution
 from metrics.day import ReportDay
 from metrics.sessions import ensure_days, scope_name
 from tests.test_attribution_fixtures import MSK, SITE, D, Web, at, by_channel, make_web
@@ -232,23 +232,3 @@ def test_building_days_leaves_fresh_statistics_for_the_planner(web, cfg):
         stored, days = (conn.execute(sa.text(f"select reltuples from pg_class where oid = '{web.src.state_table(t)}'::regclass")).scalar()
                         for t in ("attribution_sessions", "attribution_days"))
     assert (stored, days) == (6, 1)  # -1 (never analyzed) before
-
-
-
-def test_building_days_reads_by_bitmap_and_leaves_the_report_its_planner(web, cfg, monkeypatch):
-    # A day's rows are read with plain index scans switched off (each heap page once); the
-    # report's own queries, later in the same transaction, get the planner's setting back.
-    web.hit(at(D, 9), "d1")
-    web.hit(at(D - DAY, 9), "d1")
-    during = []
-    real = sessions.read_events
-
-    def read_events(conn, *args):
-        during.append(conn.exec_driver_sql("show enable_indexscan").scalar())
-        return real(conn, *args)
-
-    monkeypatch.setattr(sessions, "read_events", read_events)
-    with web.engine.begin() as conn:
-        ensure_days(conn, web.src, cfg.attribution, "UTC", [D - DAY, D])
-        after = conn.exec_driver_sql("show enable_indexscan").scalar()
-    assert (during, after) == (["off", "off"], "on")
