@@ -40,10 +40,11 @@ class Requirements:
         return Message("digest.no_tables" if len(missing) > 1 else "digest.no_table", tables=", ".join(missing))
 
     def notes(self, src: Source) -> list[str]:
-        """What the metric leaves out on this source (optional tables that are missing)."""
+        """What the metric leaves out on this source: the optional tables that are missing (only
+        those: naming a present one beside them read as if it were missing too), and what is lost."""
         return [
-            f"without {', '.join(o.tables)}: {o.lost}"
-            for o in self.optional if src.missing(*o.tables)
+            f"without {', '.join(missing)}: {o.lost}"
+            for o in self.optional if (missing := src.missing(*o.tables))
         ]
 
     @property
