@@ -30,7 +30,7 @@ from bot.schedule import schedule_alerts, schedule_chat, schedule_sweep, unsched
 from bot.service import BotOptions, Clock, DigestBuilder, DigestCache, make_builder, utc_now
 from bot.store import Store
 from bot.sweep import Sweeper
-from charts.i18n import LOCALES, t
+from db.i18n import LOCALES, t
 from db.settings import Settings
 from db.state import migrate
 from metrics.config import MetricConfig

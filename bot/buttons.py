@@ -21,7 +21,7 @@ from bot.context import BotContext
 from bot.progress import ChatProgress
 from bot.scopes import chat_scope, may_see_data, scope_label
 from bot.service import retry_db
-from charts.i18n import t
+from db.i18n import t
 from metrics.day import ReportDay
 from reports.registry import REGISTRY
 from reports.request import METRICS

@@ -164,7 +164,7 @@ def parse_report_scope(text: str | None) -> Scope | None:
     try:
         return parse_scope(text)
     except ScopeError as exc:
-        raise ReportInputError("error.bad_report_scope", error=str(exc)) from None
+        raise ReportInputError("error.bad_report_scope", error=exc) from None
 
 
 def check_scope_source(src: Source, scope: Scope | None) -> None:

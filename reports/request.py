@@ -6,27 +6,16 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from charts.i18n import LOCALES, lookup, t
+from db.i18n import LOCALES, LocalizedError, lookup
 from reports.registry import REGISTRY
 
 METRICS = tuple(REGISTRY)  # digest order
 ALIASES = {alias: name for name, spec in REGISTRY.items() for alias in spec.aliases}
 
 
-class ReportInputError(ValueError):
+class ReportInputError(LocalizedError):
     """The request cannot be served; the catalogue's message `key` says what was wrong and what
-    would be right. A placeholder may hold another ReportInputError (its text in the same language).
-
-    str() is the English text (the CLI); `text(locale)` gives the chat's language.
-    """
-
-    def __init__(self, key: str, /, **kw: object):
-        self.key, self.kw = key, kw
-        super().__init__(self.text("en"))
-
-    def text(self, locale: str) -> str:
-        return t(self.key, locale, **{k: v.text(locale) if isinstance(v, ReportInputError) else v
-                                      for k, v in self.kw.items()})
+    would be right (str(): English, for the CLI; `text(locale)`: the chat's language)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.buttons import menu_markup, parse_press
-from charts.i18n import t
+from db.i18n import t
 from db.settings import LOCALES
 from reports.request import METRICS
 from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest, fast_options

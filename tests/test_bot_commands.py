@@ -236,7 +236,7 @@ def test_every_stage_of_a_digest_has_words_in_every_language():
     """build_digest reports each metric's name as a stage; with no stage.<name> the chat sees the
     metric's title, never the code."""
     from bot.progress import stage_label
-    from charts.i18n import t
+    from db.i18n import t
 
     assert stage_label("new_payers", "ru") == t("metric.new_payers", "ru") != "new_payers"
     assert stage_label("hanging", "ru") == t("stage.hanging", "ru")  # its own stage words first
