@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from db.i18n import LOCALES
+from db.source import DEFAULT_STATE_SCHEMA
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -27,7 +28,7 @@ class SettingsError(ValueError):
 class Settings:
     database_url: str | None = None
     source_schema: str = "public"
-    state_schema: str = "salespulse"
+    state_schema: str = DEFAULT_STATE_SCHEMA
     data_timezone: str = "UTC"
     report_timezone: str = "UTC"
     locale: str = "en"

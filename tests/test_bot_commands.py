@@ -182,8 +182,10 @@ async def test_group_migration_message_moves_the_subscription(bot, tg):
 
 
 def test_fake_digest_is_cheap():
-    d = fake_digest()(None, None, None, type("D", (), {"day": __import__("datetime").date(2024, 1, 1),
-                                                        "timezone": "UTC"})(), "en", ())
+    from metrics.day import ReportDay
+    from reports.request import ReportRequest
+
+    d = fake_digest()(None, None, ReportRequest(ReportDay(__import__("datetime").date(2024, 1, 1))))
     assert len(d.charts) == 2
 
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.scopes import split_scope_arg
-from metrics.scope import ScopeError, canonical
 from bot.tokens import MAX_PAYLOAD, TokenError, derive_secret, make_token, read_token
+from metrics.scope import ScopeError, canonical
 
 SECRET = derive_secret("123456:TEST-token_secret")
 NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)
