@@ -123,7 +123,8 @@ def prime_sessions(engine: Engine, schema: str, state_schema: str, tz: str, sinc
     from db.settings import load_settings
     from db.source import inspect_source
     from metrics.config import load_config
-    from metrics.sessions import ensure_days, scope_name
+    from metrics.sessions import scope_name
+    from metrics.sessions.store import ensure_days
 
     cfg = load_config(load_settings().metrics_config).attribution
     began = time.perf_counter()

@@ -154,12 +154,19 @@ def _run(kind: str, schema: str, state_schema: str, day: date, tz: str) -> dict:
         out["charts_s"] = round(chart_s[0], 3)
         out["numbers"] = _comparable(metrics)
     elif kind.startswith("metric:"):
+        from metrics import attribution
+        from metrics.sessions.backfill import prepare
         from reports.registry import REGISTRY
 
         spec = REGISTRY[kind.split(":", 1)[1]]
         with engine.connect() as conn:
             src = inspect_source(conn, schema, state_schema)
             conn.commit()
+        if spec.name in ("attribution", "funnel") and src.has(*attribution.TABLES):
+            # the digest's sessions stage, untimed: the metric alone reads a store up to date
+            prepare(engine, attribution.store(src, cfg, rday),
+                    attribution.window_days(cfg, rday) if spec.name == "attribution" else [])
+        with engine.connect() as conn:
             w0, c0 = time.perf_counter(), time.process_time()
             try:
                 with conn.begin():
@@ -170,7 +177,7 @@ def _run(kind: str, schema: str, state_schema: str, day: date, tz: str) -> dict:
                 out["na"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             w1, c1 = time.perf_counter(), time.process_time()
     elif kind in ("sessions", "sessions-full"):
-        from metrics.sessions import sync_scope, update_sessions
+        from metrics.sessions.store import sync_scope, update_sessions
 
         # "sessions": the daily update (new rows on built days); "-full": every day of history
         update = update_sessions if kind == "sessions-full" else sync_scope

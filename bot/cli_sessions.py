@@ -6,7 +6,7 @@ be stopped at any moment and run again. Progress (days, web rows a second) goes 
 
 `sessions build --engine spark|postgres [--since DATE] [--until DATE]` (DESIGN section 11) builds
 the store's days of the range (default: every day with web events) in one go: on Postgres as a
-report would, or on Apache Spark (metrics.spark_store) from the source Postgres over JDBC or from
+report would, or on Apache Spark (metrics.sessions.spark_store) from the source Postgres over JDBC or from
 `--parquet DIR`; `--master` is the only thing that changes on a cluster.
 """
 from __future__ import annotations
@@ -82,9 +82,11 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from db.engine import check_connection, engine_from_settings
+    from db.source import inspect_source
     from db.state import migrate
     from metrics.config import load_config
-    from metrics.sessions_backfill import plan_backfill, run_backfill
+    from metrics.sessions import SessionStore
+    from metrics.sessions.backfill import day_range, plan_backfill, run_backfill
 
     tz = check_timezone("--timezone", args.timezone) if args.timezone else settings.report_timezone
     if args.workers < 1 or args.chunk_days < 1:
@@ -110,7 +112,9 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
     migrate(engine, settings.state_schema)
     _status("identity links and new rows…", args.no_progress)
     began = time.perf_counter()
-    plan = plan_backfill(engine, schema, settings.state_schema, cfg, tz, since, until, args.chunk_days)
+    with engine.connect() as conn:
+        store = SessionStore(inspect_source(conn, schema, settings.state_schema), cfg, tz)
+    plan = plan_backfill(engine, store, day_range(since, until), args.chunk_days)
     _status(f"{len(plan.days)} of {(until - since).days + 1} days to build "
             f"({time.perf_counter() - began:.1f} s to sync)", args.no_progress)
     bar = tqdm(total=len(plan.days), unit="day", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
@@ -123,7 +127,7 @@ def backfill(args: argparse.Namespace, settings: Settings) -> int:
         bar.update(done.days)
 
     try:
-        run_backfill(engine, schema, settings.state_schema, cfg, tz, plan, args.workers, on_chunk)
+        run_backfill(engine, store, plan, args.workers, on_chunk)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
@@ -170,7 +174,7 @@ def _build_postgres(engine, src, cfg, tz: str, first, last) -> int:
 
     import sqlalchemy as sa
 
-    from metrics.sessions import ensure_days
+    from metrics.sessions.store import ensure_days
 
     began = time.perf_counter()
     with engine.begin() as conn:
@@ -196,8 +200,8 @@ def _build_spark(args, settings: Settings, engine, src, cfg, tz: str, first, las
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
-        from metrics.spark_sessions import SparkOptions, jdbc_jar, spark_session
-        from metrics.spark_store import SparkBuildError, build_with_spark, jdbc_for
+        from metrics.sessions.spark_job import SparkOptions, jdbc_jar, spark_session
+        from metrics.sessions.spark_store import SparkBuildError, build_with_spark, jdbc_for
     except ImportError:
         raise UsageError("--engine spark needs PySpark: pip install 'salespulse[spark]' (and Java 17)") from None
     opts = SparkOptions(args.master, args.shuffle_partitions, args.jdbc_jar)

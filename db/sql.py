@@ -2,7 +2,7 @@
 
 Names of schemas and tables are spliced into SQL text; every configured value (regexes, host
 lists, event names) and every date of a report goes in as a bind parameter. The one exception is
-the Spark job's JDBC subqueries (metrics.spark_store), which take no parameters: there the code
+the Spark job's JDBC subqueries (metrics.sessions.spark_store), which take no parameters: there the code
 writes the range's instants and the watermark it computed itself. A name must be a plain
 identifier before it gets here, so quoting cannot be escaped and `:word` never appears in a name.
 """

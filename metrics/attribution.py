@@ -1,7 +1,8 @@
 """Channel attribution: which channels bring the sessions, the users and the payments of day D.
 
-Sessions come from the incremental store of metrics.sessions (brought up to date first, in the
-caller's transaction); channels from metrics.channels; credit from metrics.attribution_models.
+Sessions come from the session store (metrics.sessions), which the digest brings up to date and
+builds for `window_days` before any metric runs: this metric only reads it. Channels come from
+metrics.channels; credit from metrics.attribution_models.
 Payments whose user has no session in the lookback window are *unattributed*: every model's list
 ends with a row whose channel is "Unattributed" (0 sessions, 0 users) when there are any, so
 each model's conversions add up to D's payments; the same numbers are in `unattributed_*`.
@@ -30,8 +31,8 @@ from metrics.common import excluded_event_ids
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope, scope_params
-from metrics.sessions import ensure_days, sync_scope, update_sessions
-from metrics.sessions_sql import RAW_COLUMNS, rule_params, sessions_sql
+from metrics.sessions import SessionStore
+from metrics.sessions.rules import RAW_COLUMNS, rule_params, sessions_sql
 
 TABLES = ("web_events", "payments")
 
@@ -184,9 +185,9 @@ def window_days(cfg: MetricConfig, day: ReportDay) -> list[date]:
     return [first + timedelta(days=i) for i in range((day.day - first).days + 1)]
 
 
-def prepare_sessions(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay) -> str:
-    """Sync the session store and build the days the report of `day` reads; the scope name."""
-    return ensure_days(conn, src, cfg.attribution, day.timezone, window_days(cfg, day))
+def store(src: Source, cfg: MetricConfig, day: ReportDay) -> SessionStore:
+    """The scope of the session store a report of `day` reads."""
+    return SessionStore(src, cfg.attribution, day.timezone)
 
 
 def compute(
@@ -194,8 +195,9 @@ def compute(
 ) -> AttributionResult:
     """`users`: a report scope (metrics.scope; named so because `scope` here is the session
     store's). With one, only sessions whose stitched user is in it and its users' payments count;
-    anonymous sessions fall outside every scope, in the Markov chain's idle journeys too."""
-    scope = prepare_sessions(conn, src, cfg, day)
+    anonymous sessions fall outside every scope, in the Markov chain's idle journeys too.
+    The store's days of `window_days` must be built (metrics.sessions.SessionsNotBuilt)."""
+    scope = store(src, cfg, day).require(conn, window_days(cfg, day))
     params = _params(conn, src, cfg, day, scope) | scope_params(users)
     _channel_table(conn, src, cfg, day, scope)
     traffic, total = {}, (0, 0)
@@ -270,11 +272,11 @@ def user_touches(
     """Per user (a bounded cohort): first/last touch, first/last paid touch and the sessions
     before the first payment, all as of the cutoff T of `day`. Users without sessions get Nones.
 
-    These read the users' whole history, so every day of the store is built first (the backfill's
-    work when it has not run); the funnel uses the cheaper `user_channel`."""
+    These read the users' whole history, so every day of the store must be built (the backfill's
+    work); the funnel uses the cheaper `user_channel`."""
     if not user_ids:
         return {}
-    scope = update_sessions(conn, src, cfg.attribution, day.timezone)
+    scope = store(src, cfg, day).scope
     rows = conn.execute(
         sa.text(_touches_sql(src, cfg)),
         {"scope": scope, "end": day.end, "user_ids": list(user_ids)} | channel_params(cfg.attribution),
@@ -334,7 +336,8 @@ def user_channel(
     first_touch on a fully built store (tested)."""
     if not user_ids:
         return {}
-    scope, high = sync_scope(conn, src, cfg.attribution, day.timezone)
+    at = store(src, cfg, day)
+    scope, high = at.scope, at.watermark(conn)  # links as of the watermark the digest synced to
     sql = f"select s.user_id, {_channel(cfg)} from ({sessions_sql(cfg.attribution, _first_event_sql(src))}) s"
     params = {"scope": scope, "end": day.end, "high": high, "user_ids": list(user_ids),
               "tz": day.timezone} | rule_params(cfg.attribution) | channel_params(cfg.attribution)

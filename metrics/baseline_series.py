@@ -43,7 +43,8 @@ from metrics.common import event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
 from metrics.scope import Scope, in_scope, scope_params
-from metrics.sessions import ensure_days, missing_days
+from metrics.sessions import SessionStore
+from metrics.sessions.store import ensure_days
 
 METRICS = ("new_payers", "hanging", "attribution", "campaigns")
 TABLES = {
@@ -186,7 +187,7 @@ def _sessions(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, 
     # D and its weekdays are built if missing; the other days of the window count where built
     store = ensure_days(conn, src, cfg.attribution, day.timezone, [d for d in _days(day) if d >= first])
     window = [d for d in _window(day) if d >= first]
-    days = sorted(set(window) - set(missing_days(conn, src, store, window)))
+    days = sorted(set(window) - set(SessionStore(src, cfg.attribution, day.timezone).missing_days(conn, window)))
     params = {"scope": store, "days": days, "lo": day.midnight(days[0]), "hi": day.end,
               "excluded_ids": excluded_event_ids(conn, src, cfg)} | scope_params(users) | channel_params(cfg.attribution)
     total: dict[date, float] = {}

@@ -24,7 +24,6 @@ from metrics import attribution
 from metrics.baseline_series import METRICS as CHECKED_METRICS
 from metrics.baselines import Baseline, anomalies, daily_baselines
 from metrics.config import MetricConfig
-from metrics.day import ReportDay
 from metrics.scope import Scope, scope_params, scope_users_sql
 from reports.registry import CHARTS, REGISTRY
 from reports.request import ReportInputError, ReportRequest
@@ -94,9 +93,9 @@ def compute_metrics(engine: Engine, src: Source, cfg: MetricConfig, req: ReportR
     step = progress or (lambda _stage: None)
     outcomes: dict[str, MetricOutcome] = {}
     with engine.connect() as conn:
-        if "attribution" in req.metrics and src.has(*attribution.TABLES):
+        if {"attribution", "funnel"} & set(req.metrics) and src.has(*attribution.TABLES):
             step("sessions")
-            _prepare_sessions(engine, src, cfg, req.day)
+            _prepare_sessions(engine, src, cfg, req)
         for name in req.metrics:
             needs = requirements(name, cfg)
             reason = needs.skip_reason(src)
@@ -131,20 +130,20 @@ def compute_baselines(engine: Engine, src: Source, cfg: MetricConfig, req: Repor
         return []
 
 
-def _prepare_sessions(engine: Engine, src, cfg: MetricConfig, day: ReportDay) -> None:
-    """The session days attribution reads, built first in a stage of their own (the slow part of a
-    first report), a day per transaction on two connections. A failure here is left for the
-    attribution metric itself to report (it builds what is still missing)."""
-    from metrics.sessions_backfill import plan_backfill, run_backfill
+def _prepare_sessions(engine: Engine, src: Source, cfg: MetricConfig, req: ReportRequest) -> None:
+    """The session store brought up to date before the metrics read it, in a stage of its own
+    (the slow part of a first report): synced (new rows, changed links: the funnel's channels read
+    them) and, for attribution, its window's days built, a day per transaction on two connections.
+    A failure is logged; the metrics that needed the store then report it themselves."""
+    from metrics.sessions.backfill import prepare
 
-    days = attribution.window_days(cfg, day)
+    days = attribution.window_days(cfg, req.day) if "attribution" in req.metrics else []
     try:
-        plan = plan_backfill(engine, src.schema, src.state_schema, cfg.attribution, day.timezone, days[0], days[-1])
-        run_backfill(engine, src.schema, src.state_schema, cfg.attribution, day.timezone, plan, workers=2)
+        prepare(engine, attribution.store(src, cfg, req.day), days, workers=2)
     except sa.exc.OperationalError:
         raise
     except Exception:
-        log.exception("building the sessions of %s failed", day.day)
+        log.exception("building the sessions of %s failed", req.day.day)
 
 
 def check_scope_source(src: Source, scope: Scope | None) -> None:

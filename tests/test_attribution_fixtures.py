@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from db.state import migrate
 from metrics import attribution
 from metrics.day import ReportDay
-from metrics.sessions import rebuild_sessions, scope_name, update_sessions
+from metrics.sessions import scope_name
+from metrics.sessions.store import ensure_days, rebuild_sessions, sync_scope, update_sessions
 
 UTC = ZoneInfo("UTC")
 MSK = ZoneInfo("Europe/Moscow")  # UTC+3 all year
@@ -54,6 +55,12 @@ class Web:
             fn = rebuild_sessions if rebuild else update_sessions
             return fn(conn, self.src, cfg.attribution, tz)
 
+    def sync(self, cfg, tz="UTC") -> None:
+        """The digest's sessions stage with no day to build: links and built days up to the
+        newest row (what the funnel's first-touch channels read)."""
+        with self.engine.begin() as conn:
+            sync_scope(conn, self.src, cfg.attribution, tz)
+
     def sessions(self, cfg, tz="UTC") -> list[tuple]:
         """(skey, started_at, ended_at, events, ch_source, ch_medium) in time order."""
         scope = scope_name(self.src, cfg.attribution, tz)
@@ -71,11 +78,16 @@ class Web:
             ]
 
     def report(self, cfg, day=D, tz="UTC") -> attribution.AttributionResult:
+        """As a digest does it: the store's days of the report built first, then the metric."""
+        rd = ReportDay(day, tz)
         with self.engine.begin() as conn:
-            return attribution.compute(conn, self.src, cfg, ReportDay(day, tz))
+            ensure_days(conn, self.src, cfg.attribution, tz, attribution.window_days(cfg, rd))
+            return attribution.compute(conn, self.src, cfg, rd)
 
     def touches(self, cfg, users, day=D, tz="UTC"):
+        """Over the users' whole history: every day of the store built first."""
         with self.engine.begin() as conn:
+            update_sessions(conn, self.src, cfg.attribution, tz)
             return attribution.user_touches(conn, self.src, cfg, ReportDay(day, tz), users)
 
 

@@ -14,6 +14,7 @@ from metrics import attribution, baseline_series, campaigns, hanging, new_payers
 from metrics.baselines import anomalies, daily_baselines
 from metrics.day import ReportDay
 from metrics.scope import Scope
+from metrics.sessions.store import ensure_days
 
 UTC = ZoneInfo("UTC")
 MSK = ZoneInfo("Europe/Moscow")  # UTC+3 all year
@@ -158,6 +159,7 @@ def per_day(conn, src, cfg, rd: ReportDay, scope) -> dict:
     out = {("new_payers", None, f): getattr(np_, f) for f in ("new_payers", "new_payer_revenue", "revenue", "payments")}
     for p in hanging.compute(conn, src, cfg, rd, scope).pipelines:
         out["hanging", p.name, "breached_today"] = p.breached_today
+    ensure_days(conn, src, cfg.attribution, rd.timezone, attribution.window_days(cfg, rd))  # the digest's stage
     at_ = attribution.compute(conn, src, cfg, rd, scope)
     out["attribution", None, "sessions"] = at_.sessions
     for r in at_.channels:

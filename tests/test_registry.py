@@ -20,6 +20,7 @@ def test_funnel_segments_by_acquisition_channel(web, cfg):
     web.hit(at(D - timedelta(days=2), 10), anon="a1", user=1, utm=("google", "cpc"))
     web.hit(at(D - timedelta(days=1), 10), anon="a2", user=2, utm=("newsletter", "email"))
     web.db.events((1, step1, at(D, 9)), (2, step1, at(D, 10)), (3, step1, at(D, 11)))
+    web.sync(cfg)
     with web.engine.begin() as conn:
         result = REGISTRY["funnel"].compute(conn, web.src, cfg, ReportDay(D))
     channels = {s.name: s.users for s in result.segments if s.kind == "channel"}

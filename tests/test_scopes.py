@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from metrics import attribution, campaigns, funnel, hanging, new_payers
 from metrics.day import ReportDay
 from metrics.scope import Scope, ScopeError
+from metrics.sessions.store import ensure_days
 from reports.registry import funnel_with_channels
 from tests.test_attribution_fixtures import make_web
 
@@ -210,6 +211,7 @@ def test_funnel_by_scope(company, cfg):
     # Cohort (first REQ in Mar 8-14): u1, u2, u5, u6 (Mar 13), u3 (Mar 14). Step 2 (L1): u1 +1 h,
     # u2 +2 h, u3 +0.5 h, u6 +1 h; step 3 (ANS): u3 +1 h. Acquisition channels (first session):
     # u1 Paid Search, u2 Direct, u3 Organic Social; u5, u6 have none: Unattributed.
+    company.sync(cfg)
     r = run(company, funnel_with_channels, cfg=cfg)
     assert steps(r) == [5, 4, 1, 0, 0, 0, 0] and r.steps[1].median_hours_from_start == 1.0
     assert channel_segments(r) == {"Paid Search": (1, [1, 1, 0]), "Direct": (1, [1, 1, 0]),
@@ -239,6 +241,7 @@ RULES = ("last_non_direct", "first_touch", "last_touch", "linear", "position_bas
 
 def attribution_run(web, cfg, scope=None):
     with web.engine.begin() as conn:
+        ensure_days(conn, web.src, cfg.attribution, DAY.timezone, attribution.window_days(cfg, DAY))
         return attribution.compute(conn, web.src, cfg, DAY, users=scope)
 
 

@@ -1,4 +1,4 @@
-"""The ordered steps in Polars (metrics.sessions_frame) against the same steps in SQL.
+"""The ordered steps in Polars (metrics.sessions.frame) against the same steps in SQL.
 
 Whole days are built by sessions_frame, the incremental update by sessions_sql: both must give
 the very same sessions. First by hand on a frame (no database), then on random events through
@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics.day import local_midnight
-from metrics.sessions import _keyed_sql, sync_scope
-from metrics.sessions_frame import _EVENTS, read_events, sessionize, store_rows
-from metrics.sessions_sql import SESSION_COLUMNS, rule_params, sessions_sql
+from metrics.sessions.frame import _EVENTS, read_events, sessionize, store_rows
+from metrics.sessions.rules import SESSION_COLUMNS, rule_params, sessions_sql
+from metrics.sessions.store import _keyed_sql, sync_scope
 from tests.test_attribution_fixtures import D, make_web
 from tests.test_sessions_incremental import REFS, UTMS, _row
 

@@ -39,8 +39,8 @@ except ImportError:  # pragma: no cover - depends on the install
         raise
     pytest.skip("PySpark is not installed (pip install -e '.[spark]')", allow_module_level=True)
 
-from metrics.spark_sessions import SparkOptions, jdbc_jar, spark_session
-from metrics.spark_store import SparkBuildError, build_with_spark, jdbc_for, jdbc_from_url
+from metrics.sessions.spark_job import SparkOptions, jdbc_jar, spark_session
+from metrics.sessions.spark_store import SparkBuildError, build_with_spark, jdbc_for, jdbc_from_url
 
 TEST_CONF = (
     # tiny inputs: interpreted plans start faster than compiled ones, and one small heap suffices
@@ -297,7 +297,7 @@ def test_cli_bad_input_is_one_line(source, database_url, tmp_path):
 
 
 def test_a_folder_without_parquet_files_is_a_clear_error(spark, tmp_path):
-    from metrics.spark_sessions import events_from_parquet
+    from metrics.sessions.spark_job import events_from_parquet
 
     with pytest.raises(SparkBuildError, match="cannot read Parquet files there"):
         events_from_parquet(spark, str(tmp_path))

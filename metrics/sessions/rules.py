@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from metrics.config import AttributionConfig
-from metrics.identity import key_sql
+from metrics.sessions.identity import key_sql
 
 SESSION_COLUMNS = (
     "skey, user_id, local_day, first_event_id, started_at, ended_at, events, "
@@ -59,7 +59,7 @@ _UTM = ("source", "medium", "campaign", "content", "term")
 
 
 # The per-event rules below are SQL text that Postgres and Spark SQL read alike (split_part,
-# substr, left, btrim, lower, nullif, concat_ws, chr, ||, case): metrics.spark_sessions runs the
+# substr, left, btrim, lower, nullif, concat_ws, chr, ||, case): metrics.sessions.spark_job runs the
 # very same expressions, so the two engines cannot drift apart on what an event's source is.
 def utm_sql(alias: str) -> list[str]:
     """The UTM values compared case-insensitively: lower-cased, trimmed, '' as none (u_<name>)."""
@@ -90,7 +90,7 @@ _W = "window w as (partition by {a}.k_user, {a}.k_anon order by {a}.ts, {a}.id r
 def events_sql(cfg: AttributionConfig, raw_sql: str) -> str:
     """The per-event steps, as the head of a WITH: `sourced` holds k_user, k_anon, id, ts, local_day,
     u_campaign, src_key, ch_source and ch_medium of each event `raw_sql` selects (see sessions_sql).
-    Parameters :tz and rule_params(cfg). metrics.sessions_frame runs the ordered steps on these rows outside Postgres."""
+    Parameters :tz and rule_params(cfg). metrics.sessions.frame runs the ordered steps on these rows outside Postgres."""
     internal = " and u.ref_host !~ :internal_rx" if cfg.internal_hosts else ""
     utm = ", ".join(utm_sql("r"))
     sources = ",\n           ".join(source_sql("u", "x.ext_host"))

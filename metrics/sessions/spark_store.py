@@ -31,10 +31,11 @@ from db.source import Source
 from db.sql import qualified
 from metrics.config import AttributionConfig
 from metrics.day import local_midnight
-from metrics.sessions import analyze_store, lock_key, mark_built, reset_scope, scope_name
-from metrics.sessions_sql import SESSION_COLUMNS
-from metrics.spark_sessions import EVENT_COLUMNS, SparkBuildError, keyed_events, latest_links
-from metrics.spark_sessions import sessions as spark_sessions
+from metrics.sessions import lock_key, scope_name
+from metrics.sessions.rules import SESSION_COLUMNS
+from metrics.sessions.spark_job import EVENT_COLUMNS, SparkBuildError, keyed_events, latest_links
+from metrics.sessions.spark_job import sessions as spark_sessions
+from metrics.sessions.store import analyze_store, mark_built, reset_scope
 
 __all__ = ["SparkBuildError", "build_with_spark", "jdbc_for", "jdbc_from_url", "publish"]
 
@@ -153,7 +154,7 @@ def _postgres_inputs(spark, engine: Engine, jdbc: Jdbc, src: Source, tz: str,
 def _parquet_inputs(spark, path: str, data_timezone: str, tz: str, first: date | None, last: date | None):
     from pyspark.sql import functions as F
 
-    from metrics.spark_sessions import events_from_parquet
+    from metrics.sessions.spark_job import events_from_parquet
 
     events = events_from_parquet(spark, path, data_timezone)
     high, lo, hi = events.agg(F.max("id"), F.min("us"), F.max("us")).first()

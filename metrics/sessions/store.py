@@ -1,20 +1,21 @@
-"""Web sessions, derived per local day and kept up to date in the bot's state schema.
+"""The store's writer: web sessions, derived per local day and kept up to date in the state schema.
 
-A session belongs to one stitched key (metrics.identity) and one calendar day of the report time
-zone (the rules are in metrics.sessions_sql). Because sessions never cross midnight, the sessions
+A session belongs to one stitched key (metrics.sessions.identity) and one calendar day of the
+report time zone (the rules are in metrics.sessions.rules). Because sessions never cross midnight, the sessions
 of (key, day) depend only on that key's events of that day, so the store is built day by day:
 
 - identity links are global: the latest link of every device over all rows up to the scope's
   watermark (attribution_scopes.last_event_id), one pass over the rows with both ids;
 - a day is *built* (a row in attribution_days) when all its sessions are in the store, complete as
-  of the watermark. A report builds the days it reads (`ensure_days`), the backfill the rest;
+  of the watermark. A digest builds the days it reads first (`ensure_days`, or the backfill's
+  parallel builders), the backfill the rest;
 - the incremental update (rows above the watermark) recomputes only the (key, day) pairs of built
   days: new rows mark their pair, a device whose link changed marks every built day of its events
   under both its old and its new key. Unbuilt days are ignored: they are built from scratch, at the
   then-current watermark and links, when needed.
 
-Midnight depends on the time zone, so the store keeps one scope per (source schema, time zone,
-timeout, internal hosts). Writers of a scope take its advisory lock: the watermark and link
+The store keeps one scope per (source schema, time zone, timeout, internal hosts): see
+metrics.sessions.scope_name. Writers of a scope take its advisory lock: the watermark and link
 update exclusively, a day builder (the backfill's parallel connections) shared.
 """
 from __future__ import annotations
@@ -29,20 +30,15 @@ from sqlalchemy.engine import Connection
 from db.source import Source
 from metrics.config import AttributionConfig
 from metrics.day import local_midnight
-from metrics.identity import apply_link_changes_sql, key_sql, latest_links_sql, link_changes_sql
-from metrics.sessions_frame import read_events, sessionize, write_sessions
-from metrics.sessions_sql import RAW_COLUMNS, SESSION_COLUMNS, rule_params, sessions_sql
-
-
-def scope_name(src: Source, cfg: AttributionConfig, tz: str) -> str:
-    hosts = ",".join(sorted(cfg.internal_hosts))
-    return f"{src.schema}|{tz}|{cfg.session_timeout_minutes}|{hosts}"
-
-
-def lock_key(src: Source, scope: str) -> str:
-    """The advisory-lock text of a scope: with the state schema, since two state schemas on one
-    database (a bench beside a bot) hold stores of the same scope name that do not collide."""
-    return f"{src.state_schema}|{scope}"
+from metrics.sessions import SessionStore, lock_key, scope_name
+from metrics.sessions.frame import read_events, sessionize, write_sessions
+from metrics.sessions.identity import (
+    apply_link_changes_sql,
+    key_sql,
+    latest_links_sql,
+    link_changes_sql,
+)
+from metrics.sessions.rules import RAW_COLUMNS, SESSION_COLUMNS, rule_params, sessions_sql
 
 
 def _run(conn: Connection, sql: str, params: dict):
@@ -209,14 +205,6 @@ def sync_scope(conn: Connection, src: Source, cfg: AttributionConfig, tz: str) -
     return scope, high
 
 
-def missing_days(conn: Connection, src: Source, scope: str, days: Iterable[date]) -> list[date]:
-    wanted = sorted(set(days))
-    built = {r[0] for r in _run(
-        conn, f"select local_day from {src.state_table('attribution_days')} where scope = :scope and local_day = any(:days)",
-        {"scope": scope, "days": wanted})}
-    return [d for d in wanted if d not in built]
-
-
 def runs(days: list[date], max_days: int = 10**6) -> list[tuple[date, date]]:
     """Consecutive days as [first, last] runs of at most max_days each (days sorted, distinct)."""
     out: list[tuple[date, date]] = []
@@ -228,10 +216,10 @@ def runs(days: list[date], max_days: int = 10**6) -> list[tuple[date, date]]:
     return out
 
 
-def build_run(conn: Connection, src: Source, cfg: AttributionConfig, tz: str, scope: str, high: int,
-              first: date, last: date) -> int:
+def build_run(conn: Connection, store: SessionStore, high: int, first: date, last: date) -> int:
     """Build the days [first, last] (none of them built) at watermark `high`, marking them built;
     returns how many events their sessions hold. The caller holds the scope's lock."""
+    src, cfg, tz, scope = store.src, store.rules, store.tz, store.scope
     params = {"scope": scope, "tz": tz, "high": high, "first": first, "last": last} | rule_params(cfg)
     # Sessions of an unbuilt day can only be left over from an older store layout: start clean.
     _run(conn, f"delete from {src.state_table('attribution_sessions')} "
@@ -264,9 +252,10 @@ def ensure_days(conn: Connection, src: Source, cfg: AttributionConfig, tz: str,
             return scope
         first, last = (x.astimezone(ZoneInfo(tz)).date() for x in (lo, hi))
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    built = runs(missing_days(conn, src, scope, days))
+    store = SessionStore(src, cfg, tz)
+    built = runs(store.missing_days(conn, days))
     for first, last in built:
-        build_run(conn, src, cfg, tz, scope, high, first, last)
+        build_run(conn, store, high, first, last)
     if built:
         analyze_store(conn, src)
     return scope

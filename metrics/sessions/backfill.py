@@ -9,7 +9,7 @@ the lock the chunk reads the watermark and re-checks that its days are still mis
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,17 +17,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from db.source import inspect_source
-from metrics.config import AttributionConfig
-from metrics.sessions import (
-    analyze_store,
-    build_run,
-    lock_key,
-    missing_days,
-    runs,
-    scope_name,
-    sync_scope,
-)
+from metrics.sessions import SessionStore, lock_key
+from metrics.sessions.store import analyze_store, build_run, runs, sync_scope
 
 
 @dataclass(frozen=True)
@@ -45,36 +36,33 @@ class ChunkDone:
     rows: int  # web events sessionized (skipped days count 0)
 
 
-def plan_backfill(engine: Engine, source_schema: str, state_schema: str, cfg: AttributionConfig, tz: str,
-                  since: date, until: date, chunk_days: int = 1) -> BackfillPlan:
-    """Sync the scope (its own transaction) and list the days in [since, until] still missing."""
+def plan_backfill(engine: Engine, store: SessionStore, days: Iterable[date], chunk_days: int = 1) -> BackfillPlan:
+    """Sync the scope (its own transaction) and list the days among `days` still missing."""
+    src, cfg, tz = store.src, store.rules, store.tz
     with engine.begin() as conn:
-        src = inspect_source(conn, source_schema, state_schema)
         scope, _ = sync_scope(conn, src, cfg, tz)
-        days = missing_days(conn, src, scope, [since + timedelta(days=i) for i in range((until - since).days + 1)])
-    return BackfillPlan(scope, days, runs(days, chunk_days))
+        missing = store.missing_days(conn, days)
+    return BackfillPlan(scope, missing, runs(missing, chunk_days))
 
 
-def _build_chunk(engine: Engine, source_schema: str, state_schema: str, cfg: AttributionConfig, tz: str,
-                 first: date, last: date) -> ChunkDone:
-    scope = None
+def day_range(since: date, until: date) -> list[date]:
+    return [since + timedelta(days=i) for i in range((until - since).days + 1)]
+
+
+def _build_chunk(engine: Engine, store: SessionStore, first: date, last: date) -> ChunkDone:
     with engine.begin() as conn:
-        src = inspect_source(conn, source_schema, state_schema)
-        scope = scope_name(src, cfg, tz)
-        conn.execute(sa.text("select pg_advisory_xact_lock_shared(hashtext(:key))"), {"key": lock_key(src, scope)})
-        high = conn.execute(sa.text(f"select last_event_id from {src.state_table('attribution_scopes')} "
-                                    "where scope = :scope"), {"scope": scope}).scalar_one()
+        conn.execute(sa.text("select pg_advisory_xact_lock_shared(hashtext(:key))"),
+                     {"key": lock_key(store.src, store.scope)})
+        high = store.watermark(conn)
         # Two builders on two cores: each chunk stays on its own connection's core.
         conn.execute(sa.text("set local max_parallel_workers_per_gather = 0"))
         rows = 0
-        for a, b in runs(missing_days(conn, src, scope, [first + timedelta(days=i)
-                                                          for i in range((last - first).days + 1)])):
-            rows += build_run(conn, src, cfg, tz, scope, high, a, b)
+        for a, b in runs(store.missing_days(conn, day_range(first, last))):
+            rows += build_run(conn, store, high, a, b)
     return ChunkDone(first, last, (last - first).days + 1, rows)
 
 
-def run_backfill(engine: Engine, source_schema: str, state_schema: str, cfg: AttributionConfig, tz: str,
-                 plan: BackfillPlan, workers: int = 2,
+def run_backfill(engine: Engine, store: SessionStore, plan: BackfillPlan, workers: int = 2,
                  on_chunk: Callable[[ChunkDone], None] | None = None) -> int:
     """Build the plan's chunks, newest first, on `workers` connections; returns the rows built.
 
@@ -83,8 +71,7 @@ def run_backfill(engine: Engine, source_schema: str, state_schema: str, cfg: Att
     total = 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         # the days a report reads soonest are built first
-        futures = [pool.submit(_build_chunk, engine, source_schema, state_schema, cfg, tz, first, last)
-                   for first, last in reversed(plan.chunks)]
+        futures = [pool.submit(_build_chunk, engine, store, first, last) for first, last in reversed(plan.chunks)]
         try:
             for future in as_completed(futures):
                 done = future.result()
@@ -96,5 +83,11 @@ def run_backfill(engine: Engine, source_schema: str, state_schema: str, cfg: Att
             raise
     if plan.chunks:
         with engine.begin() as conn:
-            analyze_store(conn, inspect_source(conn, source_schema, state_schema))
+            analyze_store(conn, store.src)
     return total
+
+
+def prepare(engine: Engine, store: SessionStore, days: Iterable[date], workers: int = 2) -> int:
+    """What a report does before its metrics read the store: sync it (new rows, changed links)
+    and build the missing days among `days` on `workers` connections; returns the rows built."""
+    return run_backfill(engine, store, plan_backfill(engine, store, days), workers)

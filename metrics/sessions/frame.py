@@ -1,6 +1,6 @@
 """Building whole days of sessions: the per-event steps in Postgres, the ordered steps in Polars.
 
-The rules are those of metrics.sessions_sql, which still runs them all in SQL for the incremental
+The rules are those of metrics.sessions.rules, which still runs them all in SQL for the incremental
 update. For whole days (a report's window, the backfill) the ordered steps cost most of the time
 in Postgres: one sort and five window passes, 0.6 s of the 1.2 s that one day of 119k web rows
 took (EXPLAIN ANALYZE on the 21M-row bench, bench/README.md). Here Postgres runs only `events_sql` (the same SQL text, so what an event's
@@ -18,8 +18,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from metrics.identity import key_sql
-from metrics.sessions_sql import SESSION_COLUMNS, events_sql
+from metrics.sessions.identity import key_sql
+from metrics.sessions.rules import SESSION_COLUMNS, events_sql
 
 # What events_sql's `sourced` step hands over, and how Polars reads it. Postgres's text output is
 # a good part of the cost, so the columns are the cheap ones to print: the epoch as float8 (not the

@@ -1,14 +1,14 @@
-"""Identity links and sessions on Apache Spark: the rules of metrics.sessions_sql, as DataFrames.
+"""Identity links and sessions on Apache Spark: the rules of metrics.sessions.rules, as DataFrames.
 
 Input: web events with the contract's columns, the moment as `us` (microseconds since the epoch,
 an exact integer, so no engine's time-zone handling touches it), from Postgres over JDBC or from
 Parquet files. Output: the rows of the state schema's attribution_links and attribution_sessions,
-timestamps again as microseconds, local_day as 'YYYY-MM-DD' text (metrics.spark_store turns them
+timestamps again as microseconds, local_day as 'YYYY-MM-DD' text (metrics.sessions.spark_store turns them
 into the store's types inside Postgres).
 
 What an event's campaign source is (UTM normalization, the referrer's host, the source key and
 the channel inputs) and the stitched key's text are not re-typed here: they are the SQL text of
-metrics.sessions_sql and metrics.identity, which Spark SQL reads as Postgres does. Only the test
+metrics.sessions.rules and metrics.sessions.identity, which Spark SQL reads as Postgres does. Only the test
 "the referrer's host is another site's and not an internal host" is restated below as DataFrame
 expressions (Postgres matches the internal hosts with `!~` and a bind parameter, Spark with
 `rlike`). The order-dependent steps (visits, carried source, session bounds)
@@ -23,8 +23,8 @@ import os
 from dataclasses import dataclass
 
 from metrics.config import AttributionConfig
-from metrics.identity import key_sql
-from metrics.sessions_sql import _internal_regex, authority_sql, host_sql, source_sql, utm_sql
+from metrics.sessions.identity import key_sql
+from metrics.sessions.rules import _internal_regex, authority_sql, host_sql, source_sql, utm_sql
 
 UTM_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 # What the session rules read of a web event (`us` stands for happened_at).
