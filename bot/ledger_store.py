@@ -10,6 +10,16 @@ import sqlalchemy as sa
 from bot.ledger import Event, Row, State, next_state
 
 
+def _states(states) -> str:
+    """An SQL list of ledger states, from the enum: "('working', 'waiting')". Written into the
+    text, not bound, because ON CONFLICT matches the partial unique index by its predicate text."""
+    return "(" + ", ".join(f"'{s.value}'" for s in states) + ")"
+
+
+HOLDING = _states(s for s in State if s.holds_slot)  # the slot's partial unique index (migration 0004)
+OPEN = _states(s for s in State if not s.final)
+
+
 @dataclass(frozen=True)
 class Claim:
     """A working ledger row this run owns. `parts_sent` > 0 means a resumed, interrupted run;
@@ -87,15 +97,16 @@ class LedgerStore:
         with self.engine.begin() as conn:
             new_id = conn.execute(sa.text(f"""
                 insert into {self.s}.deliveries (chat_id, report_date, scheduled_for, state, owner, attempts)
-                values (:c, :d, :s, 'working', :o, 1)
-                on conflict (chat_id, report_date) where state in ('working', 'waiting', 'sent') do nothing
-                returning id"""), {"c": chat_id, "d": day, "s": scheduled_for, "o": owner}).scalar()
+                values (:c, :d, :s, :working, :o, 1)
+                on conflict (chat_id, report_date) where state in {HOLDING} do nothing
+                returning id"""), {"c": chat_id, "d": day, "s": scheduled_for, "o": owner,
+                                  "working": next_state(None, Event.CLAIM).value}).scalar()
             if new_id is not None:
                 self._log(conn, new_id, chat_id, day, None, next_state(None, Event.CLAIM), owner, 0, None)
                 return Claim(new_id, 0, False)
             row = conn.execute(sa.text(f"""
                 select id, state, owner, parts_sent, failing_since from {self.s}.deliveries
-                where chat_id = :c and report_date = :d and state in ('working', 'waiting', 'sent')
+                where chat_id = :c and report_date = :d and state in {HOLDING}
                 """), {"c": chat_id, "d": day}).one_or_none()
             if row is None or row.state == State.SENT.value:
                 return None
@@ -123,10 +134,11 @@ class LedgerStore:
             new_id = conn.execute(sa.text(f"""
                 insert into {self.s}.deliveries
                     (chat_id, report_date, scheduled_for, started_at, finished_at, state, error)
-                select :c, :d, :s, now(), now(), 'skipped', :e
+                select :c, :d, :s, now(), now(), :skipped, :e
                 where not exists (select 1 from {self.s}.deliveries
                                   where chat_id = :c and report_date = :d)
-                returning id"""), {"c": chat_id, "d": day, "s": scheduled_for, "e": reason}).scalar()
+                returning id"""), {"c": chat_id, "d": day, "s": scheduled_for, "e": reason,
+                                  "skipped": next_state(None, Event.MISS).value}).scalar()
             if new_id is not None:
                 self._log(conn, new_id, chat_id, day, None, next_state(None, Event.MISS), None, 0, reason)
             return new_id is not None
@@ -138,8 +150,8 @@ class LedgerStore:
             rows = conn.execute(sa.text(f"""select distinct on (chat_id, report_date)
                     id, chat_id, report_date, state, scheduled_for, next_attempt_at, last_error
                 from {self.s}.deliveries
-                where report_date >= :since or state in ('working', 'waiting')
-                order by chat_id, report_date, (state in ('working', 'waiting', 'sent')) desc, id desc"""),
+                where report_date >= :since or state in {OPEN}
+                order by chat_id, report_date, (state in {HOLDING}) desc, id desc"""),
                 {"since": since})
             return [Row(r.id, r.chat_id, r.report_date, State(r.state), r.scheduled_for,
                         r.next_attempt_at, r.last_error) for r in rows]
@@ -164,7 +176,7 @@ class LedgerStore:
     def open_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.text(f"""select count(*) from {self.s}.deliveries
-                where state in ('working', 'waiting')""")).scalar()
+                where state in {OPEN}""")).scalar()
 
     # -- outages: what the admins were told ------------------------------------------------------
     def open_outage(self, since: datetime, cause: str) -> Outage:
@@ -188,4 +200,4 @@ class LedgerStore:
         with self.engine.begin() as conn:
             return conn.execute(sa.text(f"""update {self.s}.delivery_outages set ended_at = now()
                 where ended_at is null and not exists (select 1 from {self.s}.deliveries
-                where state in ('working', 'waiting'))""")).rowcount > 0
+                where state in {OPEN})""")).rowcount > 0

@@ -156,3 +156,12 @@ def test_plan_open_row_of_an_old_day_still_expires_and_without_subscription_is_c
 def test_plan_is_in_due_time_order():
     subs = [sub(1, time(8, 30)), sub(2, time(7, 0)), sub(3, time(8, 0)), sub(4, time(8, 0))]
     assert [d.chat_id for d in plan(subs, [], NOW, GRACE)] == [2, 3, 4, 1]
+
+
+def test_the_slot_states_in_sql_are_the_enums():
+    # The partial unique index that holds a (chat, day) slot and the open-rows index were written
+    # by migration 0004 as literals; the store's SQL is rendered from the enum and must match them.
+    from bot.ledger_store import HOLDING, OPEN
+
+    assert HOLDING == "('working', 'waiting', 'sent')"
+    assert OPEN == "('working', 'waiting')"
