@@ -4,7 +4,10 @@
 reports.alert_machine.step, and in the same transaction logs the evaluation (and the transition,
 if any) and writes the notice the step calls for. A notice row exists before anything is sent,
 and (rule_id, seq) is unique, so one transition gives at most one notice however often a
-killed process is restarted; `pending_notices` is what is still to send.
+killed process is restarted; `pending_notices` is what is still to send. A notice's own life
+(bot.notices: pending, sent, failed, cancelled, suppressed) changes only in `_notice` and
+`_move_notices`, each change checked against its transition table and logged in
+alert_notice_log in the same transaction.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.notices import NoticeEvent, NoticeState, next_notice_state, sources
 from db.sql import quote
 from reports.alert_eval import Reading
 from reports.alert_machine import Notice, State, Step, step
@@ -102,8 +106,7 @@ class AlertStore:
                 where id = :id and chat_id = :c and deleted_at is null"""),
                 {"id": rule_id, "c": chat_id}).rowcount > 0
             if gone:
-                conn.execute(sa.text(f"""update {self.s}.alert_notices set state = 'cancelled',
-                    last_error = 'rule removed' where rule_id = :id and state = 'pending'"""), {"id": rule_id})
+                self._move_notices(conn, NoticeEvent.CANCEL, "rule_id = :id", {"id": rule_id}, "rule removed")
             return gone
 
     def quieten(self, chat_id: int, rule_id: int, **change) -> Rule | None:
@@ -156,27 +159,53 @@ class AlertStore:
             return s
 
     def _notice(self, conn, rule: Rule, seq: int, s: Step, reading: Reading) -> None:
-        state = "suppressed" if s.suppressed else "pending"
+        event, why = (NoticeEvent.SUPPRESS, "snoozed or muted") if s.suppressed else (NoticeEvent.QUEUE, None)
         if s.notice is Notice.RESOLVED and not s.suppressed:
             # The chat never saw the firing message (still unsent): nothing to resolve, say neither.
-            unsent = conn.execute(sa.text(f"""update {self.s}.alert_notices set state = 'cancelled',
-                    last_error = 'resolved before it was sent'
-                where rule_id = :r and kind = 'firing' and state = 'pending'"""), {"r": rule.id}).rowcount
-            if unsent:
-                state = "cancelled"
-        conn.execute(sa.text(f"""insert into {self.s}.alert_notices
-                (rule_id, seq, chat_id, kind, state, text_value, report_date, band_low, band_high, detail)
-            values (:r, :seq, :c, :k, :st, :v, :day, :lo, :hi, :d)"""),
-            {"r": rule.id, "seq": seq, "c": rule.chat_id, "k": s.notice.value, "st": state,
+            why = "resolved before it was sent"
+            if self._move_notices(conn, NoticeEvent.CANCEL, "rule_id = :r and kind = 'firing'", {"r": rule.id}, why):
+                event = NoticeEvent.CANCEL
+            else:
+                why = None
+        to = next_notice_state(None, event)
+        conn.execute(sa.text(f"""
+            with created as (
+                insert into {self.s}.alert_notices
+                    (rule_id, seq, chat_id, kind, state, text_value, report_date, band_low, band_high, detail)
+                values (:r, :seq, :c, :k, :st, :v, :day, :lo, :hi, :d)
+                returning id, rule_id, chat_id
+            )
+            insert into {self.s}.alert_notice_log (notice_id, rule_id, chat_id, event, from_state, to_state, reason)
+            select id, rule_id, chat_id, :ev, null, :st, :why from created"""),
+            {"r": rule.id, "seq": seq, "c": rule.chat_id, "k": s.notice.value, "st": to.value,
              "v": reading.value, "day": reading.day, "lo": reading.low, "hi": reading.high,
-             "d": (reading.detail or "")[:1000] or None})
+             "d": (reading.detail or "")[:1000] or None, "ev": event.value, "why": why})
+
+    def _move_notices(self, conn, event: NoticeEvent, where: str, params: dict, reason: str | None,
+                      message_id: int | None = None) -> int:
+        """Every notice matching `where` that may take `event` moves, with a log row each; how many."""
+        (frm,) = sources(event)  # every move leaves PENDING (bot.notices)
+        to = next_notice_state(frm, event)
+        return conn.execute(sa.text(f"""
+            with moved as (
+                update {self.s}.alert_notices set state = :to, last_error = :why,
+                    message_id = coalesce(:m, message_id),
+                    sent_at = case when :to = 'sent' then now() else sent_at end
+                where {where} and state = :frm
+                returning id, rule_id, chat_id
+            )
+            insert into {self.s}.alert_notice_log (notice_id, rule_id, chat_id, event, from_state, to_state, reason)
+            select id, rule_id, chat_id, :ev, :frm, :to, :why from moved"""),
+            params | {"to": to.value, "frm": frm.value, "ev": event.value, "m": message_id,
+                      "why": reason[:1000] if reason else None}).rowcount
 
     # -- the notices ledger -------------------------------------------------------------------------
     def pending_notices(self) -> list[PendingNotice]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.text(f"""select id, rule_id, chat_id, kind, text_value, detail, attempts,
                     report_date, band_low, band_high
-                from {self.s}.alert_notices where state = 'pending' order by id"""))
+                from {self.s}.alert_notices where state = :pending order by id"""),
+                {"pending": NoticeState.PENDING.value})
             return [PendingNotice(r.id, r.rule_id, r.chat_id, Notice(r.kind), r.text_value, r.detail,
                                   r.attempts, r.report_date, r.band_low, r.band_high) for r in rows]
 
@@ -184,17 +213,16 @@ class AlertStore:
         """Count an attempt; False when the notice is no longer pending (cancelled meanwhile)."""
         with self.engine.begin() as conn:
             return conn.execute(sa.text(f"""update {self.s}.alert_notices set attempts = attempts + 1
-                where id = :id and state = 'pending'"""), {"id": notice_id}).rowcount > 0
+                where id = :id and state = :pending"""),
+                {"id": notice_id, "pending": NoticeState.PENDING.value}).rowcount > 0
 
-    def finish(self, notice_id: int, state: str, message_id: int | None = None, error: str | None = None) -> None:
-        assert state in ("sent", "failed")
+    def finish(self, notice_id: int, event: NoticeEvent, message_id: int | None = None,
+               error: str | None = None) -> None:
+        """SENT or FAIL: a pending notice's end."""
         with self.engine.begin() as conn:
-            conn.execute(sa.text(f"""update {self.s}.alert_notices set state = :st, message_id = :m,
-                    sent_at = case when :st = 'sent' then now() else sent_at end, last_error = :e
-                where id = :id and state = 'pending'"""),
-                {"st": state, "m": message_id, "e": error[:1000] if error else None, "id": notice_id})
+            self._move_notices(conn, event, "id = :id", {"id": notice_id}, error, message_id)
 
     def note_error(self, notice_id: int, error: str) -> None:
+        """A passing fault (RETRY): still pending, tried again at the next check."""
         with self.engine.begin() as conn:
-            conn.execute(sa.text(f"update {self.s}.alert_notices set last_error = :e where id = :id"),
-                         {"e": error[:1000], "id": notice_id})
+            self._move_notices(conn, NoticeEvent.RETRY, "id = :id", {"id": notice_id}, error)

@@ -20,6 +20,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.alert_store import AlertStore, PendingNotice, Rule
+from bot.notices import NoticeEvent
 from bot.scopes import chat_scope, scope_label
 from bot.service import BotOptions, Clock, DatabaseDown, is_db_outage
 from bot.store import Store
@@ -153,7 +154,7 @@ class AlertRunner:
         if n.kind is Notice.ERROR:
             await self.notify_admins("alert_admin_error", id=rule.id, chat_id=rule.chat_id,
                                      rule=rule.spec.describe(), error=n.detail or "—")
-            await self._db(self.store.finish, n.id, "sent")
+            await self._db(self.store.finish, n.id, NoticeEvent.SENT)
             return
         sub = await self._db(self.subs.get, n.chat_id)
         locale = (sub.locale if sub is not None and sub.locale else None) or self.default_locale
@@ -168,12 +169,12 @@ class AlertRunner:
             return  # still pending: sent to the new id at the next check
         except (Forbidden, BadRequest) as exc:  # blocked, or a request no retry can fix
             log.warning("alert #%s: notice to chat %s failed: %s", rule.id, n.chat_id, exc.message)
-            await self._db(self.store.finish, n.id, "failed", None, f"telegram: {exc.message}")
+            await self._db(self.store.finish, n.id, NoticeEvent.FAIL, None, f"telegram: {exc.message}")
             return
         except (NetworkError, RetryAfter) as exc:
             error = f"telegram: {getattr(exc, 'message', None) or type(exc).__name__}"
             if n.attempts + 1 >= self.options.alert_send_attempts:
-                await self._db(self.store.finish, n.id, "failed", None, error)
+                await self._db(self.store.finish, n.id, NoticeEvent.FAIL, None, error)
             else:
                 await self._db(self.store.note_error, n.id, error)
             log.warning("alert #%s: notice to chat %s not sent (%s); attempt %d", rule.id, n.chat_id,
@@ -181,9 +182,9 @@ class AlertRunner:
             return
         except Exception as exc:  # a bug fails this notice, never the other rules' checks
             log.exception("alert #%s: notice to chat %s failed", rule.id, n.chat_id)
-            await self._db(self.store.finish, n.id, "failed", None, f"{type(exc).__name__}: {exc}")
+            await self._db(self.store.finish, n.id, NoticeEvent.FAIL, None, f"{type(exc).__name__}: {exc}")
             return
-        await self._db(self.store.finish, n.id, "sent", msg.message_id)
+        await self._db(self.store.finish, n.id, NoticeEvent.SENT, msg.message_id)
         log.info("alert #%s: %s sent to chat %s", rule.id, n.kind.value, n.chat_id)
 
 

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.alert_store import AlertStore
+from bot.notices import NoticeEvent
 from db.state import migrate
 from metrics import hanging
 from metrics.day import ReportDay
@@ -201,13 +202,49 @@ def test_record_applies_the_machine_and_writes_log_and_ledger(store, cfg):
         store.record(rule.id, r, NOW + timedelta(minutes=i), None)
         for n in store.pending_notices():  # sent at once, as the runner does
             assert store.attempt(n.id)
-            store.finish(n.id, "sent", 77)
+            store.finish(n.id, NoticeEvent.SENT, 77)
     assert len(log_rows(store, "evaluation")) == 6
     assert log_rows(store, "transition") == [(None, "ok", 1.0), ("ok", "firing", 2.0), ("firing", "error", None),
                                              ("error", "firing", 2.0), ("firing", "ok", 0.0)]
     assert notices(store) == [(1, "firing", "sent"), (2, "error", "sent"), (3, "resolved", "sent")]
     got = store.get(rule.id)
     assert (got.state, got.told_firing, got.last_value, got.seq, got.last_error) == (State.OK, False, 0.0, 3, None)
+
+
+def notice_log(store) -> list[tuple]:
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            f"select notice_id, event, from_state, to_state, reason from {store.s}.alert_notice_log order by id"))]
+
+
+def test_every_notice_transition_is_logged_with_its_event(store, cfg):
+    rule = store.create(-42, parse_rule("hanging > 1", cfg), None, 1001)
+    store.record(rule.id, Reading(Outcome.HOLDS, 2.0), NOW, None)
+    (n,) = store.pending_notices()
+    store.note_error(n.id, "telegram: Timed out")  # a passing fault: still pending
+    store.finish(n.id, NoticeEvent.SENT, 77)
+    store.finish(n.id, NoticeEvent.FAIL, None, "late")  # no longer pending: nothing moves
+    store.record(rule.id, Reading(Outcome.CLEAR, 0.0), NOW, None)
+    (r,) = store.pending_notices()
+    store.delete(-42, rule.id)
+    assert notice_log(store) == [
+        (n.id, "queue", None, "pending", None),
+        (n.id, "retry", "pending", "pending", "telegram: Timed out"),
+        (n.id, "sent", "pending", "sent", None),
+        (r.id, "queue", None, "pending", None),
+        (r.id, "cancel", "pending", "cancelled", "rule removed"),
+    ]
+    assert notices(store) == [(1, "firing", "sent"), (2, "resolved", "cancelled")]
+
+
+def test_the_notice_machine_refuses_what_it_does_not_know():
+    from bot.notices import IllegalNoticeTransition, NoticeState, next_notice_state
+
+    assert next_notice_state(NoticeState.PENDING, NoticeEvent.SENT) is NoticeState.SENT
+    for state, event in ((NoticeState.SENT, NoticeEvent.FAIL), (NoticeState.CANCELLED, NoticeEvent.SENT),
+                         (NoticeState.SUPPRESSED, NoticeEvent.QUEUE), (None, NoticeEvent.SENT)):
+        with pytest.raises(IllegalNoticeTransition):
+            next_notice_state(state, event)
 
 
 def test_a_firing_notice_never_sent_is_cancelled_by_its_resolution(store, cfg):
@@ -217,6 +254,10 @@ def test_a_firing_notice_never_sent_is_cancelled_by_its_resolution(store, cfg):
     store.record(rule.id, Reading(Outcome.CLEAR, 0.0), NOW, None)
     assert notices(store) == [(1, "firing", "cancelled"), (2, "resolved", "cancelled")]
     assert store.pending_notices() == [] and not store.attempt(pending.id)
+    assert [row[1:] for row in notice_log(store)] == [
+        ("queue", None, "pending", None),
+        ("cancel", "pending", "cancelled", "resolved before it was sent"),
+        ("cancel", None, "cancelled", "resolved before it was sent")]
 
 
 def test_snoozed_and_muted_rules_record_suppressed_notices(store, cfg):
