@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from charts.spec import ChartSpec
-from metrics import attribution, campaigns, funnel, hanging, new_payers
+from metrics import attribution, campaigns, funnel, hanging, new_payers, touches
 from metrics.config import MetricConfig
 from reports import requirements as needs
 from reports.requirements import Requirements
@@ -48,7 +48,7 @@ def funnel_with_channels(conn, src, cfg, day, scope=None):
         return funnel.compute(conn, src, cfg, day, scope=scope)
     return funnel.compute(
         conn, src, cfg, day,
-        channels=lambda reach: attribution.user_channel(conn, src, cfg, day, list(reach.users)),
+        channels=lambda reach: touches.user_channel(conn, src, cfg, day, list(reach.users)),
         scope=scope,
     )
 

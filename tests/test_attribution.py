@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from metrics import attribution
+from metrics import touches
 from metrics.attribution_models import CONVERSION, NULL, START, markov_shares
 from metrics.day import ReportDay
 from tests.conftest import statements
@@ -152,13 +152,13 @@ def test_user_touches_and_acquisition_channel(web, cfg):
     web.hit(at(D, 9), "u7", utm=PAID_SOCIAL)
     web.hit(at(D + DAY, 9), "u7", utm=EMAIL)  # after T: ignored
     t = web.touches(cfg, [7, 8])
-    assert t[7] == attribution.UserTouches(
+    assert t[7] == touches.UserTouches(
         user_id=7, first_touch="Organic Search", last_touch="Paid Social", first_paid_touch="Paid Search",
         last_paid_touch="Paid Social", first_payment_at=at(D - DAY, 9), sessions_before_first_payment=3, sessions=4,
     )
     assert t[8].first_touch is None and t[8].sessions == 0 and t[8].sessions_before_first_payment is None
     with web.engine.begin() as conn:
-        assert attribution.user_channel(conn, web.src, cfg, ReportDay(D), [7, 8]) == {7: "Organic Search"}
+        assert touches.user_channel(conn, web.src, cfg, ReportDay(D), [7, 8]) == {7: "Organic Search"}
 
 
 def test_every_model_is_reported_and_default_follows_config(web, cfg):
@@ -206,7 +206,7 @@ def test_a_source_name_with_a_quote_and_a_colon_is_bound_not_spliced(web, cfg):
     assert by_channel(r.channels) == {"Paid Search": (1, 1, 1.0, 30.0), "Organic Search": (1, 1, 0.0, 0.0)}
     assert web.touches(cfg, [4])[4].first_paid_touch == "Paid Search"
     with web.engine.begin() as conn:
-        assert attribution.user_channel(conn, web.src, cfg, ReportDay(D), [4]) == {4: "Paid Search"}
+        assert touches.user_channel(conn, web.src, cfg, ReportDay(D), [4]) == {4: "Paid Search"}
 
 
 def test_the_journeys_are_built_once_per_report(web, cfg):

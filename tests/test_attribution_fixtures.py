@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from db.state import migrate
-from metrics import attribution
+from metrics import attribution, touches
 from metrics.day import ReportDay
 from metrics.sessions import scope_name
 from metrics.sessions.store import ensure_days, rebuild_sessions, sync_scope, update_sessions
@@ -88,7 +88,7 @@ class Web:
         """Over the users' whole history: every day of the store built first."""
         with self.engine.begin() as conn:
             update_sessions(conn, self.src, cfg.attribution, tz)
-            return attribution.user_touches(conn, self.src, cfg, ReportDay(day, tz), users)
+            return touches.user_touches(conn, self.src, cfg, ReportDay(day, tz), users)
 
 
 def make_web(source, engine) -> Web:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from db.state import migrate
-from metrics import attribution
+from metrics import attribution, touches
 from metrics.day import ReportDay
 from metrics.sessions import scope_name
 from metrics.sessions.store import ensure_days
@@ -190,14 +190,14 @@ def test_funnel_first_touch_needs_no_built_day_and_equals_the_full_store(web, cf
     web.hit(at(D + DAY, 8), None, 9, utm=("google", "cpc"))  # after T: no first touch yet
     web.sync(cfg)
     with web.engine.begin() as conn:
-        fast = attribution.user_channel(conn, web.src, cfg, ReportDay(D), [5, 6, 9, 10])
+        fast = touches.user_channel(conn, web.src, cfg, ReportDay(D), [5, 6, 9, 10])
     assert built_days(web, cfg) == set()
     # 5: vk cpc 50 days ago is its own earliest row (no device); 6: the shared device's facebook
     assert fast == {5: "Paid Social", 6: "Paid Social"}
     web.hit(at(D - 80 * DAY, 8), "p1", utm=("newsletter", "email"))  # a late row changes 5's first
     web.sync(cfg)
     with web.engine.begin() as conn:
-        fast = attribution.user_channel(conn, web.src, cfg, ReportDay(D), [5, 6, 9, 10])
+        fast = touches.user_channel(conn, web.src, cfg, ReportDay(D), [5, 6, 9, 10])
     full = web.touches(cfg, [5, 6, 9, 10])
     assert fast == {u: t.first_touch for u, t in full.items() if t.first_touch} == {5: "Email", 6: "Paid Social"}
 
