@@ -127,15 +127,15 @@ def _sql(src: Source, scope: Scope | None = None, until: str | None = None) -> s
     return compose(steps("metrics", "campaigns.sql"), fragments, until)
 
 
-def _row(channel: str, campaign: str | None, total: int, sent: int, blocked: int, failed: int,
-         opens: int, human: int, open_conv: int, click_conv: int, revenue: float, cost: float,
-         reasons: dict[str, int]) -> CampaignRow:
+def _row(r) -> CampaignRow:
+    """One row of the query (a channel and campaign) as typed numbers."""
+    revenue, cost = float(r.revenue), float(r.cost)
     return CampaignRow(
-        channel=channel, campaign=campaign, sent=sent, blocked=blocked,
-        blocked_by_reason=dict(sorted(reasons.items())), failed=failed, opens=opens,
-        human_clicks=human, open_conversions=open_conv, click_conversions=click_conv,
-        revenue=money(revenue), cost=round(float(cost), 4), roas=ratio(float(revenue), float(cost)),
-        total=total,
+        channel=r.channel, campaign=r.campaign, sent=int(r.sent), blocked=int(r.blocked),
+        blocked_by_reason=dict(sorted((str(k), int(v)) for k, v in r.by_reason.items())), failed=int(r.failed),
+        opens=int(r.opens), human_clicks=int(r.human_clicks), open_conversions=int(r.open_conversions),
+        click_conversions=int(r.click_conversions), revenue=money(revenue), cost=round(cost, 4),
+        roas=ratio(revenue, cost), total=int(r.total),
     )
 
 
@@ -192,12 +192,7 @@ def compute(
     # A scope keeps its users' sends; everything else follows from those sends' users.
     bind = params(src, cfg, day, days) | {"excluded_ids": excluded_event_ids(conn, src, cfg)} | scope_params(scope)
     rows = conn.execute(sa.text(_sql(src, scope)), bind).all()
-    campaigns = [
-        _row(r.channel, r.campaign, int(r.total), int(r.sent), int(r.blocked), int(r.failed),
-             int(r.opens), int(r.human_clicks), int(r.open_conversions), int(r.click_conversions),
-             float(r.revenue), float(r.cost), {str(k): int(v) for k, v in r.by_reason.items()})
-        for r in rows
-    ]
+    campaigns = [_row(r) for r in rows]
     return CampaignResult(
         report_date=day.day,
         channels=_channel_totals(campaigns),

@@ -184,8 +184,7 @@ limit :limit
 
 
 def _params(
-    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline, excluded: list[int],
-    scope: Scope | None,
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline, scope: Scope | None,
 ) -> tuple[bool, dict]:
     """(whether the start event exists, bind parameters) of one pipeline."""
     ids = event_ids(conn, src, (p.start, *p.end_events))
@@ -197,7 +196,7 @@ def _params(
     params = {
         "start_ids": start_ids or [-1],
         "end_ids": end_ids,
-        "excluded_ids": excluded,
+        "excluded_ids": excluded_event_ids(conn, src, cfg),
         "cutoff": cutoff,
         "lookback_start": cutoff - timedelta(days=cfg.hanging.lookback_days),
         # hanging <=> T - start >= SLA <=> start <= T - SLA
@@ -215,10 +214,9 @@ def _by_owner(counts: dict[str | None, list[int]]) -> list[OwnerCount]:
 
 
 def _pipeline_status(
-    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline, excluded: list[int],
-    scope: Scope | None = None,
+    conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline, scope: Scope | None = None,
 ) -> PipelineStatus:
-    has_start, params = _params(conn, src, cfg, day, p, excluded, scope)
+    has_start, params = _params(conn, src, cfg, day, p, scope)
     ends_on_purchase = p.ends_on_purchase and src.has("payments")
     hanging = open_within = breached = 0
     hanging_by_age: dict[int, int] = {}
@@ -254,11 +252,10 @@ def _pipeline_status(
 def compute(
     conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None
 ) -> HangingResult:
-    excluded = excluded_event_ids(conn, src, cfg)
     return HangingResult(
         report_date=day.day,
         lookback_days=cfg.hanging.lookback_days,
-        pipelines=[_pipeline_status(conn, src, cfg, day, p, excluded, scope) for p in cfg.hanging.pipelines],
+        pipelines=[_pipeline_status(conn, src, cfg, day, p, scope) for p in cfg.hanging.pipelines],
     )
 
 
@@ -269,11 +266,10 @@ def stuck_leads(
     """The hanging processes themselves, per pipeline oldest first: exactly the processes that
     `compute` counts as hanging (so at most the sum of the pipelines' `hanging`), and at most
     `limit` per pipeline."""
-    excluded = excluded_event_ids(conn, src, cfg)
     cutoff = day.end.astimezone(UTC)
     out: list[StuckLead] = []
     for p in cfg.hanging.pipelines:
-        has_start, params = _params(conn, src, cfg, day, p, excluded, scope)
+        has_start, params = _params(conn, src, cfg, day, p, scope)
         if not has_start:
             continue
         sql = _stuck_sql(src, p.ends_on_purchase and src.has("payments"), scope)
