@@ -223,9 +223,11 @@ def test_a_broken_result_gets_the_no_data_image_not_an_exception():
 
 
 def test_charts_do_not_import_reports_or_db():
+    # Charts are pure: no SQL, no reports. Of db they may read the catalogue (db.i18n: words and
+    # CLDR formats), which lives on the floor every package stands on.
     for path in Path(__file__).resolve().parents[1].joinpath("charts").glob("*.py"):
         text = path.read_text(encoding="utf-8")
-        assert not re.search(r"^\s*(from|import)\s+(reports|db|sqlalchemy)\b", text, re.MULTILINE), path
+        assert not re.search(r"^\s*(from|import)\s+(reports|db(?!\.i18n\b)|sqlalchemy)\b", text, re.MULTILINE), path
 
 
 def test_label_helpers():
