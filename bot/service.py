@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time as _time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -142,11 +143,13 @@ class DigestCache:
 
 
 def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg,
-                 state_schema: str = "salespulse") -> Callable:
+                 state_schema: str = "salespulse", stages=None) -> Callable:
+    """`stages` (bot.telemetry.Telemetry.stages) wraps the builder's progress to time each stage."""
     def build(day: date, tz: str, locale: str, names: tuple[str, ...], progress: Progress | None = None,
               scope: str | None = None):
         # `scope` only when set: a company-wide build calls the builder exactly as before.
         extra = {"scope": scope} if scope is not None else {}
-        return builder(engine, source_schema, cfg, ReportDay(day, tz), locale, names,
-                       state_schema=state_schema, progress=progress, **extra)
+        with (stages(progress) if stages is not None else nullcontext(progress)) as step:
+            return builder(engine, source_schema, cfg, ReportDay(day, tz), locale, names,
+                           state_schema=state_schema, progress=step, **extra)
     return build
