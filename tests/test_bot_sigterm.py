@@ -7,36 +7,18 @@ made to hang the album so the SIGTERM lands mid-request. The logs are JSON lines
 """
 import asyncio
 import json
-import os
 import signal
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from db.state import migrate
+from tests.botproc import start_bot, until
 from tests.faketg import TOKEN, FakeTelegram
 
 ADMIN, GROUP = 42, -4343
 STOP_LIMIT = 10.0  # docker stop's SIGKILL comes this long after its SIGTERM
-
-
-async def _start(env: dict, log_path):
-    full = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM")} | env
-    with log_path.open("ab") as log:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", env=full, cwd=log_path.parent,
-            stdout=asyncio.subprocess.DEVNULL, stderr=log)
-
-
-async def _until(predicate, what: str, timeout: float = 120.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 def _rows(engine, schema: str) -> list[dict]:
@@ -78,9 +60,9 @@ async def test_sigterm_mid_delivery_exits_in_time_and_the_restart_delivers_once(
     def albums(ok_only: bool) -> list:
         return tg.sent(GROUP, "sendMediaGroup", ok_only=ok_only)
 
-    proc = await _start(env, log)
+    proc = await start_bot(env, log)
     try:
-        await _until(lambda: albums(False), "the album in flight")
+        await until(lambda: albums(False), "the album in flight")
         stopped_in = await _sigterm(proc)
     finally:
         if proc.returncode is None:
@@ -92,9 +74,9 @@ async def test_sigterm_mid_delivery_exits_in_time_and_the_restart_delivers_once(
     assert _rows(engine, schema) == [{"state": "working", "parts_sent": 0, "attempts": 1}]
     tg.release()  # the hung request ends (a 500 to a closed connection): Telegram never took it
 
-    proc = await _start(env, log)
+    proc = await start_bot(env, log)
     try:
-        await _until(lambda: _rows(engine, schema)[0]["state"] == "sent", "the resumed delivery")
+        await until(lambda: _rows(engine, schema)[0]["state"] == "sent", "the resumed delivery")
         await _sigterm(proc)
     finally:
         if proc.returncode is None:
