@@ -47,6 +47,7 @@ class HealthCheck:
         self.sweep_late = max(SWEEP_LATE, 5 * sweep_interval)
         self.started = time.time()
         self._telegram: tuple[float, str] | None = None  # (monotonic time, answer)
+        self._ping: asyncio.Future | None = None
 
     async def __call__(self) -> Health:
         database, telegram = await asyncio.gather(self._database(), self._telegram_answer())
@@ -62,7 +63,11 @@ class HealthCheck:
             with self.engine.connect() as conn:
                 conn.execute(sa.text("select 1"))
 
-        return await _answer(asyncio.to_thread(ping))
+        # A ping that hangs (a stalled server) keeps its worker thread: probes arriving meanwhile
+        # wait for the same ping, so they never use up the threads the bot's own queries need.
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.ensure_future(asyncio.to_thread(ping))
+        return await _answer(asyncio.shield(self._ping))
 
     async def _telegram_answer(self) -> str:
         now = time.monotonic()
