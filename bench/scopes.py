@@ -26,8 +26,8 @@ from db.state import migrate
 from metrics.config import load_config
 from metrics.day import ReportDay
 from metrics.scope import parse_scope
-from reports.digest import compute_metrics, count_scope_users
-from reports.request import METRICS
+from reports.digest import compute_metrics, count_scope_users, read_source
+from reports.request import METRICS, ReportRequest
 
 DEFAULT_SCOPES = ("team:north", "manager:ivanov", "manager:sokolov", "team:north & region:msk", "vip")
 
@@ -49,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     scopes = [None, *(parse_scope(s) for s in (args.scope or DEFAULT_SCOPES))]
 
     began = time.perf_counter()
-    compute_metrics(engine, schema, cfg, day, ("attribution",), state)  # the store, up to date
+    def request(names: tuple[str, ...], scope=None) -> ReportRequest:
+        return ReportRequest(day, scope=scope, metrics=names, source_schema=schema, state_schema=state)
+
+    src = read_source(engine, request(METRICS))
+    compute_metrics(engine, src, cfg, request(("attribution",)))  # the store, up to date
     print(f"session store brought up to date in {time.perf_counter() - began:.1f} s", file=sys.stderr)
 
     best: dict[tuple[str, str], float] = {}
@@ -57,14 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         for scope in scopes:
             for name in METRICS:
                 t0 = time.perf_counter()
-                out = compute_metrics(engine, schema, cfg, day, (name,), state, scope)
+                out = compute_metrics(engine, src, cfg, request((name,), scope))
                 wall = time.perf_counter() - t0
                 if out[name].skipped:
                     raise SystemExit(f"{name} skipped for {scope}: {out[name].skipped}")
                 key = (str(scope) if scope else "(company)", name)
                 best[key] = min(best.get(key, wall), wall)
 
-    users = {str(s): count_scope_users(engine, schema, s, state) for s in scopes if s}
+    users = {str(s): count_scope_users(engine, src, s) for s in scopes if s}
     m = machine_info(engine)
     lines = [
         (f"`python -m bench.scopes --date {args.date} --timezone {args.timezone} --repeat {args.repeat}` "

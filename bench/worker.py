@@ -130,6 +130,7 @@ def _run(kind: str, schema: str, state_schema: str, day: date, tz: str) -> dict:
     if kind == "digest":
         import charts  # imported before timing: a running bot has it loaded
         from reports.digest import build_digest
+        from reports.request import ReportRequest
         from reports.serialize import jsonable
 
         render, chart_s = charts.render_charts, [0.0]
@@ -144,7 +145,8 @@ def _run(kind: str, schema: str, state_schema: str, day: date, tz: str) -> dict:
         charts.render_charts = timed_render
 
         w0, c0 = time.perf_counter(), time.process_time()
-        digest = build_digest(engine, schema, cfg, rday, settings.locale, state_schema=state_schema)
+        req = ReportRequest(rday, settings.locale, source_schema=schema, state_schema=state_schema)
+        digest = build_digest(engine, cfg, req)
         w1, c1 = time.perf_counter(), time.process_time()
         metrics = {n: jsonable(o.result) if o.result is not None else None for n, o in digest.outcomes.items()}
         out["skipped"] = {n: o.skipped for n, o in digest.outcomes.items() if o.skipped}

@@ -19,7 +19,7 @@ from bot.alert_store import Rule
 from bot.alerts import markup, scope_part, snooze_until
 from bot.context import BotContext
 from bot.scopes import chat_scope, may_see_data
-from charts.i18n import t
+from db.i18n import t
 from reports.alert_rules import STATE, format_number, parse_rule
 from reports.request import ReportInputError
 

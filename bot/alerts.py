@@ -25,7 +25,7 @@ from bot.scopes import chat_scope, scope_label
 from bot.service import BotOptions, Clock, DatabaseDown, is_db_outage
 from bot.store import Store
 from bot.telemetry import Telemetry
-from charts.i18n import t
+from db.i18n import t
 from metrics.day import ReportDay
 from reports.alert_eval import Reading, due_day, read_all
 from reports.alert_machine import Notice, Outcome

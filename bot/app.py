@@ -34,7 +34,7 @@ from bot.store import Store
 from bot.sweep import Sweeper
 from bot.telemetry import Telemetry
 from bot.web import instrument
-from charts.i18n import LOCALES, t
+from db.i18n import LOCALES, t
 from db.settings import Settings
 from db.state import migrate
 from metrics.config import MetricConfig

@@ -21,10 +21,10 @@ from bot.context import BotContext
 from bot.progress import ChatProgress
 from bot.scopes import chat_scope, may_see_data, scope_label
 from bot.service import retry_db
-from charts.i18n import t
+from db.i18n import t
 from metrics.day import ReportDay
 from reports.registry import REGISTRY
-from reports.request import METRICS
+from reports.request import METRICS, report_request
 
 log = logging.getLogger("salespulse.bot.buttons")
 
@@ -135,8 +135,8 @@ def default_leads_builder(engine, source_schema: str, cfg, state_schema: str):
             from reports.stuck_leads import stuck_leads_csv
         except ImportError:
             return None
-        return stuck_leads_csv(engine, source_schema, cfg, ReportDay(day, tz), scope=scope,
-                               state_schema=state_schema)
+        return stuck_leads_csv(engine, cfg, report_request(
+            ReportDay(day, tz), scope=scope, source_schema=source_schema, state_schema=state_schema))
     return build
 
 

@@ -22,7 +22,7 @@ from db.settings import Settings, SettingsError, check_timezone, load_settings
 from db.state import migrate
 from metrics.config import ConfigError, load_config
 from metrics.day import ReportDay
-from reports.request import METRICS, ReportInputError, parse_date, parse_metric
+from reports.request import METRICS, ReportInputError, parse_date, parse_metric, report_request
 
 log = logging.getLogger("salespulse")
 
@@ -79,6 +79,8 @@ def cmd_report(args, settings: Settings) -> int:
     tz = check_timezone("--timezone", args.timezone) if args.timezone else settings.report_timezone
     day = parse_date(args.date, today_in(tz))
     names = tuple(dict.fromkeys(parse_metric(m) for m in args.metric)) if args.metric else METRICS
+    req = report_request(ReportDay(day, tz), locale=settings.locale, scope=args.scope, metrics=names,
+                         source_schema=settings.source_schema, state_schema=settings.state_schema)
     cfg = load_config(settings.metrics_config)
     engine = engine_from_settings(settings)
     check_connection(engine)
@@ -90,15 +92,10 @@ def cmd_report(args, settings: Settings) -> int:
     if args.stuck_leads:
         from reports.stuck_leads import stuck_leads_csv
 
-        print(stuck_leads_csv(engine, settings.source_schema, cfg, ReportDay(day, tz), args.scope,
-                              settings.state_schema), end="")
+        print(stuck_leads_csv(engine, cfg, req), end="")
         return 0
     with digest_progress(names, args.format == "png") as progress:
-        digest = build_digest(
-            engine, settings.source_schema, cfg, ReportDay(day, tz), settings.locale, names,
-            with_charts=args.format == "png", state_schema=settings.state_schema, progress=progress,
-            scope=args.scope,
-        )
+        digest = build_digest(engine, cfg, req, with_charts=args.format == "png", progress=progress)
     if args.format == "json":
         print(dumps(digest.to_json()))
     elif args.format == "text":
@@ -175,10 +172,9 @@ def cmd_demo(args, settings: Settings) -> int:
         print("empty database: loading demo data (3,000 users, 60 days)…")
         seed(engine, settings.source_schema, users=3000, days=60, start=yesterday - timedelta(days=59), seed=42)
     migrate(engine, settings.state_schema)
-    digest = build_digest(
-        engine, settings.source_schema, cfg, ReportDay(yesterday, tz), settings.locale,
-        state_schema=settings.state_schema,
-    )
+    digest = build_digest(engine, cfg, report_request(
+        ReportDay(yesterday, tz), locale=settings.locale, source_schema=settings.source_schema,
+        state_schema=settings.state_schema))
     out = write_digest(digest, settings.out_dir)
     print(digest.text)
     print(f"\nThe digest for {yesterday:%Y-%m-%d} is in {out.resolve()} (digest.txt, digest.json, *.png)")

@@ -50,7 +50,7 @@ def backtest(args: argparse.Namespace, settings: Settings) -> int:
 
     from db.engine import check_connection, engine_from_settings
     from metrics.config import load_config
-    from metrics.scope import ScopeError, parse_scope
+    from metrics.scope import ScopeError, canonical
     from reports.alert_eval import backtest as replay
     from reports.alert_machine import TRANSITIONS
     from reports.alert_rules import parse_rule
@@ -66,7 +66,7 @@ def backtest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         until = datetime.now(ZoneInfo(tz)).date() - timedelta(days=1)
     try:
-        scope = str(parse_scope(args.scope)) if args.scope else None
+        scope = canonical(args.scope) if args.scope else None
     except ScopeError as exc:
         raise UsageError(f"--scope: {exc}") from None
     cfg = load_config(settings.metrics_config)

@@ -26,7 +26,7 @@ from bot.messages import Part, plan_parts
 from bot.outage import OutageNotices
 from bot.service import BotOptions, Clock, DatabaseDown, DigestCache, retry_db
 from bot.store import Claim, Store
-from charts.i18n import t
+from db.i18n import t
 
 log = logging.getLogger("salespulse.bot.delivery")
 

@@ -12,12 +12,13 @@ from bot.buttons import send_chat_digest
 from bot.context import BotContext
 from bot.progress import ChatProgress
 from bot.schedule import next_run, schedule_chat, unschedule_chat
-from bot.scopes import ScopeError, chat_scope, may_see_data, parse_scope, split_scope_arg
+from bot.scopes import chat_scope, may_see_data, split_scope_arg
 from bot.service import DatabaseDown
 from bot.status import delivery_lines
 from bot.store import KEEP
-from charts.i18n import LOCALES, t
+from db.i18n import LOCALES, t
 from db.settings import SettingsError, parse_hhmm
+from metrics.scope import ScopeError, canonical
 from reports.request import METRICS, ReportInputError, parse_request
 
 log = logging.getLogger("salespulse.bot.commands")
@@ -99,7 +100,7 @@ def _parse_subscribe(args: list[str], settings, loc: str):
     scope = KEEP
     if scope_text is not None:
         try:
-            scope = parse_scope(scope_text)
+            scope = canonical(scope_text)
         except ScopeError as exc:
             return exc.text(loc)
     at, tz, locale = None, None, None

@@ -20,10 +20,10 @@ from telegram.helpers import create_deep_linked_url
 from bot import handlers
 from bot.context import BotContext
 from bot.schedule import schedule_chat
-from bot.scopes import ScopeError, parse_scope
 from bot.store import Store, Subscription
 from bot.tokens import TokenError, derive_secret, make_token, read_token
-from charts.i18n import t
+from db.i18n import t
+from metrics.scope import ScopeError, canonical
 
 log = logging.getLogger("salespulse.bot.invites")
 
@@ -83,7 +83,7 @@ async def invite(update: Update, context: BotContext) -> None:
         return
     text = " ".join(context.args or []).removeprefix("scope=")
     try:
-        scope = parse_scope(text) if text else None
+        scope = canonical(text) if text else None
     except ScopeError as exc:
         await handlers._reply(update, exc.text(loc) + "\n" + t("bot.invite_usage", loc))
         return

@@ -10,7 +10,7 @@ from datetime import date
 
 from telegram import Bot, Message
 
-from charts.i18n import known, t
+from db.i18n import known, t
 
 log = logging.getLogger("salespulse.bot.progress")
 

@@ -1,49 +1,12 @@
 """What a chat may see: its scope, read from its subscription and nowhere else.
 
-A scope is one tag or several joined with `&` (DESIGN section 9). Whatever a command, a button or
-an invite says, a chat's data comes from `chat_scope(sub)`: the scope is never taken from user
+The grammar of a scope is metrics.scope's (canonical, ScopeError): one for the bot and the
+command line. Whatever a command, a button or an invite says, a chat's data comes from `chat_scope(sub)`: the scope is never taken from user
 input except in the two explicit admin actions (`/subscribe … scope=` and /settings).
 """
 from __future__ import annotations
 
-import re
-
-from charts.i18n import t
-
-TAG = re.compile(r"[A-Za-z0-9:_.\-]{1,64}")
-COMPANY = "*"       # `/subscribe scope=*`: an admin explicitly makes a chat company-wide again
-MAX_TAGS = 4
-
-
-class ScopeError(ValueError):
-    """A scope text of the wrong shape; the catalogue's message `key` says what would be right.
-
-    str() is the English text (logs, the CLI); `text(locale)` gives the chat's language."""
-
-    def __init__(self, key: str, /, **kw: object):
-        super().__init__(t(key, "en", **kw))
-        self.key, self.kw = key, kw
-
-    def text(self, locale: str) -> str:
-        return t(self.key, locale, **self.kw)
-
-
-def parse_scope(text: str) -> str | None:
-    """Canonical form of a scope (tags sorted, joined with ' & '); None for `*` (company-wide).
-    The order of tags does not change who is in a scope, so sorting makes equal scopes share
-    one cache entry."""
-    value = (text or "").strip()
-    if value == COMPANY:
-        return None
-    tags = [p.strip() for p in value.split("&")]
-    bad = next((tag for tag in tags if not TAG.fullmatch(tag)), None)
-    if bad is not None or not value:
-        shown = bad if bad else value
-        raise ScopeError("error.bad_scope", text=shown)
-    tags = sorted(set(tags))
-    if len(tags) > MAX_TAGS:
-        raise ScopeError("error.scope_tags", n=MAX_TAGS)
-    return " & ".join(tags)
+from db.i18n import t
 
 
 def chat_scope(sub) -> str | None:

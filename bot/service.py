@@ -16,12 +16,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from db.source import DEFAULT_STATE_SCHEMA
 from metrics.day import ReportDay
+from reports.request import report_request
 
 log = logging.getLogger("salespulse.bot")
 
 Clock = Callable[[], datetime]
-DigestBuilder = Callable[..., Any]  # build_digest(engine, source_schema, cfg, day, locale, names, ...)
+DigestBuilder = Callable[..., Any]  # reports.digest.build_digest(engine, cfg, request, progress=...)
 Progress = Callable[[str], None]
 
 
@@ -143,13 +145,12 @@ class DigestCache:
 
 
 def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg,
-                 state_schema: str = "salespulse", stages=None) -> Callable:
+                 state_schema: str = DEFAULT_STATE_SCHEMA, stages=None) -> Callable:
     """`stages` (bot.telemetry.Telemetry.stages) wraps the builder's progress to time each stage."""
     def build(day: date, tz: str, locale: str, names: tuple[str, ...], progress: Progress | None = None,
               scope: str | None = None):
-        # `scope` only when set: a company-wide build calls the builder exactly as before.
-        extra = {"scope": scope} if scope is not None else {}
+        req = report_request(ReportDay(day, tz), locale=locale, scope=scope, metrics=names,
+                             source_schema=source_schema, state_schema=state_schema)
         with (stages(progress) if stages is not None else nullcontext(progress)) as step:
-            return builder(engine, source_schema, cfg, ReportDay(day, tz), locale, names,
-                           state_schema=state_schema, progress=step, **extra)
+            return builder(engine, cfg, req, progress=step)
     return build

@@ -20,8 +20,9 @@ from telegram.error import BadRequest
 from bot import handlers
 from bot.context import BotContext
 from bot.schedule import next_run, schedule_chat
-from bot.scopes import COMPANY, ScopeError, parse_scope, scope_label
-from charts.i18n import LOCALES, t
+from bot.scopes import scope_label
+from db.i18n import LOCALES, t
+from metrics.scope import COMPANY, ScopeError, canonical
 from reports.registry import REGISTRY
 from reports.request import METRICS
 
@@ -91,7 +92,7 @@ def _change(field: str, value: str, sub) -> dict | None:
         return {"locale": value} if value in LOCALES else None
     if field == "scope":
         try:
-            return {"scope": parse_scope(value)}
+            return {"scope": canonical(value)}
         except ScopeError:
             return None
     if field == "m" and value in METRICS:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.ledger import State
 from bot.store import LastDelivery
-from charts.i18n import t
+from db.i18n import t
 
 
 def _hm(dt: datetime | None, tz: str) -> str:

@@ -11,8 +11,6 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from charts.empty import render_empty
-from charts.i18n import t
-from charts.i18n.formats import fmt_compact, fmt_count, fmt_date, fmt_num
 from charts.labels import wrap
 from charts.names import channel_name, model_name
 from charts.style import (
@@ -33,6 +31,8 @@ from charts.style import (
     styled,
     to_png,
 )
+from db.i18n import t
+from db.i18n.formats import fmt_compact, fmt_count, fmt_date, fmt_num
 from metrics.attribution import AttributionResult, ChannelRow
 
 MAX_ROWS = 15

@@ -8,8 +8,6 @@ from datetime import date
 from matplotlib.axes import Axes
 
 from charts.empty import render_empty
-from charts.i18n import t
-from charts.i18n.formats import DASH, fmt_compact, fmt_date, fmt_num
 from charts.labels import shorten
 from charts.style import (
     BAD,
@@ -27,6 +25,8 @@ from charts.style import (
     styled,
     to_png,
 )
+from db.i18n import t
+from db.i18n.formats import DASH, fmt_compact, fmt_date, fmt_num
 from metrics.campaigns import CampaignResult, CampaignRow
 
 MAX_ROWS = 28

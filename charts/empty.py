@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from charts.i18n import t
-from charts.i18n.formats import fmt_date
 from charts.labels import wrap
 from charts.style import MUTED, WIDTH_IN, chars_fit, header, new_figure, styled, to_png
+from db.i18n import t
+from db.i18n.formats import fmt_date
 
 
 def render_empty(title: str, day: date, locale: str, message: str | None = None) -> bytes:

@@ -9,8 +9,6 @@ from datetime import date
 from matplotlib.figure import Figure
 
 from charts.empty import render_empty
-from charts.i18n import t
-from charts.i18n.formats import fmt_date, fmt_hours, fmt_num, fmt_pct
 from charts.labels import shorten, wrap
 from charts.names import event_name, segment_name
 from charts.style import (
@@ -30,6 +28,8 @@ from charts.style import (
     styled,
     to_png,
 )
+from db.i18n import t
+from db.i18n.formats import fmt_date, fmt_hours, fmt_num, fmt_pct
 from metrics.funnel import FunnelResult, FunnelSegment
 
 MAX_STEPS = 12

@@ -7,8 +7,6 @@ from datetime import date
 from matplotlib.patches import Patch
 
 from charts.empty import render_empty
-from charts.i18n import t
-from charts.i18n.formats import fmt_date, fmt_num
 from charts.labels import wrap
 from charts.names import shown_name
 from charts.style import (
@@ -28,6 +26,8 @@ from charts.style import (
     styled,
     to_png,
 )
+from db.i18n import t
+from db.i18n.formats import fmt_date, fmt_num
 from metrics.hanging import HangingResult, PipelineStatus
 
 MAX_ROWS = 30  # more pipelines than this do not fit a phone screen; the rest are counted

@@ -1,6 +1,6 @@
 """Label shortening and wrapping, shared by the charts and the digest text (reports -> charts).
 
-Numbers and dates in the reader's language are charts.i18n.formats (Babel, CLDR).
+Numbers and dates in the reader's language are db.i18n.formats (Babel, CLDR).
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from charts.i18n import known, norm_locale, t
+from db.i18n import known, norm_locale, t
 from metrics.channels import UNATTRIBUTED
 from metrics.config import PURCHASE
 

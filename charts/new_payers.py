@@ -12,15 +12,6 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from charts.empty import render_empty
-from charts.i18n import t
-from charts.i18n.formats import (
-    axis_unit,
-    fmt_compact,
-    fmt_date,
-    fmt_num,
-    fmt_scaled,
-    fmt_short_date,
-)
 from charts.style import (
     ACCENT,
     ACCENT_LIGHT,
@@ -37,6 +28,15 @@ from charts.style import (
     new_figure,
     styled,
     to_png,
+)
+from db.i18n import t
+from db.i18n.formats import (
+    axis_unit,
+    fmt_compact,
+    fmt_date,
+    fmt_num,
+    fmt_scaled,
+    fmt_short_date,
 )
 from metrics.new_payers import NewPayersResult, PayersDay
 

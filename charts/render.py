@@ -16,8 +16,8 @@ from importlib import import_module
 from typing import Any
 
 from charts.empty import render_empty
-from charts.i18n import norm_locale, t
 from charts.spec import ChartSpec
+from db.i18n import norm_locale, t
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-# The languages are the message catalogue's files (charts/i18n/locales/<lang>.toml, read by
-# charts.i18n). db is below charts, so it only lists the folder, en first like charts.i18n.LOCALES.
-_CATALOGUE = Path(__file__).resolve().parents[1] / "charts" / "i18n" / "locales"
-LOCALES = tuple(sorted((f.stem for f in _CATALOGUE.glob("*.toml")), key=lambda lang: (lang != "en", lang)))
+from db.i18n import LOCALES
+from db.source import DEFAULT_STATE_SCHEMA
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -30,7 +28,7 @@ class SettingsError(ValueError):
 class Settings:
     database_url: str | None = None
     source_schema: str = "public"
-    state_schema: str = "salespulse"
+    state_schema: str = DEFAULT_STATE_SCHEMA
     data_timezone: str = "UTC"
     report_timezone: str = "UTC"
     locale: str = "en"

@@ -37,6 +37,10 @@ SOURCE_TABLES = (
 )
 
 
+# SalesPulse's own schema unless STATE_SCHEMA says otherwise (db.settings).
+DEFAULT_STATE_SCHEMA = "salespulse"
+
+
 @dataclass(frozen=True)
 class Source:
     """Where the source tables are and which of them exist."""
@@ -44,7 +48,7 @@ class Source:
     schema: str = "public"
     tables: frozenset[str] = frozenset(SOURCE_TABLES)
     # The bot's own schema, for derived data a metric keeps between runs (attribution sessions).
-    state_schema: str = "salespulse"
+    state_schema: str = DEFAULT_STATE_SCHEMA
 
     def __post_init__(self) -> None:
         for what, name in (("source schema", self.schema), ("state schema", self.state_schema)):
@@ -83,7 +87,7 @@ def relations(conn: Connection, schema: str, names: list[str] | tuple[str, ...])
     return {name: KINDS[kind] for name, kind in rows}
 
 
-def inspect_source(conn: Connection, schema: str, state_schema: str = "salespulse") -> Source:
+def inspect_source(conn: Connection, schema: str, state_schema: str = DEFAULT_STATE_SCHEMA) -> Source:
     found = relations(conn, check_identifier("source schema", schema), SOURCE_TABLES)
     return Source(schema=schema, tables=frozenset(found), state_schema=state_schema)
 

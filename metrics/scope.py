@@ -1,27 +1,33 @@
 """A scope: the users a report is about, named by tags of the optional `user_tags` table.
 
-A scope is one tag, or several joined with `&` (a user is in it when it has every one of them).
-Text like "team:north & region:msk" is parsed once into a `Scope`; SQL never sees the text, only
-the tags bound as an array parameter (`scope_params`) and a predicate whose shape depends on
-nothing but whether there is a scope (`in_scope`). Tags are kept sorted and de-duplicated, so
-"b & a" and "a & b & a" are the same scope (and the same cache key).
+The one grammar of a scope, for the bot (`/subscribe … scope=`, `/invite`, /settings, alert rules)
+and the command line (`--scope`) alike (docs/scopes.md): one tag, or several joined with `&` (a
+user is in it when it has every one of them); `*` is the whole company. A tag is 1-64 letters (any
+script), digits and `: . / @ + - _` (team:north, region:msk, manager:ivanov, segment/b2b, utm.vk);
+no spaces, quotes, commas or `&` inside a tag; at most 8 tags. Tags are kept sorted and
+de-duplicated, so "b & a" and "a & b & a" are the same scope (and the same cache key).
+
+Text is parsed once into a `Scope`; SQL never sees the text, only the tags bound as an array
+parameter (`scope_params`) and a predicate whose shape depends on nothing but whether there is a
+scope (`in_scope`).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from db.i18n import LocalizedError
 from db.source import Source
 
 TAG_MAX = 64
 TAGS_MAX = 8
-# Letters (any script), digits and the separators tags use in practice: team:north, region:msk,
-# manager:ivanov, segment/b2b, utm.vk, a-b, a_b. No spaces, quotes, commas or '&' inside a tag.
+COMPANY = "*"  # `/subscribe scope=*`, `--scope '*'`: the whole company, explicitly
 _TAG = re.compile(r"[\w:./@+-]+")
 
 
-class ScopeError(ValueError):
-    """The scope text is unusable; the message says what was wrong and what would be right."""
+class ScopeError(LocalizedError):
+    """The scope text is unusable; the message (error.bad_scope, error.scope_*) says what was
+    wrong and what would be right, in the reader's language."""
 
 
 @dataclass(frozen=True)
@@ -34,27 +40,33 @@ class Scope:
     @classmethod
     def parse(cls, text: str) -> Scope:
         if text is None or not str(text).strip():
-            raise ScopeError("the scope is empty; give a tag such as team:north, or tags joined "
-                             "with & such as 'team:north & region:msk'")
+            raise ScopeError("error.scope_empty")
         parts = [p.strip() for p in str(text).split("&")]
         if any(not p for p in parts):
-            raise ScopeError(f"'{text}' has an empty tag around '&'; write tags joined by &, "
-                             "e.g. 'team:north & region:msk'")
+            raise ScopeError("error.scope_empty_tag", text=text)
         for p in parts:
             if len(p) > TAG_MAX:
-                raise ScopeError(f"tag '{p[:20]}…' is longer than {TAG_MAX} characters")
+                raise ScopeError("error.scope_tag_long", tag=p[:20], n=TAG_MAX)
             if not _TAG.fullmatch(p):
-                raise ScopeError(f"tag '{p}' has characters a tag cannot have; use letters, digits "
-                                 "and : . / @ + - _ (e.g. team:north)")
+                raise ScopeError("error.bad_scope", text=p)
         tags = tuple(sorted(set(parts)))
         if len(tags) > TAGS_MAX:
-            raise ScopeError(f"a scope has at most {TAGS_MAX} tags, '{text}' has {len(tags)}")
+            raise ScopeError("error.scope_tags", n=TAGS_MAX)
         return cls(tags)
 
 
 def parse_scope(text: str | None) -> Scope | None:
-    """None (company-wide) for None; else the parsed scope (ScopeError on bad text)."""
-    return None if text is None else Scope.parse(text)
+    """None (company-wide) for None or `*`; else the parsed scope (ScopeError on bad text)."""
+    if text is None or str(text).strip() == COMPANY:
+        return None
+    return Scope.parse(text)
+
+
+def canonical(text: str | None) -> str | None:
+    """The scope's canonical text ("region:msk & team:north"), None for the whole company: what a
+    subscription, an invite and an alert rule store."""
+    scope = parse_scope(text)
+    return None if scope is None else str(scope)
 
 
 def scope_params(scope: Scope | None) -> dict:

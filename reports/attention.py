@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from charts.i18n import known, t
-from charts.i18n.formats import DASH, fmt_money, fmt_num, fmt_pct
 from charts.labels import shorten
 from charts.names import channel_name, shown_name
+from db.i18n import known, t
+from db.i18n.formats import DASH, fmt_money, fmt_num, fmt_pct
 from metrics.baselines import Baseline
 
 MONEY = {"revenue", "new_payer_revenue"}

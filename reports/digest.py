@@ -25,9 +25,9 @@ from metrics.baseline_series import METRICS as CHECKED_METRICS
 from metrics.baselines import Baseline, anomalies, daily_baselines
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, ScopeError, parse_scope, scope_params, scope_users_sql
+from metrics.scope import Scope, scope_params, scope_users_sql
 from reports.registry import CHARTS, REGISTRY
-from reports.request import METRICS, ReportInputError
+from reports.request import ReportInputError, ReportRequest
 from reports.requirements import requirements
 from reports.serialize import jsonable
 
@@ -78,28 +78,26 @@ class Digest:
         }
 
 
-def compute_metrics(
-    engine: Engine,
-    source_schema: str,
-    cfg: MetricConfig,
-    day: ReportDay,
-    names: tuple[str, ...] = METRICS,
-    state_schema: str = "salespulse",
-    progress: Callable[[str], None] | None = None,
-    scope: Scope | None = None,
-) -> dict[str, MetricOutcome]:
-    """Every metric of `names`; `progress`, when given, is called with each stage's name as it
+def read_source(engine: Engine, req: ReportRequest) -> Source:
+    """The source as this request reads it (which tables exist), inspected once per digest; a
+    scope without a user_tags table is an input error."""
+    with engine.connect() as conn:
+        src = inspect_source(conn, req.source_schema, req.state_schema)
+    check_scope_source(src, req.scope)
+    return src
+
+
+def compute_metrics(engine: Engine, src: Source, cfg: MetricConfig, req: ReportRequest,
+                    progress: Callable[[str], None] | None = None) -> dict[str, MetricOutcome]:
+    """Every metric of the request; `progress`, when given, is called with each stage's name as it
     starts: "sessions" (when attribution is asked for and web data exist), then each metric."""
     step = progress or (lambda _stage: None)
     outcomes: dict[str, MetricOutcome] = {}
     with engine.connect() as conn:
-        src = inspect_source(conn, source_schema, state_schema)
-        check_scope_source(src, scope)
-        conn.commit()
-        if "attribution" in names and src.has(*attribution.TABLES):
+        if "attribution" in req.metrics and src.has(*attribution.TABLES):
             step("sessions")
-            _prepare_sessions(engine, src, cfg, day)
-        for name in names:
+            _prepare_sessions(engine, src, cfg, req.day)
+        for name in req.metrics:
             needs = requirements(name, cfg)
             reason = needs.skip_reason(src)
             step(name)
@@ -109,20 +107,13 @@ def compute_metrics(
             notes = tuple(needs.notes(src))
             for note in notes:
                 log.warning("metric %s on %s: %s", name, src.schema, note)
-            outcome = _run_one(conn, REGISTRY[name], src, cfg, day, scope)
+            outcome = _run_one(conn, REGISTRY[name], src, cfg, req)
             outcomes[name] = replace(outcome, notes=notes) if outcome.result is not None else outcome
     return outcomes
 
 
-def compute_baselines(
-    engine: Engine,
-    source_schema: str,
-    cfg: MetricConfig,
-    day: ReportDay,
-    outcomes: dict[str, MetricOutcome],
-    state_schema: str = "salespulse",
-    scope: Scope | None = None,
-) -> list[Baseline]:
+def compute_baselines(engine: Engine, src: Source, cfg: MetricConfig, req: ReportRequest,
+                      outcomes: dict[str, MetricOutcome]) -> list[Baseline]:
     """The checked numbers of the metrics that ran, with their usual bands (metrics.baselines).
 
     Like a metric, a failure here is logged and leaves the digest without baselines rather than
@@ -131,15 +122,12 @@ def compute_baselines(
     if not names:
         return []
     try:
-        with engine.connect() as conn:
-            src = inspect_source(conn, source_schema, state_schema)
-            conn.commit()
-            with conn.begin():
-                return daily_baselines(conn, src, cfg, day, scope, names)
+        with engine.connect() as conn, conn.begin():
+            return daily_baselines(conn, src, cfg, req.day, req.scope, names)
     except sa.exc.OperationalError:
         raise
     except Exception:
-        log.exception("baselines failed for %s", day.day)
+        log.exception("baselines failed for %s", req.day.day)
         return []
 
 
@@ -159,28 +147,18 @@ def _prepare_sessions(engine: Engine, src, cfg: MetricConfig, day: ReportDay) ->
         log.exception("building the sessions of %s failed", day.day)
 
 
-def parse_report_scope(text: str | None) -> Scope | None:
-    """The scope of a request, or a ReportInputError (in the reader's language) saying what is wrong."""
-    try:
-        return parse_scope(text)
-    except ScopeError as exc:
-        raise ReportInputError("error.bad_report_scope", error=str(exc)) from None
-
-
 def check_scope_source(src: Source, scope: Scope | None) -> None:
     if scope is not None and not src.has("user_tags"):
         raise ReportInputError("error.scope_needs_tags", scope=scope, schema=src.schema)
 
 
-def count_scope_users(engine: Engine, source_schema: str, scope: Scope, state_schema: str = "salespulse") -> int:
+def count_scope_users(engine: Engine, src: Source, scope: Scope) -> int:
     with engine.connect() as conn:
-        src = inspect_source(conn, source_schema, state_schema)
-        check_scope_source(src, scope)
         return int(conn.execute(sa.text(f"select count(*) from ({scope_users_sql(src)}) u"),
                                 scope_params(scope)).scalar_one())
 
 
-def _run_one(conn, spec, src, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None) -> MetricOutcome:
+def _run_one(conn, spec, src, cfg: MetricConfig, req: ReportRequest) -> MetricOutcome:
     """One metric in its own transaction, so one failure cannot poison the others.
 
     A lost connection is the database being down: that propagates, so the caller can retry the
@@ -189,39 +167,28 @@ def _run_one(conn, spec, src, cfg: MetricConfig, day: ReportDay, scope: Scope | 
     """
     try:
         with conn.begin():
-            result = spec.compute(conn, src, cfg, day, scope) if scope else spec.compute(conn, src, cfg, day)
-            return MetricOutcome(spec.name, result=result)
+            return MetricOutcome(spec.name, result=spec.compute(conn, src, cfg, req.day, req.scope))
     except sa.exc.OperationalError:
         raise
     except Exception as exc:
-        log.exception("metric %s failed for %s", spec.name, day.day)
+        log.exception("metric %s failed for %s", spec.name, req.day.day)
         return MetricOutcome(spec.name, skipped=f"failed ({type(exc).__name__})")
 
 
-def build_digest(
-    engine: Engine,
-    source_schema: str,
-    cfg: MetricConfig,
-    day: ReportDay,
-    locale: str = "en",
-    names: tuple[str, ...] = METRICS,
-    with_charts: bool = True,
-    state_schema: str = "salespulse",
-    progress: Callable[[str], None] | None = None,
-    scope: str | None = None,
-) -> Digest:
-    """`progress` (from the caller's worker thread): "sessions", each metric name, "charts".
-    `scope`: tag text ("team:north", "team:north & region:msk"), None for company-wide; bad
-    text or a scope without a user_tags table raise ReportInputError."""
+def build_digest(engine: Engine, cfg: MetricConfig, req: ReportRequest, *, with_charts: bool = True,
+                 progress: Callable[[str], None] | None = None) -> Digest:
+    """`progress` (from the caller's worker thread): "sessions", each metric name, "charts". A
+    scope without a user_tags table raises ReportInputError."""
     from charts import render_charts  # lazy: matplotlib is only paid for when charts are drawn
     from charts.names import display_names
     from reports.text import render_csv, render_text
 
-    parsed = parse_report_scope(scope)
-    users = count_scope_users(engine, source_schema, parsed, state_schema) if parsed else None
-    outcomes = compute_metrics(engine, source_schema, cfg, day, names, state_schema, progress, parsed)
-    baselines = compute_baselines(engine, source_schema, cfg, day, outcomes, state_schema, parsed)
-    label = str(parsed) if parsed else None
+    src = read_source(engine, req)
+    users = count_scope_users(engine, src, req.scope) if req.scope else None
+    outcomes = compute_metrics(engine, src, cfg, req, progress)
+    baselines = compute_baselines(engine, src, cfg, req, outcomes)
+    day, locale = req.day, req.locale
+    label = str(req.scope) if req.scope else None
     with display_names(cfg.display):  # the configured names of pipelines and steps, per language
         charts = []
         if with_charts:

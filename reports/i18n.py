@@ -1,13 +1,13 @@
 """The digest's own formatting: changes against earlier days and why a part was skipped.
 
-Words are the catalogue's (charts.i18n, `digest.*` keys); numbers are charts.i18n.formats, shared with
+Words are the catalogue's (db.i18n, `digest.*` keys); numbers are db.i18n.formats, shared with
 the charts so a number reads the same in the text and on the image.
 """
 from __future__ import annotations
 
-from charts.i18n import Message, t
-from charts.i18n.formats import fmt_pct
 from charts.labels import shorten
+from db.i18n import Message, t
+from db.i18n.formats import fmt_pct
 
 
 def fmt_change(current: float, previous: float, locale: str) -> str:

@@ -5,9 +5,9 @@ top owners by the part of the tag after its prefix ("manager:ivanov" reads "ivan
 """
 from __future__ import annotations
 
-from charts.i18n import t
-from charts.i18n.formats import fmt_num
 from charts.labels import shorten
+from db.i18n import t
+from db.i18n.formats import fmt_num
 from metrics.hanging import HangingResult
 
 

@@ -32,7 +32,7 @@ from reports.sections import new_payers as new_payers_text
 @dataclass(frozen=True)
 class MetricSpec:
     name: str
-    title: str  # catalogue key (charts.i18n) of how the text names it ("⚠️ Funnel skipped: …")
+    title: str  # catalogue key (db.i18n) of how the text names it ("⚠️ Funnel skipped: …")
     compute: Callable[..., Any]
     needs: Callable[[MetricConfig], Requirements]  # the tables it needs, from the configuration
     text: Callable[..., list]  # (result, locale, bands) -> reports.sections.common.Line items

@@ -1,4 +1,6 @@
-"""What a person asked for: a report date and metric names, parsed with messages that help."""
+"""What a report is for, built once where a request enters (the command line, the bot) and passed
+down whole: `ReportRequest`. And what a person typed (`/report 2026-03-14 funnel`), parsed with
+messages that help."""
 from __future__ import annotations
 
 import functools
@@ -6,31 +8,52 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from charts.i18n import LOCALES, lookup, t
+from db.i18n import FALLBACK, LOCALES, LocalizedError, lookup
+from db.source import DEFAULT_STATE_SCHEMA
+from metrics.day import ReportDay
+from metrics.scope import Scope, ScopeError, parse_scope
 from reports.registry import REGISTRY
 
 METRICS = tuple(REGISTRY)  # digest order
 ALIASES = {alias: name for name, spec in REGISTRY.items() for alias in spec.aliases}
 
 
-class ReportInputError(ValueError):
+class ReportInputError(LocalizedError):
     """The request cannot be served; the catalogue's message `key` says what was wrong and what
-    would be right. A placeholder may hold another ReportInputError (its text in the same language).
-
-    str() is the English text (the CLI); `text(locale)` gives the chat's language.
-    """
-
-    def __init__(self, key: str, /, **kw: object):
-        self.key, self.kw = key, kw
-        super().__init__(self.text("en"))
-
-    def text(self, locale: str) -> str:
-        return t(self.key, locale, **{k: v.text(locale) if isinstance(v, ReportInputError) else v
-                                      for k, v in self.kw.items()})
+    would be right (str(): English, for the CLI; `text(locale)`: the chat's language)."""
 
 
 @dataclass(frozen=True)
 class ReportRequest:
+    """One digest to compute: the day in its zone, the reader's language, whose numbers, which
+    metrics, and where the data and SalesPulse's own state live. Frozen and hashable: the bot's
+    digest cache keys on it, so every chat asking the same thing shares one computation."""
+    day: ReportDay
+    locale: str = FALLBACK
+    scope: Scope | None = None  # None: the whole company
+    metrics: tuple[str, ...] = METRICS
+    source_schema: str = "public"
+    state_schema: str = DEFAULT_STATE_SCHEMA
+
+
+def report_request(day: ReportDay, *, locale: str = FALLBACK, scope: str | None = None,
+                   metrics: tuple[str, ...] = METRICS, source_schema: str = "public",
+                   state_schema: str = DEFAULT_STATE_SCHEMA) -> ReportRequest:
+    """The request for a scope given as text ("team:north & region:msk"): a bad one is a
+    ReportInputError in the reader's language, before anything is computed."""
+    return ReportRequest(day, locale, parse_report_scope(scope), metrics, source_schema, state_schema)
+
+
+def parse_report_scope(text: str | None) -> Scope | None:
+    try:
+        return parse_scope(text)
+    except ScopeError as exc:
+        raise ReportInputError("error.bad_report_scope", error=exc) from None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What `/report …` asked for: a day and the metrics (all of them unless one was named)."""
     day: date
     metrics: tuple[str, ...] = METRICS
 
@@ -93,7 +116,7 @@ def _join_phrases(args: list[str]) -> list[str]:
     return out
 
 
-def parse_request(args: list[str], today: date) -> ReportRequest:
+def parse_request(args: list[str], today: date) -> Asked:
     """Arguments of `/report`: an optional date word and an optional metric, in either order.
     A date word of several words ('hôm nay') may span several arguments."""
     day_text, metric = None, None
@@ -106,4 +129,4 @@ def parse_request(args: list[str], today: date) -> ReportRequest:
             metric = parse_metric(arg)
         else:
             raise ReportInputError("error.report_args")
-    return ReportRequest(parse_date(day_text, today), (metric,) if metric else METRICS)
+    return Asked(parse_date(day_text, today), (metric,) if metric else METRICS)

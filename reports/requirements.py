@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from charts.i18n import Message
+from db.i18n import Message
 from db.source import Source
 from metrics.config import PURCHASE, MetricConfig
 

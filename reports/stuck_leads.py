@@ -11,37 +11,25 @@ import io
 
 from sqlalchemy.engine import Engine
 
-from db.source import inspect_source
 from metrics.config import MetricConfig
-from metrics.day import ReportDay
 from metrics.hanging import stuck_leads
-from reports.digest import check_scope_source, parse_report_scope
-from reports.request import ReportInputError
+from reports.digest import read_source
+from reports.request import ReportInputError, ReportRequest
 
 COLUMNS = ("pipeline", "user_id", "owner", "since", "age_hours")
 
 
-def stuck_leads_csv(
-    engine: Engine,
-    source_schema: str,
-    cfg: MetricConfig,
-    day: ReportDay,
-    scope: str | None = None,
-    state_schema: str = "salespulse",
-) -> str:
+def stuck_leads_csv(engine: Engine, cfg: MetricConfig, req: ReportRequest) -> str:
     """CSV text with COLUMNS; `since` in the report time zone (ISO 8601 with offset); `owner` the
-    whole owner tag, empty when the user has none. Raises ReportInputError for a bad scope, a
-    scope without a user_tags table, or a company without an events table."""
-    parsed = parse_report_scope(scope)
-    with engine.connect() as conn:
-        src = inspect_source(conn, source_schema, state_schema)
-        conn.commit()
-        check_scope_source(src, parsed)
-        missing = src.missing("events", "events_dict")
-        if missing:
-            raise ReportInputError("error.no_lead_list", schema=source_schema, tables=", ".join(missing))
-        with conn.begin():
-            leads = stuck_leads(conn, src, cfg, day, parsed)
+    whole owner tag, empty when the user has none. Raises ReportInputError for a scope without a
+    user_tags table, or a company without an events table."""
+    src = read_source(engine, req)
+    missing = src.missing("events", "events_dict")
+    if missing:
+        raise ReportInputError("error.no_lead_list", schema=src.schema, tables=", ".join(missing))
+    day = req.day
+    with engine.connect() as conn, conn.begin():
+        leads = stuck_leads(conn, src, cfg, day, req.scope)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)

@@ -21,9 +21,9 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from charts.i18n import norm_locale, t
-from charts.i18n.formats import fmt_date, fmt_num
 from charts.labels import shorten
+from db.i18n import norm_locale, t
+from db.i18n.formats import fmt_date, fmt_num
 from metrics.baselines import Baseline
 from metrics.day import ReportDay
 from reports.attention import attention_lines

@@ -24,6 +24,16 @@ from metrics.config import load_config
 _counter = itertools.count()
 
 
+def run_metrics(engine, schema: str, cfg, day, names: tuple[str, ...] | None = None, state_schema: str = "salespulse",
+             scope: str | None = None):
+    """reports.digest.compute_metrics for a request made the way the command line makes it."""
+    from reports.digest import compute_metrics, read_source
+    from reports.request import METRICS, report_request
+
+    req = report_request(day, scope=scope, metrics=names or METRICS, source_schema=schema, state_schema=state_schema)
+    return compute_metrics(engine, read_source(engine, req), cfg, req)
+
+
 @contextmanager
 def statements(engine) -> Iterator[list[str]]:
     """Every SQL statement `engine` sends inside the block, in order."""

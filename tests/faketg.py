@@ -357,12 +357,13 @@ def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: in
     stages `.stages` to the `progress` keyword, as reports.digest.build_digest does."""
     from reports.digest import Chart, Digest
 
-    def build(engine, source_schema, cfg, day, locale, names, state_schema="salespulse", **kw):
-        build.calls.append((day.day, day.timezone, locale, names))
-        build.scopes.append(kw.get("scope"))  # the scope keyword of reports.digest.build_digest
+    def build(engine, cfg, req, progress=None, **_):
+        day, locale = req.day, req.locale
+        build.calls.append((day.day, day.timezone, locale, req.metrics))
+        build.scopes.append(str(req.scope) if req.scope else None)  # the canonical scope text
         for stage in build.stages:
-            if kw.get("progress") is not None:
-                kw["progress"](stage)
+            if progress is not None:
+                progress(stage)
         return Digest(day.day, day.timezone, locale, {}, text=f"{text}\n{day.day:%Y-%m-%d}",
                       charts=[Chart(f"c{i}", PNG) for i in range(n_charts)], csv=csv)
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.buttons import menu_markup, parse_press
-from charts.i18n import t
+from db.i18n import t
 from db.settings import LOCALES
 from reports.request import METRICS
 from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest, fast_options
@@ -232,8 +232,11 @@ async def test_leads_unavailable_says_so(tg, engine, schema):
 
 
 def test_fake_digest_records_the_scope():
+    from metrics.day import ReportDay
+    from reports.request import report_request
+
     build = fake_digest()
-    day = type("D", (), {"day": date(2024, 1, 1), "timezone": "UTC"})()
-    build(None, None, None, day, "en", ())
-    build(None, None, None, day, "en", (), scope="team:north")
+    day = ReportDay(date(2024, 1, 1))
+    build(None, None, report_request(day))
+    build(None, None, report_request(day, scope="team:north"))
     assert build.scopes == [None, "team:north"]

@@ -182,8 +182,10 @@ async def test_group_migration_message_moves_the_subscription(bot, tg):
 
 
 def test_fake_digest_is_cheap():
-    d = fake_digest()(None, None, None, type("D", (), {"day": __import__("datetime").date(2024, 1, 1),
-                                                        "timezone": "UTC"})(), "en", ())
+    from metrics.day import ReportDay
+    from reports.request import ReportRequest
+
+    d = fake_digest()(None, None, ReportRequest(ReportDay(__import__("datetime").date(2024, 1, 1))))
     assert len(d.charts) == 2
 
 
@@ -236,7 +238,7 @@ def test_every_stage_of_a_digest_has_words_in_every_language():
     """build_digest reports each metric's name as a stage; with no stage.<name> the chat sees the
     metric's title, never the code."""
     from bot.progress import stage_label
-    from charts.i18n import t
+    from db.i18n import t
 
     assert stage_label("new_payers", "ru") == t("metric.new_payers", "ru") != "new_payers"
     assert stage_label("hanging", "ru") == t("stage.hanging", "ru")  # its own stage words first

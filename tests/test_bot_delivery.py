@@ -289,10 +289,12 @@ async def test_real_digest_end_to_end(tg, engine, schema, source):
     """The real reports.digest.build_digest on a tiny source schema (new payers only)."""
     source.payments((1, datetime(2024, 3, 14, 10, tzinfo=UTC), 100), (2, datetime(2024, 3, 10, tzinfo=UTC), 50))
 
-    def real(engine_, source_schema, cfg, day, locale, names, **_):
+    def real(engine_, cfg, req, **kw):
+        from dataclasses import replace
+
         from reports.digest import build_digest
 
-        return build_digest(engine_, source_schema, cfg, day, locale, ("new_payers",), **_)
+        return build_digest(engine_, cfg, replace(req, metrics=("new_payers",)), **kw)
 
     h = await BotHarness(tg, engine, schema, digest=real, source_schema=source.schema).start()
     try:

@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 from charts import render_charts
-from charts.i18n.formats import fmt_num, fmt_pct
 from charts.labels import cells, shorten, wrap
 from charts.render import render_one, renderer
 from charts.style import WIDTH_PX
+from db.i18n.formats import fmt_num, fmt_pct
 from metrics.attribution import AttributionResult, ChannelRow
 from metrics.campaigns import CampaignResult, CampaignRow
 from metrics.config import ATTRIBUTION_MODELS as MODELS

@@ -54,7 +54,7 @@ def test_event_names_with_the_retentioneering_delimiter():
 def test_label_phrases_are_the_english_catalogue():
     # metrics may not import charts, so the phrases are a copy of [segment] in en.toml: kept equal
     # here, or the JSON would name a cluster in words no English reader sees.
-    from charts.i18n import lookup
+    from db.i18n import lookup
     from metrics.clusters import PHRASES
 
     assert PHRASES and {code: lookup(f"segment.{code}", "en", fallback=False) for code in PHRASES} == PHRASES

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from db.state import migrate
 from metrics.day import ReportDay
 from reports.check import run_check
-from reports.digest import compute_metrics
+from tests.conftest import run_metrics
 
 UTC = ZoneInfo("UTC")
 DOC = Path(__file__).resolve().parent.parent / "docs" / "data-contract.md"
@@ -122,7 +122,7 @@ def test_check_accepts_the_example_views(engine, cfg, company):
 
 def test_metrics_over_the_example_views(engine, cfg, company):
     schema, state = company
-    out = compute_metrics(engine, schema, cfg, ReportDay(D, "UTC"), state_schema=state)
+    out = run_metrics(engine, schema, cfg, ReportDay(D, "UTC"), state_schema=state)
     assert {n: o.skipped for n, o in out.items() if o.skipped} == {"campaigns": "no table message_sends, message_interactions"}
 
     # new payers on D: clients 1 (49.90) and 2 (25.00, after a failed charge); client 3 paid on

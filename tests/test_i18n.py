@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from charts import fonts
-from charts.i18n import FALLBACK, LOCALES, lookup, messages, norm_locale, t
-from charts.i18n.formats import fmt_compact, fmt_date, fmt_hours, fmt_num, fmt_pct, fmt_short_date
 from charts.names import display_names, shown_name
+from db.i18n import FALLBACK, LOCALES, lookup, messages, norm_locale, t
+from db.i18n.formats import fmt_compact, fmt_date, fmt_hours, fmt_num, fmt_pct, fmt_short_date
 from metrics.config import ConfigError, load_config
 from reports.registry import CHARTS, REGISTRY
 from reports.text import render_text
@@ -23,7 +23,7 @@ from tests.test_cli import salespulse
 from tests.test_text import DAY, normal
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDER = ROOT / "charts/i18n/locales"
+FOLDER = ROOT / "db/i18n/locales"
 
 
 def _fields(text: str) -> set[str]:
@@ -52,7 +52,7 @@ def test_every_language_has_every_key_with_the_same_placeholders(lang):
 
 
 def test_a_missing_key_falls_back_to_english(monkeypatch):
-    import charts.i18n as cat
+    import db.i18n as cat
 
     partial = {k: v for k, v in messages("vi").items() if k != "bot.never"}
     real = cat.messages
@@ -193,7 +193,7 @@ def test_a_message_is_english_text_with_its_key():
     import json
     import pickle
 
-    from charts.i18n import Message
+    from db.i18n import Message
 
     m = Message("digest.no_tables", tables="a, b")
     assert m == "no table a, b" and json.dumps({"skipped": m}) == '{"skipped": "no table a, b"}'

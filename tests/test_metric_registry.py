@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from charts.i18n import known, t
+from db.i18n import known, t
 from reports import request, text
 from reports.registry import CHARTS, REGISTRY
 from reports.requirements import requirements

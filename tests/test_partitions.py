@@ -12,8 +12,8 @@ from db.source import SOURCE_TABLES, create_source_tables, inspect_source
 from db.state import migrate
 from metrics import hanging
 from metrics.day import ReportDay
-from reports.digest import compute_metrics
 from reports.serialize import jsonable
+from tests.conftest import run_metrics
 
 D = date(2026, 3, 8)
 MONTHS = (date(2026, 1, 1), date(2026, 4, 1))
@@ -55,7 +55,7 @@ def test_inspect_finds_partitioned_parents_and_views_not_partitions(engine, sche
 def test_every_metric_same_numbers_on_partitions_and_views(engine, schemas, cfg):
     results = {}
     for schema in schemas:
-        out = compute_metrics(engine, schema, cfg, ReportDay(D, "Europe/Moscow"), state_schema=f"st_{schema}")
+        out = run_metrics(engine, schema, cfg, ReportDay(D, "Europe/Moscow"), state_schema=f"st_{schema}")
         assert all(o.skipped is None for o in out.values()), {n: o.skipped for n, o in out.items()}
         results[schema] = {n: jsonable(o.result) for n, o in out.items()}
     plain, parted, views = schemas

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from db.source import Source
 from metrics.day import ReportDay
-from reports.digest import compute_metrics
 from reports.requirements import requirements
+from tests.conftest import run_metrics
 from tests.test_attribution_fixtures import make_web
 
 UTC = ZoneInfo("UTC")
@@ -54,7 +54,7 @@ def test_funnel_without_a_purchase_step_runs_without_payments(source, engine, cf
         (2, first, datetime(2026, 3, 10, 23, 59, tzinfo=UTC)),
     )
     source.drop_tables("payments")
-    out = compute_metrics(engine, source.schema, cfg, ReportDay(D, "UTC"), ("funnel", "hanging"))
+    out = run_metrics(engine, source.schema, cfg, ReportDay(D, "UTC"), ("funnel", "hanging"))
     assert out["funnel"].skipped is None
     steps = out["funnel"].result.steps
     assert (out["funnel"].result.cohort_users, steps[0].users, steps[1].users) == (2, 2, 1)
@@ -63,7 +63,7 @@ def test_funnel_without_a_purchase_step_runs_without_payments(source, engine, cf
 
 def test_funnel_with_a_purchase_step_is_skipped_without_payments(source, engine, cfg):
     source.drop_tables("payments")
-    out = compute_metrics(engine, source.schema, cfg, ReportDay(D, "UTC"), ("funnel",))
+    out = run_metrics(engine, source.schema, cfg, ReportDay(D, "UTC"), ("funnel",))
     assert out["funnel"].skipped == "no table payments"
 
 
@@ -78,7 +78,7 @@ def test_payers_and_campaigns_run_without_events_and_say_so(source, engine, cfg)
                                      "sent_at": datetime(2026, 3, 10, 8, tzinfo=UTC), "status": "sent"}])
     source.drop_tables("events", "events_dict")
     assert cfg.exclude_experiments and cfg.experiment_events
-    out = compute_metrics(engine, source.schema, cfg, ReportDay(D, "UTC"), ("new_payers", "campaigns", "hanging"))
+    out = run_metrics(engine, source.schema, cfg, ReportDay(D, "UTC"), ("new_payers", "campaigns", "hanging"))
     payers = out["new_payers"]
     assert payers.skipped is None
     assert (payers.result.new_payers, payers.result.new_payer_revenue) == (2, 160.0)
@@ -95,7 +95,7 @@ def test_attribution_runs_without_events(source, engine, cfg):
                                   "page_url": "https://shop.example/?utm_source=google&utm_medium=cpc"}])
     source.payments((1, datetime(2026, 3, 10, 9, tzinfo=UTC), 100))
     source.drop_tables("events", "events_dict")
-    out = compute_metrics(engine, source.schema, cfg, ReportDay(D, "UTC"), ("attribution",), state_schema=web.src.state_schema)
+    out = run_metrics(engine, source.schema, cfg, ReportDay(D, "UTC"), ("attribution",), state_schema=web.src.state_schema)
     res = out["attribution"].result
     assert out["attribution"].skipped is None
     assert (res.payments, res.revenue, res.unattributed_payments) == (1, 100.0, 0)

@@ -17,10 +17,11 @@ from db.seed_tags import MANAGERS
 from db.state import migrate
 from metrics.day import ReportDay
 from metrics.hanging import HangingResult, OwnerCount, PipelineStatus
-from reports.digest import MetricOutcome, build_digest, compute_metrics
-from reports.request import ReportInputError
+from reports.digest import MetricOutcome, build_digest
+from reports.request import ReportInputError, report_request
 from reports.stuck_leads import stuck_leads_csv
 from reports.text import render_caption, render_text
+from tests.conftest import run_metrics
 from tests.test_cli import assert_one_line_error, salespulse
 from tests.test_scopes import DAY, build_company
 
@@ -33,8 +34,8 @@ def company(source, engine):
 
 
 def digest(web, cfg, scope=None, names=("hanging", "new_payers")):
-    return build_digest(web.engine, web.src.schema, cfg, DAY, "en", names, with_charts=False,
-                        state_schema=web.src.state_schema, scope=scope)
+    return build_digest(web.engine, cfg, report_request(DAY, scope=scope, metrics=names, source_schema=web.src.schema,
+                                                        state_schema=web.src.state_schema), with_charts=False)
 
 
 def test_digest_json_and_text_carry_the_scope(company, cfg):
@@ -58,35 +59,39 @@ def test_scope_with_nobody_is_an_empty_report_not_an_error(company, cfg):
     d = digest(company, cfg, "team:east")
     assert d.scope_users == 0 and d.to_json()["metrics"]["new_payers"]["payments"] == 0
     assert "nobody has these tags" in d.text
-    ru = build_digest(company.engine, company.src.schema, cfg, DAY, "ru", ("new_payers",), with_charts=False,
-                      state_schema=company.src.state_schema, scope="team:east")
+    ru = build_digest(company.engine, cfg, report_request(DAY, locale="ru", scope="team:east", metrics=("new_payers",),
+                                                          source_schema=company.src.schema,
+                                                          state_schema=company.src.state_schema), with_charts=False)
     assert "ни у кого нет этих тегов" in ru.text
 
 
 def test_bad_scope_and_missing_user_tags_are_input_errors(source, cfg):
     with pytest.raises(ReportInputError, match="empty tag"):
-        build_digest(source.engine, source.schema, cfg, DAY, names=("new_payers",), with_charts=False, scope="a &")
+        report_request(DAY, scope="a &")  # refused where the request is made, before anything runs
     source.drop_tables("user_tags")
     with pytest.raises(ReportInputError, match="needs the user_tags table") as err:
-        build_digest(source.engine, source.schema, cfg, DAY, names=("new_payers",), with_charts=False,
-                     scope="team:north")
+        build_digest(source.engine, cfg, report_request(DAY, scope="team:north", metrics=("new_payers",),
+                                                        source_schema=source.schema), with_charts=False)
     assert "user_tags" in err.value.text("ru")
     # company-wide still works without the table
-    assert build_digest(source.engine, source.schema, cfg, DAY, names=("new_payers",), with_charts=False).scope is None
+    assert build_digest(source.engine, cfg, report_request(DAY, metrics=("new_payers",), source_schema=source.schema),
+                        with_charts=False).scope is None
 
 
 def test_stuck_leads_csv(company, cfg):
-    text = stuck_leads_csv(company.engine, company.src.schema, cfg, DAY, state_schema=company.src.state_schema)
+    def leads(day, scope=None):
+        return stuck_leads_csv(company.engine, cfg, report_request(day, scope=scope, source_schema=company.src.schema,
+                                                                   state_schema=company.src.state_schema))
+
+    text = leads(DAY)
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["pipeline", "user_id", "owner", "since", "age_hours"]
     assert rows[1] == ["Open requests", "5", "", "2024-03-13T20:00:00+00:00", "28.00"]
     assert [r[:3] for r in rows[2:]] == [["First line", "4", "manager:ivanov"], ["First line", "1", "manager:ivanov"],
                                          ["First line", "6", ""], ["First line", "2", "manager:petrov"]]
-    south = stuck_leads_csv(company.engine, company.src.schema, cfg, DAY, "team:south",
-                            state_schema=company.src.state_schema)
+    south = leads(DAY, "team:south")
     assert south.splitlines()[1:] == ["First line,4,manager:ivanov,2024-03-11T10:00:00+00:00,86.00"]
-    msk = stuck_leads_csv(company.engine, company.src.schema, cfg, ReportDay(D, "Europe/Moscow"), "region:msk",
-                          state_schema=company.src.state_schema)
+    msk = leads(ReportDay(D, "Europe/Moscow"), "region:msk")
     # u1's process in the report time zone (+03:00); T is Moscow's midnight: 63 h - 3 h = 60 h
     assert msk.splitlines()[1:] == ["First line,1,manager:ivanov,2024-03-12T12:00:00+03:00,60.00"]
 
@@ -151,10 +156,9 @@ def seeded(engine):
 
 
 def _metrics(engine, schema, cfg, day, scope=None):
-    from metrics.scope import parse_scope
     from reports.serialize import jsonable
 
-    out = compute_metrics(engine, schema, cfg, day, state_schema=f"{schema}_state", scope=parse_scope(scope))
+    out = run_metrics(engine, schema, cfg, day, state_schema=f"{schema}_state", scope=scope)
     assert not any(o.skipped for o in out.values()), {k: o.skipped for k, o in out.items()}
     return {k: jsonable(o.result) for k, o in out.items()}
 

@@ -201,16 +201,18 @@ def test_funnel_first_touch_needs_no_built_day_and_equals_the_full_store(web, cf
 
 def test_progress_stages_of_a_digest(source, engine, cfg):
     from reports.digest import build_digest
+    from reports.request import report_request
 
     web = make_web(source, engine)
     web.hit(at(D, 9), "a", 1)
     stages: list[str] = []
-    build_digest(engine, source.schema, cfg, ReportDay(D), names=("new_payers", "attribution"),
-                 with_charts=True, state_schema=web.src.state_schema, progress=stages.append)
+    build_digest(engine, cfg, report_request(ReportDay(D), metrics=("new_payers", "attribution"),
+                                             source_schema=source.schema, state_schema=web.src.state_schema),
+                 with_charts=True, progress=stages.append)
     assert stages == ["sessions", "new_payers", "attribution", "charts"]
     stages.clear()
-    build_digest(engine, source.schema, cfg, ReportDay(D), names=("new_payers",), with_charts=False,
-                 state_schema=web.src.state_schema, progress=stages.append)
+    build_digest(engine, cfg, report_request(ReportDay(D), metrics=("new_payers",), source_schema=source.schema,
+                                             state_schema=web.src.state_schema), with_charts=False, progress=stages.append)
     assert stages == ["new_payers"]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from charts.i18n import Message
+from db.i18n import Message
 from metrics.day import ReportDay
 from metrics.new_payers import NewPayersResult, PayersDay
 from reports.i18n import fmt_change, skip_reason

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.scopes import ScopeError, parse_scope, split_scope_arg
+from bot.scopes import split_scope_arg
 from bot.tokens import MAX_PAYLOAD, TokenError, derive_secret, make_token, read_token
+from metrics.scope import ScopeError, canonical
 
 SECRET = derive_secret("123456:TEST-token_secret")
 NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)
@@ -83,16 +84,21 @@ def test_derived_secret_is_stable_and_token_specific():
     ("vip", "vip"),
     ("a.b-c_d:1", "a.b-c_d:1"),
     ("*", None),
+    ("manager:иванов", "manager:иванов"),            # the command line always took these;
+    ("e & d & c & b & a", "a & b & c & d & e"),      # the bot refused them before one grammar
+    ("segment/b2b & utm.vk@x+1", "segment/b2b & utm.vk@x+1"),
 ])
 def test_scope_canonical_form(text, scope):
-    assert parse_scope(text) == scope
+    assert canonical(text) == scope
 
 
-@pytest.mark.parametrize("text", ["", "team north", "team:north & ", "team;drop", "a|b", "тег", "x" * 65,
-                                  "a & b & c & d & e", "team:north & *"])
+# One grammar for the bot and the command line (metrics.scope): letters of any script are a tag's
+# ("тег" is one), a space, ';' or '|' are not; at most 8 tags.
+@pytest.mark.parametrize("text", ["", "team north", "team:north & ", "team;drop", "a|b", "тег north", "x" * 65,
+                                  "a & b & c & d & e & f & g & h & i", "team:north & *"])
 def test_bad_scopes_say_what_would_be_right(text):
     with pytest.raises(ScopeError) as err:
-        parse_scope(text)
+        canonical(text)
     assert "team:north" in str(err.value) or "at most" in str(err.value)
     assert err.value.text("ru") != str(err.value)
 

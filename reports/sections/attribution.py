@@ -1,10 +1,10 @@
 """Channels: sessions, conversions and revenue credited by the default model, the top three."""
 from __future__ import annotations
 
-from charts.i18n import t
-from charts.i18n.formats import fmt_count, fmt_money, fmt_num, fmt_pct
 from charts.labels import shorten
 from charts.names import channel_name, model_name
+from db.i18n import t
+from db.i18n.formats import fmt_count, fmt_money, fmt_num, fmt_pct
 from metrics.attribution import AttributionResult
 from reports.sections.common import Line, rows
 

@@ -1,9 +1,9 @@
 """Campaigns: what was sent and what it brought, the best campaign and the least returning one."""
 from __future__ import annotations
 
-from charts.i18n import t
-from charts.i18n.formats import DASH, fmt_money, fmt_num
 from charts.labels import shorten
+from db.i18n import t
+from db.i18n.formats import DASH, fmt_money, fmt_num
 from metrics.campaigns import CampaignResult
 from reports.sections.common import Line, rows
 

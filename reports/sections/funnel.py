@@ -1,10 +1,10 @@
 """The funnel: the cohort's way to the last step, its weakest step, the spread across segments."""
 from __future__ import annotations
 
-from charts.i18n import t
-from charts.i18n.formats import fmt_num, fmt_pct, fmt_short_date
 from charts.labels import shorten
 from charts.names import event_name, segment_name
+from db.i18n import t
+from db.i18n.formats import fmt_num, fmt_pct, fmt_short_date
 from metrics.funnel import FunnelResult
 from reports.sections.common import NAME_MAX, Line, rows
 

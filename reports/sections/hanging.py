@@ -1,10 +1,10 @@
 """Hanging processes: the stuck pipelines, worst first, and who owns them."""
 from __future__ import annotations
 
-from charts.i18n import t
-from charts.i18n.formats import fmt_num
 from charts.labels import shorten
 from charts.names import shown_name
+from db.i18n import t
+from db.i18n.formats import fmt_num
 from metrics.hanging import HangingResult
 from reports.owners import owner_lines
 from reports.sections.common import NAME_MAX, Line, rows

@@ -1,8 +1,8 @@
 """New payers and money: D against its usual band, or against D-1 and D-7 without one."""
 from __future__ import annotations
 
-from charts.i18n import t
-from charts.i18n.formats import fmt_money, fmt_num
+from db.i18n import t
+from db.i18n.formats import fmt_money, fmt_num
 from metrics.baselines import Baseline
 from metrics.new_payers import NewPayersResult
 from reports.attention import band_note

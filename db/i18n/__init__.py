@@ -6,12 +6,12 @@ its `{placeholders}`. A key missing from a language falls back to English, so a 
 can start partial. LOCALES is the set of files present: adding `locales/xx.toml` adds a language
 to LOCALE, /subscribe and /settings with no code change.
 
-It lives in charts/ because everything that speaks is at or above it: the charts draw these
-words, the digest (reports) and the bot import charts; charts import no reports and no db.
-db.settings only needs the language codes, so it lists the files of locales/ by path (LOCALE is
-checked where the settings are read) without importing anything from up here. metrics speak no
-language: they return codes and names (metrics.clusters.Label).
-Numbers and dates are formatted with Babel's CLDR data in charts.i18n.formats.
+It lives in db/, the floor every other package stands on, because words are needed on every
+floor: the bot's replies, the digest (reports), the charts, the settings (LOCALE is checked
+against the files present) and the input errors metrics raise (metrics.scope.ScopeError carries a
+key of this catalogue). Results never carry words: metrics return codes and names
+(metrics.clusters.Label), and the layers above word them.
+Numbers and dates are formatted with Babel's CLDR data in db.i18n.formats.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
 
 
 def _files() -> dict[str, object]:
-    folder = resources.files("charts.i18n").joinpath("locales")
+    folder = resources.files("db.i18n").joinpath("locales")
     return {f.name.removesuffix(".toml"): f for f in folder.iterdir() if f.name.endswith(".toml")}
 
 
@@ -75,7 +75,7 @@ def t(key: str, locale: str | None, /, **kw: object) -> str:
     An unknown key is a programming error (KeyError), never silently shown as its name."""
     text = lookup(key, locale)
     if text is None:
-        raise KeyError(f"no message {key!r} in the catalogue (charts/i18n/locales/{FALLBACK}.toml)")
+        raise KeyError(f"no message {key!r} in the catalogue (db/i18n/locales/{FALLBACK}.toml)")
     return text.format(**kw) if kw else text
 
 
@@ -96,3 +96,18 @@ class Message(str):
 
     def text(self, locale: str | None) -> str:
         return t(self.key, locale, **self.kw)
+
+
+class LocalizedError(ValueError):
+    """Bad input, said in the reader's language: the catalogue's message `key` says what was wrong
+    and what would be right. str() is the English text (logs, the command line); `text(locale)`
+    a chat's language. A placeholder may itself be a LocalizedError (or a Message): it is worded
+    in the same language."""
+
+    def __init__(self, key: str, /, **kw: object):
+        self.key, self.kw = key, kw
+        super().__init__(self.text(FALLBACK))
+
+    def text(self, locale: str | None) -> str:
+        return t(self.key, locale, **{k: v.text(locale) if isinstance(v, LocalizedError | Message) else v
+                                      for k, v in self.kw.items()})

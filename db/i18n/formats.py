@@ -18,7 +18,7 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal
 
-from charts.i18n import lookup, norm_locale, t
+from db.i18n import lookup, norm_locale, t
 
 DASH = "–"  # no value
 
