@@ -95,3 +95,26 @@ async def test_sigterm_mid_delivery_exits_in_time_and_the_restart_delivers_once(
     assert any(e["message"].startswith("SIGTERM: stopping") for e in lines)
     sent = [e for e in lines if "digest delivered" in e["message"]]
     assert len(sent) == 1 and sent[0]["chat"] == GROUP and sent[0]["delivery"] is not None
+
+
+async def test_sigterm_while_a_request_hangs_at_start_still_exits_before_the_sigkill(database_url, tmp_path):
+    """Telegram never answers setMyCommands (start-up): the orderly stop cannot finish, so the
+    watchdog ends the process (exit 1) before docker's SIGKILL would."""
+    tg = await FakeTelegram().start()
+    tg.fault("setMyCommands", "hang")
+    env = {"DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": TOKEN, "LOG_FORMAT": "json",
+           "STATE_SCHEMA": f"term_{uuid.uuid4().hex[:8]}", "TELEGRAM_API_BASE_URL": tg.base_url}
+    log = tmp_path / "bot.log"
+    proc = await start_bot(env, log)
+    try:
+        await until(lambda: any(c.method == "setMyCommands" for c in tg.calls), "the hanging request")
+        await _sigterm(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        tg.release()
+        await tg.close()
+    assert proc.returncode == 1
+    messages = [json.loads(line)["message"] for line in log.read_text().splitlines()]
+    assert messages[-1] == "not stopped 9 s after the signal; exiting now"
