@@ -77,6 +77,8 @@ async def test_sigterm_mid_delivery_exits_in_time_and_the_restart_delivers_once(
     proc = await start_bot(env, log)
     try:
         await until(lambda: _rows(engine, schema)[0]["state"] == "sent", "the resumed delivery")
+        # The menu under the digest follows the 'sent' row: wait for it too before stopping.
+        await until(lambda: tg.sent(GROUP, "sendMessage"), "the menu under the digest")
         await _sigterm(proc)
     finally:
         if proc.returncode is None:
