@@ -44,7 +44,7 @@ test: $(STAMP) $(JDBC_JAR) $(CJK_FONT)
 # The container image (Containerfile) from a clean checkout of HEAD, on a base image made with
 # debootstrap where no registry is reachable; image-smoke then runs `salespulse --version` and
 # `salespulse demo` inside it against DATABASE_URL's server. Installs podman and debootstrap when
-# missing (root, apt-get). About 4-5 minutes the first time, 2-3 after (docs/operations.md).
+# missing (root, apt-get). Measured: 5.5 minutes on a fresh machine, 3.5 after (docs/operations.md).
 image:
 	bash deploy/image.sh build
 
