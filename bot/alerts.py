@@ -20,10 +20,12 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.alert_store import AlertStore, PendingNotice, Rule
+from bot.logs import bind
 from bot.notices import NoticeEvent
 from bot.scopes import chat_scope, scope_label
 from bot.service import BotOptions, Clock, DatabaseDown, is_db_outage
 from bot.store import Store
+from bot.telemetry import Telemetry
 from db.i18n import t
 from metrics.day import ReportDay
 from reports.alert_eval import Reading, due_day, read_all
@@ -71,7 +73,8 @@ class AlertRunner:
     def __init__(self, *, bot: Bot, store: AlertStore, subs: Store, engine, source_schema: str,
                  state_schema: str, cfg, clock: Clock, options: BotOptions, interval: timedelta,
                  late: timedelta, default_tz: str, default_locale: str, notify_admins: Notify,
-                 on_migrate: OnMigrate, ready: Callable[[], bool] = lambda: True, reader=read_all):
+                 on_migrate: OnMigrate, ready: Callable[[], bool] = lambda: True, reader=read_all,
+                 telemetry: Telemetry | None = None):
         self.bot, self.store, self.subs = bot, store, subs
         self.engine, self.source_schema, self.state_schema, self.cfg = engine, source_schema, state_schema, cfg
         self.clock, self.options = clock, options
@@ -80,6 +83,7 @@ class AlertRunner:
         self.notify_admins = notify_admins
         self.on_migrate = on_migrate  # the digest's migration: subscription, rules, job, admins
         self.reader = reader
+        self.telemetry = telemetry  # counts evaluations by state for /metrics
         self.ready = ready  # the state schema is migrated (bot.sweep does it, once the database answers)
         self._lock = asyncio.Lock()
         self._closed = False
@@ -133,7 +137,10 @@ class AlertRunner:
                 at=now if day is None else None, day=day, state_schema=self.state_schema)
             readings += [(rule, reading, scope) for rule, reading in zip(group, got, strict=True)]
         for rule, reading, scope in readings:
+            bind(chat=rule.chat_id, metric=rule.spec.target)
             s = await self._db(self.store.record, rule.id, reading, now, scope)
+            if s is not None and self.telemetry is not None:
+                self.telemetry.alert_evaluated(s.to.value)
             if s is not None and s.changed:
                 log.info("alert #%s (chat %s, %s): %s -> %s (value %s)", rule.id, rule.chat_id, rule.spec.describe(),
                          rule.state.value if rule.state else "new", s.to.value, reading.value)

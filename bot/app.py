@@ -1,6 +1,6 @@
 """The Telegram Application: handlers, the job queue, the rate limiter, start and stop.
 
-`run_bot` is what `salespulse run` calls. `build_application` + `start` / `stop` let tests and
+`salespulse run` calls bot.runner.run_bot. `build_application` + `start` / `stop` let tests and
 embedders drive the same Application on their own event loop (post_init and post_stop run there
 too, exactly as under run_polling).
 """
@@ -17,6 +17,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -25,11 +26,14 @@ from bot.alert_store import AlertStore
 from bot.alerts import AlertRunner
 from bot.context import CONTEXT_TYPES, BotData
 from bot.delivery import Delivery
-from bot.logs import install_redaction
+from bot.logs import bind_update
+from bot.runner import release, webhook_args
 from bot.schedule import schedule_alerts, schedule_chat, schedule_sweep, unschedule_chat
 from bot.service import BotOptions, Clock, DigestBuilder, DigestCache, make_builder, utc_now
 from bot.store import Store
 from bot.sweep import Sweeper
+from bot.telemetry import Telemetry
+from bot.web import instrument
 from db.i18n import LOCALES, t
 from db.settings import Settings
 from db.state import migrate
@@ -69,8 +73,10 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
 
     clock = clock or utc_now
     grace = timedelta(hours=settings.delivery_grace_hours)
-    store = Store(engine, settings.state_schema)
-    cache = DigestCache(make_builder(digest_builder, engine, settings.source_schema, cfg, settings.state_schema), options.digest_ttl)
+    telemetry = Telemetry(clock)
+    store = Store(engine, settings.state_schema, observe=telemetry.delivery_state)
+    cache = DigestCache(make_builder(digest_builder, engine, settings.source_schema, cfg, settings.state_schema,
+                                     stages=telemetry.stages), options.digest_ttl)
 
     async def on_migrate(old: int, new: int) -> None:
         await delivery.db("moving the alert rules", alert_store.migrate_chat, old, new)
@@ -93,14 +99,16 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
         interval=timedelta(seconds=options.alert_interval or settings.alert_interval_minutes * 60),
         late=timedelta(minutes=settings.alert_late_minutes), default_tz=settings.report_timezone,
         default_locale=settings.locale, notify_admins=delivery.notify_admins,
-        on_migrate=delivery.migrate, ready=lambda: sweeper.ready)
+        on_migrate=delivery.migrate, ready=lambda: sweeper.ready, telemetry=telemetry)
     data: BotData = app.bot_data
     data.cfg, data.alerts = cfg, alerts
     data.settings, data.engine, data.clock = settings, engine, clock
+    data.telemetry, data.status = telemetry, instrument(app, settings, telemetry, engine, sweeper)
     data.store, data.delivery, data.sweeper = store, delivery, sweeper
     data.leads = leads_builder or buttons.default_leads_builder(
         engine, settings.source_schema, cfg, settings.state_schema)
 
+    app.add_handler(TypeHandler(Update, bind_update), group=-1)  # logs name the chat
     app.add_handler(CommandHandler("start", invites.start))  # with a token: a deep link opened
     app.add_handler(CommandHandler("help", handlers.help_))
     # block=False: a report that computes for seconds does not hold up other chats' commands.
@@ -137,6 +145,8 @@ async def _set_commands(app: Application, default_locale: str) -> None:
 
 async def _post_init(app: Application) -> None:
     data: BotData = app.bot_data
+    if data.status is not None:  # first: /healthz answers (503) while the first sweep waits
+        await data.status.start()
     await _set_commands(app, data.settings.locale)
     # The first sweep migrates the state schema, schedules the daily jobs and catches up; with
     # the database down it only notes that, and the repeating sweep goes on trying.
@@ -150,15 +160,20 @@ async def _post_stop(app: Application) -> None:
     # the next start resumes it after the last part Telegram accepted.
     app.bot_data.sweeper.close()
     app.bot_data.alerts.close()
-    app.bot_data.delivery.cancel_all()
+    await release(app)
 
 
 async def start(app: Application, poll_interval: float = 0.0, timeout: int = 10) -> None:
-    """What run_polling does before it blocks: initialize, post_init, polling, start."""
+    """What run_polling (run_webhook with TELEGRAM_WEBHOOK_URL) does before it blocks:
+    initialize, post_init, polling (or the webhook), start."""
     await app.initialize()
     await app.post_init(app)
-    await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout,
-                                    allowed_updates=Update.ALL_TYPES)
+    settings: Settings = app.bot_data.settings
+    if settings.telegram_webhook_url:
+        await app.updater.start_webhook(**webhook_args(settings))
+    else:
+        await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout,
+                                        allowed_updates=Update.ALL_TYPES)
     await app.start()
 
 
@@ -173,11 +188,3 @@ async def stop(app: Application) -> None:
         await app.stop()
     await app.post_stop(app)
     await app.shutdown()
-
-
-def run_bot(settings: Settings, cfg: MetricConfig, engine: Engine) -> None:
-    """`salespulse run`: poll until interrupted (post_init migrates the state schema)."""
-    install_redaction(settings.telegram_bot_token)
-    app = build_application(settings, cfg, engine)
-    log.info("SalesPulse bot starting (admins: %s)", ", ".join(map(str, sorted(settings.admin_user_ids))) or "none")
-    app.run_polling(allowed_updates=Update.ALL_TYPES)

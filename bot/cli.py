@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot import cli_alerts, cli_check, cli_sessions
 from bot.cli_progress import digest_progress
+from bot.logs import install_redaction, setup_logging
 from bot.usage import UsageError
 from db.engine import DatabaseError, check_connection, engine_from_settings, redact
 from db.settings import Settings, SettingsError, check_timezone, load_settings
@@ -26,12 +27,23 @@ from reports.request import METRICS, ReportInputError, parse_date, parse_metric,
 log = logging.getLogger("salespulse")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("salespulse")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="salespulse", description="Sales numbers from Postgres to Telegram.")
+    p.add_argument("--version", action="version", version=f"salespulse {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     sub.add_parser("demo", help="embedded Postgres + demo data + a digest in ./out (and the bot when a token is set)")
     sub.add_parser("run", help="run the Telegram bot")
+    sub.add_parser("health", help="ask the running bot's /healthz (METRICS_PORT): exit 0 healthy, 1 not")
 
     r = sub.add_parser("report", help="compute the digest for one day")
     r.add_argument("--date", default="yesterday", help="YYYY-MM-DD, today or yesterday (default)")
@@ -57,15 +69,6 @@ def _parser() -> argparse.ArgumentParser:
     cli_sessions.add_parser(sub)
     cli_alerts.add_parser(sub)
     return p
-
-
-def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    for noisy in ("alembic", "pgserver"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def today_in(tz: str) -> date:
@@ -186,7 +189,7 @@ def start_bot(settings: Settings, cfg, engine) -> None:
     """Run the bot; a token the server rejects or an unreachable Bot API is one clear line."""
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import run_bot
+    from bot.runner import run_bot
 
     server = settings.telegram_api_base_url or "Telegram"
     try:
@@ -213,7 +216,27 @@ def cmd_run(args, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"report": cmd_report, "seed": cmd_seed, "demo": cmd_demo, "run": cmd_run,
+def cmd_health(args, settings: Settings) -> int:
+    """The container's and systemd's health probe: no curl in a slim image, so Python asks."""
+    from urllib.error import HTTPError, URLError
+    from urllib.request import urlopen
+
+    if settings.metrics_port is None:
+        raise UsageError("METRICS_PORT is not set, so `salespulse run` serves no /healthz; set it, e.g. 9090")
+    url = f"http://127.0.0.1:{settings.metrics_port}/healthz"
+    try:
+        with urlopen(url, timeout=10) as response:
+            print(response.read().decode())
+            return 0
+    except HTTPError as exc:  # 503: the body says which part is down
+        print(exc.read().decode())
+        return 1
+    except (URLError, OSError) as exc:
+        print(f"salespulse: no answer from {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+
+
+COMMANDS = {"report": cmd_report, "seed": cmd_seed, "demo": cmd_demo, "run": cmd_run, "health": cmd_health,
             "check": cli_check.run, "sessions": cli_sessions.run, "alerts": cli_alerts.run}
 
 
@@ -222,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = None
     try:
         settings = load_settings()
-        _setup_logging(settings)
+        setup_logging(settings.log_level, settings.log_format)
+        install_redaction(settings.telegram_bot_token)
         return COMMANDS[args.command](args, settings)
     except (SettingsError, ConfigError, ReportInputError, UsageError, DatabaseError) as exc:
         print(f"salespulse: error: {redact(str(exc))}", file=sys.stderr)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from bot.service import Clock
     from bot.store import Store
     from bot.sweep import Sweeper
+    from bot.telemetry import Telemetry
+    from bot.web import StatusServer
     from db.settings import Settings
     from metrics.config import MetricConfig
 
@@ -37,6 +39,8 @@ class BotData:
     leads: Callable[[date, str, str | None], str | None] = None  # type: ignore[assignment]
     cfg: MetricConfig = None  # type: ignore[assignment]
     alerts: AlertRunner = None  # type: ignore[assignment]
+    telemetry: Telemetry = None  # type: ignore[assignment]
+    status: StatusServer | None = None  # /healthz and /metrics; None unless METRICS_PORT is set
 
 
 BotContext = CallbackContext[ExtBot, dict, dict, BotData]

@@ -21,6 +21,7 @@ from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.ledger import Event, Outcome, State, after_failure
+from bot.logs import bind
 from bot.messages import Part, plan_parts
 from bot.outage import OutageNotices
 from bot.service import BotOptions, Clock, DatabaseDown, DigestCache, retry_db
@@ -170,6 +171,7 @@ class Delivery:
         """Deliver the digest of `day` (of `scope`, with the chat's own metric `names`) to
         `chat_id` unless the ledger says it is done."""
         key = (chat_id, day)
+        bind(chat=chat_id, delivery=None)  # this task's log lines name the chat (LOG_FORMAT=json)
         if key in self._inflight:
             return Outcome.DUPLICATE
         self._inflight.add(key)
@@ -197,6 +199,7 @@ class Delivery:
             log.info("chat %s, %s: resuming an interrupted delivery after part %d",
                      chat_id, day, claim.parts_sent)
         self.busy_ids.add(claim.delivery_id)
+        bind(delivery=claim.delivery_id)
         try:
             return await self._send_claimed(claim, chat_id, day, scheduled_for, tz, locale, scope, names)
         finally:

@@ -2,6 +2,7 @@
 against bot.ledger's transition table and appends a delivery_log row in the same transaction."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -57,6 +58,13 @@ class Outage:
 class LedgerStore:
     engine: sa.Engine
     s: str
+    # Told (state entered, the row's due time) after each transition committed: /metrics counts.
+    observe: Callable[[State, datetime | None], None] | None = None
+
+    def _observed(self, moved: list[tuple[State, datetime | None]]) -> None:
+        if self.observe is not None:
+            for to, due in moved:
+                self.observe(to, due)
 
     def _log(self, conn, delivery_id, chat_id, day, frm: State | None, to: State, owner, part, reason):
         conn.execute(sa.text(f"""insert into {self.s}.delivery_log
@@ -66,9 +74,11 @@ class LedgerStore:
              "t": to.value, "o": owner, "p": part, "r": reason[:1000] if reason else None})
 
     def _move(self, conn, delivery_id: int, event: Event, owner: str | None, reason: str | None = None,
-              next_attempt_at: datetime | None = None, expect: State | None = None) -> State | None:
-        """Apply `event` to a row (locked); None when the row is no longer in `expect`."""
-        row = conn.execute(sa.text(f"""select chat_id, report_date, state, parts_sent
+              next_attempt_at: datetime | None = None, expect: State | None = None,
+              moved: list | None = None) -> State | None:
+        """Apply `event` to a row (locked); None when the row is no longer in `expect`. The new
+        state and the row's due time are appended to `moved`, for `observe` after the commit."""
+        row = conn.execute(sa.text(f"""select chat_id, report_date, state, parts_sent, scheduled_for
             from {self.s}.deliveries where id = :id for update"""), {"id": delivery_id}).one()
         frm = State(row.state)
         if expect is not None and frm is not expect:
@@ -87,6 +97,8 @@ class LedgerStore:
              "final": to.final, "failed": reason is not None and to is not State.SENT,
              "o": owner, "id": delivery_id})
         self._log(conn, delivery_id, row.chat_id, row.report_date, frm, to, owner, row.parts_sent, reason)
+        if moved is not None:
+            moved.append((to, row.scheduled_for))
         return to
 
     # -- the slot -----------------------------------------------------------------------------
@@ -94,6 +106,12 @@ class LedgerStore:
         """Take the (chat, day) slot: a new row, a waiting row whose retry is due, or a working row
         no run of this process is sending (killed, or its failure could not be recorded: the
         caller checks its own in-flight set first). None when the digest is already sent."""
+        moved: list[tuple[State, datetime | None]] = []
+        claim = self._claim(chat_id, day, scheduled_for, owner, moved)
+        self._observed(moved)
+        return claim
+
+    def _claim(self, chat_id, day, scheduled_for, owner, moved: list) -> Claim | None:
         with self.engine.begin() as conn:
             new_id = conn.execute(sa.text(f"""
                 insert into {self.s}.deliveries (chat_id, report_date, scheduled_for, state, owner, attempts)
@@ -103,6 +121,7 @@ class LedgerStore:
                                   "working": next_state(None, Event.CLAIM).value}).scalar()
             if new_id is not None:
                 self._log(conn, new_id, chat_id, day, None, next_state(None, Event.CLAIM), owner, 0, None)
+                moved.append((next_state(None, Event.CLAIM), scheduled_for))
                 return Claim(new_id, 0, False)
             row = conn.execute(sa.text(f"""
                 select id, state, owner, parts_sent, failing_since from {self.s}.deliveries
@@ -111,7 +130,7 @@ class LedgerStore:
             if row is None or row.state == State.SENT.value:
                 return None
             event = Event.RETRY if row.state == State.WAITING.value else Event.RESUME
-            if self._move(conn, row.id, event, owner, expect=State(row.state)) is None:
+            if self._move(conn, row.id, event, owner, expect=State(row.state), moved=moved) is None:
                 return None  # it changed under us (sent or closed meanwhile)
             attempts = conn.execute(sa.text(f"""update {self.s}.deliveries
                 set attempts = attempts + 1, resumed = resumed + :r where id = :id returning attempts"""),
@@ -125,8 +144,11 @@ class LedgerStore:
 
     def transition(self, delivery_id: int, event: Event, owner: str | None, reason: str | None = None,
                    next_attempt_at: datetime | None = None, expect: State | None = None) -> State | None:
+        moved: list[tuple[State, datetime | None]] = []
         with self.engine.begin() as conn:
-            return self._move(conn, delivery_id, event, owner, reason, next_attempt_at, expect)
+            to = self._move(conn, delivery_id, event, owner, reason, next_attempt_at, expect, moved)
+        self._observed(moved)
+        return to
 
     def record_skipped(self, chat_id: int, day: date, scheduled_for: datetime, reason: str) -> bool:
         """One 'skipped' row per chat and day, however many restarts notice the miss."""
@@ -141,7 +163,9 @@ class LedgerStore:
                                   "skipped": next_state(None, Event.MISS).value}).scalar()
             if new_id is not None:
                 self._log(conn, new_id, chat_id, day, None, next_state(None, Event.MISS), None, 0, reason)
-            return new_id is not None
+        if new_id is not None:
+            self._observed([(next_state(None, Event.MISS), scheduled_for)])
+        return new_id is not None
 
     def ledger_rows(self, since: date) -> list[Row]:
         """Per (chat, day) from `since` on: the row holding the slot, else the latest; plus every

@@ -5,7 +5,10 @@ to WARNING and, belt and braces, redact the token from every record that reaches
 """
 from __future__ import annotations
 
+import json
 import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
 
 from telegram.error import InvalidToken
 
@@ -46,3 +49,54 @@ def install_redaction(token: str | None) -> RedactFilter:
         if not any(isinstance(f, RedactFilter) for f in handler.filters):
             handler.addFilter(flt)
     return flt
+
+
+# -- which chat, delivery and metric a line is about -------------------------------------------
+# Set where the work starts (a delivery's task, a digest stage's worker thread); asyncio tasks and
+# asyncio.to_thread copy the context, so every line logged further down carries the fields.
+_CHAT: ContextVar[int | None] = ContextVar("salespulse_chat", default=None)
+_DELIVERY: ContextVar[int | None] = ContextVar("salespulse_delivery", default=None)
+_METRIC: ContextVar[str | None] = ContextVar("salespulse_metric", default=None)
+_FIELDS = {"chat": _CHAT, "delivery": _DELIVERY, "metric": _METRIC}
+
+
+def bind(**fields) -> None:
+    """bind(chat=..., delivery=..., metric=...): the fields of every later line in this task."""
+    for key, value in fields.items():
+        _FIELDS[key].set(value)
+
+
+class JsonFormatter(logging.Formatter):
+    """LOG_FORMAT=json: one object per line (time, level, logger, chat, delivery, metric, message).
+    The RedactFilter on the handler has already cleaned the message and baked any traceback in."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        for key, var in _FIELDS.items():
+            value = getattr(record, key, None)  # an explicit extra={...} wins
+            entry[key] = value if value is not None else var.get()
+        entry["message"] = record.getMessage()
+        if record.exc_info:  # a handler without the RedactFilter (not ours): keep the traceback
+            entry["message"] += "\n" + self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: str, fmt: str = "text") -> None:
+    """The root handler in `fmt` (text or json); quiet libraries that log URLs or chatter."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if fmt == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    for noisy in ("httpx", "httpcore", "alembic", "pgserver"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def bind_update(update: object, context) -> None:
+    """The first handler of every update (group -1): its lines name the chat it came from."""
+    chat = getattr(update, "effective_chat", None)
+    bind(chat=chat.id if chat is not None else None, delivery=None, metric=None)

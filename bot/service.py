@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time as _time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -144,10 +145,12 @@ class DigestCache:
 
 
 def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg,
-                 state_schema: str = DEFAULT_STATE_SCHEMA) -> Callable:
+                 state_schema: str = DEFAULT_STATE_SCHEMA, stages=None) -> Callable:
+    """`stages` (bot.telemetry.Telemetry.stages) wraps the builder's progress to time each stage."""
     def build(day: date, tz: str, locale: str, names: tuple[str, ...], progress: Progress | None = None,
               scope: str | None = None):
         req = report_request(ReportDay(day, tz), locale=locale, scope=scope, metrics=names,
                              source_schema=source_schema, state_schema=state_schema)
-        return builder(engine, cfg, req, progress=progress)
+        with (stages(progress) if stages is not None else nullcontext(progress)) as step:
+            return builder(engine, cfg, req, progress=step)
     return build

@@ -40,9 +40,10 @@ _SETTABLE = {"delivery_time", "timezone", "locale", "scope", "metrics"}
 
 
 class Store(LedgerStore):
-    def __init__(self, engine: Engine, schema: str):
+    def __init__(self, engine: Engine, schema: str, observe=None):
         self.engine = engine
         self.s = quote(schema, "state schema")
+        self.observe = observe  # LedgerStore.observe: the Application's Telemetry.delivery_state
 
     # -- subscriptions -------------------------------------------------------------------
     def subscribe(self, chat_id: int, title: str | None, at: time, tz: str, locale: str | None,

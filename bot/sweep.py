@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time as _time
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
@@ -41,6 +42,7 @@ class Sweeper:
         self._next_try: datetime | None = None
         self._closed = False
         self.sweeps = 0  # sweeps that ran, to the end or into an outage (tests wait on it)
+        self.last_run: float | None = None  # Unix time the last one ended (/healthz, /metrics)
 
     @property
     def ready(self) -> bool:
@@ -78,6 +80,7 @@ class Sweeper:
             else:
                 self._failures, self._next_try, self._carried = 0, None, {}
             self.sweeps += 1
+            self.last_run = _time.time()
 
     async def _database_down(self, now: datetime, fired: dict[int, tuple[time, str]], exc) -> None:
         from db.engine import redact

@@ -45,6 +45,15 @@ class Settings:
     invite_ttl_days: float = 7.0
     alert_interval_minutes: float = 15.0  # state alert rules (hanging now) are checked this often
     alert_late_minutes: float = 120.0     # flow alert rules read day D this long after D ends
+    log_format: str = "text"              # or "json": one object per line (bot.logs)
+    metrics_port: int | None = None       # /healthz and /metrics (bot.web); None: not served
+    metrics_host: str = "0.0.0.0"
+    # Webhook mode instead of polling: Telegram POSTs updates to this public URL (its path is the
+    # path listened on), each with the secret in a header; the bot listens on webhook_port.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
 
 
 def check_timezone(key: str, value: str) -> str:
@@ -93,6 +102,42 @@ def _positive(key: str, value: str) -> float:
     if number < 0:
         raise SettingsError(f"{key}={value!r} must be a non-negative number of hours, e.g. 4")
     return number
+
+
+def _port(key: str, value: str) -> int:
+    if not re.fullmatch(r"\d{1,5}", value) or not 0 < int(value) <= 65535:
+        raise SettingsError(f"{key}={value!r} must be a TCP port number from 1 to 65535, e.g. 9090")
+    return int(value)
+
+
+def _service(get) -> dict:
+    """The settings of running as a service (DESIGN section 14): logs, metrics, webhook."""
+    kwargs: dict = {}
+    if (v := get("LOG_FORMAT")) is not None:
+        if v.lower() not in ("text", "json"):
+            raise SettingsError(f"LOG_FORMAT={v!r}; use text (the default) or json")
+        kwargs["log_format"] = v.lower()
+    for key, attr in (("METRICS_PORT", "metrics_port"), ("WEBHOOK_PORT", "webhook_port")):
+        if (v := get(key)) is not None:
+            kwargs[attr] = _port(key, v)
+    for key, attr in (("METRICS_HOST", "metrics_host"), ("WEBHOOK_LISTEN", "webhook_listen")):
+        if (v := get(key)) is not None:
+            kwargs[attr] = v
+    url, secret = get("TELEGRAM_WEBHOOK_URL"), get("TELEGRAM_WEBHOOK_SECRET")
+    if url is not None:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise SettingsError(f"TELEGRAM_WEBHOOK_URL={url!r} must be the public URL Telegram posts "
+                                "updates to, e.g. https://bot.example.com/telegram")
+        if secret is None:
+            raise SettingsError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not; set "
+                                "1-256 characters of A-Z, a-z, 0-9, _ and -, e.g. `openssl rand -hex 32`")
+        kwargs["telegram_webhook_url"] = url
+    if secret is not None:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ "
+                                "and - (Telegram's rule; the value is not shown)")
+        kwargs["telegram_webhook_secret"] = secret
+    return kwargs
 
 
 def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -178,4 +223,4 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         if v.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError(f"LOG_LEVEL={v!r}; use DEBUG, INFO, WARNING or ERROR")
         kwargs["log_level"] = v.upper()
-    return Settings(**kwargs)
+    return Settings(**kwargs, **_service(get))

@@ -4,7 +4,8 @@ It serves /bot<token>/<method>, records every request, feeds queued updates to g
 test can "type" commands as users in chats), and can be told to answer a method (optionally for
 one chat) with 429 + retry_after, 500, 403, a migrate_to_chat_id, or to hang. `press` queues a
 callback query (a button pressed under a message); answerCallbackQuery and the message edits are
-recorded, and `messages` keeps each message's current text and inline keyboard. With
+recorded, and `messages` keeps each message's current text and inline keyboard. After
+setWebhook the updates are POSTed to the bot's webhook instead, with the secret header. With
 `enforce_limits` it answers 429 when the bot exceeds Telegram's flood limits, modelled as leaky
 buckets (30 messages a second overall, 20 a minute per group, a burst of one bucket's size).
 """
@@ -83,6 +84,8 @@ class FakeTelegram:
     limit_hits: int = 0
     commands: dict = field(default_factory=dict)
     messages: dict = field(default_factory=dict)  # message id -> current text and reply_markup
+    webhook: tuple[str, str | None] | None = None  # (url, secret token) while one is set
+    webhook_posts: list[int] = field(default_factory=list)  # the bot's answers to the POSTs
 
     def __post_init__(self):
         self._updates: list[dict] = []
@@ -93,6 +96,7 @@ class FakeTelegram:
         self._overall = _Bucket(30 * self.limit_slack, 1.0)
         self._groups: dict[int, _Bucket] = {}
         self._runner: web.AppRunner | None = None
+        self._posting: asyncio.Future | None = None
         self.port = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -108,6 +112,8 @@ class FakeTelegram:
 
     async def close(self) -> None:
         self._release.set()
+        if self._posting is not None:
+            await asyncio.gather(self._posting, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -133,8 +139,7 @@ class FakeTelegram:
                    "text": text}
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        self._updates.append({"update_id": uid, "message": message})
-        self._new_update.set()
+        self._queue({"update_id": uid, "message": message})
         return uid
 
     def press(self, chat_id: int, user_id: int, message_id: int, data: str) -> str:
@@ -147,8 +152,7 @@ class FakeTelegram:
                  "message": {"message_id": message_id, "date": int(time.time()), "chat": self._chat(chat_id),
                              "from": {"id": BOT_ID, "is_bot": True, "first_name": "SalesPulse"},
                              "text": self.messages.get(message_id, {}).get("text", "menu")}}
-        self._updates.append({"update_id": uid, "callback_query": query})
-        self._new_update.set()
+        self._queue({"update_id": uid, "callback_query": query})
         return query_id
 
     def answers(self, query_id: str | None = None) -> list[Call]:
@@ -165,8 +169,26 @@ class FakeTelegram:
         uid = next(self._update_ids)
         message = {"message_id": next(self._ids), "date": int(time.time()), "chat": self._chat(old),
                    "from": {"id": 1, "is_bot": False, "first_name": "Admin"}, "migrate_to_chat_id": new}
-        self._updates.append({"update_id": uid, "message": message})
-        self._new_update.set()
+        self._queue({"update_id": uid, "message": message})
+
+    def _queue(self, update: dict) -> None:
+        """For getUpdates; or, while a webhook is set, POSTed to it as Telegram does (with the
+        secret header), one at a time in order. `webhook_posts` keeps each POST's status."""
+        if self.webhook is None:
+            self._updates.append(update)
+            self._new_update.set()
+            return
+        self._posting = asyncio.ensure_future(self._post(update, self._posting))
+
+    async def _post(self, update: dict, previous: asyncio.Future | None) -> None:
+        from aiohttp import ClientSession
+
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        url, secret = self.webhook
+        async with ClientSession() as session, session.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret or ""}) as response:
+            self.webhook_posts.append(response.status)
 
     # -- reading what happened ---------------------------------------------------------------
     def sent(self, chat_id: int | None = None, method: str | None = None, ok_only: bool = True) -> list[Call]:
@@ -261,6 +283,12 @@ class FakeTelegram:
             return self._message(call, {"text": p.get("text", "")})
         if m == "answerCallbackQuery":
             return True
+        if m == "setWebhook":  # a webhook and getUpdates exclude each other, as at Telegram
+            self.webhook = (p["url"], p.get("secret_token"))
+            return True
+        if m == "deleteWebhook":
+            self.webhook = None
+            return True
         if m in ("editMessageText", "editMessageReplyMarkup"):
             # One record per message: an edit changes its text (and buttons) in place.
             mid = int(p["message_id"])
@@ -270,7 +298,7 @@ class FakeTelegram:
             kept["reply_markup"] = json.loads(p["reply_markup"]) if p.get("reply_markup") else None
             return {"message_id": mid, "date": int(time.time()), "edit_date": int(time.time()),
                     "chat": self._chat(call.chat_id), "text": kept.get("text", "")}
-        return True  # deleteWebhook, close, logOut, ...
+        return True  # close, logOut, ...
 
     def _message(self, call: Call, extra: dict) -> dict:
         message = {"message_id": next(self._ids), "date": int(time.time()),

@@ -80,6 +80,15 @@ async def test_a_hanging_rule_fires_once_survives_a_restart_and_resolves(tg, eng
         assert "allowed" in listed.text  # a plain user in an unsubscribed chat sees no values
         (listed,) = await h.ask(GROUP, ADMIN, "/alerts")
         assert listed.text == "Alert rules of this chat:\n#1 hanging > 1 — firing; last value 2"
+        registry = h.app.bot_data.telemetry.registry
+    # /metrics counted every evaluation this run logged, each with the rule firing after it.
+    with engine.connect() as conn:
+        logged = conn.execute(sa.text(f"""select to_state, count(*) from "{schema}".alert_log
+            where kind = 'evaluation' group by to_state""")).all()
+    (firing,) = [n for state, n in logged if state == "firing"]
+    assert logged == [("firing", firing)] and firing >= 4  # the first check and 3 more ticks
+    assert registry.get_sample_value("salespulse_alert_evaluations_total", {"state": "firing"}) == firing
+    assert registry.get_sample_value("salespulse_alert_evaluations_total", {"state": "ok"}) == 0
     # The restart: the same condition, no second message.
     async with harness(tg, engine, schema, data, clock) as h:
         await ticks(h)

@@ -5,26 +5,16 @@ and `/alerts` lists it as firing. `salespulse run` is a real process against the
 The data are placed relative to the wall clock (two second-line processes opened 2 and 3 days
 ago, never closed), so "hanging now" is 2 whenever the test runs; nothing is asserted about time.
 """
-import asyncio
-import os
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from tests.botproc import start_bot, until
 from tests.faketg import TOKEN, FakeTelegram
 
 S2 = "Назначена задача на вторую линию"
 ADMIN, GROUP = 42, -4242
-
-
-async def _start(env: dict, log_path):
-    full = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM")} | env
-    with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", env=full, cwd=log_path.parent,
-            stdout=asyncio.subprocess.DEVNULL, stderr=log)
 
 
 def _count(engine, sql: str, schema: str) -> int:
@@ -33,15 +23,6 @@ def _count(engine, sql: str, schema: str) -> int:
             return conn.execute(sa.text(sql.format(s=f'"{schema}"'))).scalar()
         except sa.exc.ProgrammingError:  # not migrated yet
             return 0
-
-
-async def _until(predicate, what: str, timeout: float = 150.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def test_one_alert_through_a_hard_kill_and_restart(source, engine, database_url, tmp_path):
@@ -59,24 +40,24 @@ async def test_one_alert_through_a_hard_kill_and_restart(source, engine, databas
     def fired():
         return [t for t in tg.texts(GROUP) if t.startswith("⚠️")]
 
-    proc = await _start(env, log)
+    proc = await start_bot(env, log)
     try:
-        await _until(lambda: any(c.method == "getUpdates" for c in tg.calls), "the bot to poll")
+        await until(lambda: any(c.method == "getUpdates" for c in tg.calls), "the bot to poll")
         tg.say(GROUP, ADMIN, "/alert hanging > 1")
-        await _until(lambda: fired(), "the alert")
-        await _until(lambda: _count(engine, "select count(*) from {s}.alert_notices where state = 'sent'", schema) == 1,
+        await until(lambda: fired(), "the alert")
+        await until(lambda: _count(engine, "select count(*) from {s}.alert_notices where state = 'sent'", schema) == 1,
                      "the alert recorded as sent")
         assert fired() == ["⚠️ Alert #1: hanging > 1. Now 2."]
     finally:
         proc.kill()  # SIGKILL: no shutdown code runs
         await proc.wait()
     before = _count(engine, evaluations, schema)
-    proc = await _start(env, log)
+    proc = await start_bot(env, log)
     try:
         # two checks after the restart: the one at start and the next a minute later
-        await _until(lambda: _count(engine, evaluations, schema) >= before + 2, "two checks after the restart")
+        await until(lambda: _count(engine, evaluations, schema) >= before + 2, "two checks after the restart")
         tg.say(GROUP, ADMIN, "/alerts")
-        await _until(lambda: any(t.startswith("Alert rules") for t in tg.texts(GROUP)), "the /alerts answer")
+        await until(lambda: any(t.startswith("Alert rules") for t in tg.texts(GROUP)), "the /alerts answer")
     finally:
         proc.terminate()
         await proc.wait()

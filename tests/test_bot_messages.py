@@ -94,3 +94,41 @@ def test_last_occurrence_and_report_day():
     # Across the spring-forward night in Berlin (31 March): 08:45 local is 06:45 UTC.
     run = last_occurrence(time(8, 45), "Europe/Berlin", datetime(2024, 3, 31, 7, 0, tzinfo=UTC))
     assert run == datetime(2024, 3, 31, 6, 45, tzinfo=UTC)
+
+
+def test_json_log_lines_carry_the_bound_fields_and_never_the_token():
+    import io
+    import json
+
+    from bot.logs import JsonFormatter, bind
+
+    token = "123456:TEST-token_secret"
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactFilter([token]))
+    logger = logging.getLogger("salespulse.test_json")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        bind(chat=-4242, delivery=7, metric="funnel")
+        logger.warning("POST %s", f"https://api.telegram.org/bot{token}/sendMessage")
+        try:
+            raise RuntimeError(f"bot{token} at postgresql://u:pw@h/db")
+        except RuntimeError:
+            logger.exception("failed\nsecond line")
+        bind(chat=None, delivery=None, metric=None)
+        logger.info("plain", extra={"chat": 5})
+    finally:
+        logger.removeHandler(handler)
+        bind(chat=None, delivery=None, metric=None)
+    text = out.getvalue()
+    assert token not in text and ":pw@" not in text
+    first, second, third = (json.loads(line) for line in text.splitlines())  # one object a line
+    assert {k: first[k] for k in ("level", "logger", "chat", "delivery", "metric")} == {
+        "level": "WARNING", "logger": "salespulse.test_json", "chat": -4242, "delivery": 7, "metric": "funnel"}
+    assert first["message"] == "POST https://api.telegram.org/bot<token>/sendMessage"
+    assert second["message"].startswith("failed\nsecond line\nTraceback") and "RuntimeError: bot<token>" in second["message"]
+    assert (third["chat"], third["delivery"], third["message"]) == (5, None, "plain")
+    assert first["time"].endswith("+00:00")

@@ -1,7 +1,10 @@
 """`salespulse run` as an engineer starts it: a real process against the fake Bot API server."""
 import asyncio
+import json
 import os
 import sys
+
+import pytest
 
 from tests.faketg import TOKEN, FakeTelegram
 
@@ -28,11 +31,12 @@ async def test_rejected_token_is_one_line_and_never_shown(database_url, tmp_path
     assert "salespulse: error: TELEGRAM_BOT_TOKEN was rejected by http://127.0.0.1" in text
 
 
-async def test_bot_process_answers_commands_and_keeps_the_token_out_of_logs(database_url, tmp_path):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_bot_process_answers_commands_and_keeps_the_token_out_of_logs(database_url, tmp_path, log_format):
     tg = await FakeTelegram().start()
     proc = await _run({"DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "DEBUG",
                        "TELEGRAM_API_BASE_URL": tg.base_url, "ADMIN_USER_IDS": "42",
-                       "STATE_SCHEMA": "cli_bot_b"}, tmp_path)
+                       "STATE_SCHEMA": f"cli_bot_b_{log_format}", "LOG_FORMAT": log_format}, tmp_path)
     try:
         await tg.wait_for(lambda: any(c.method == "getUpdates" for c in tg.calls), timeout=90,
                           what="the bot to poll")
@@ -48,3 +52,7 @@ async def test_bot_process_answers_commands_and_keeps_the_token_out_of_logs(data
     assert "09:30" in tg.texts(42)[0] and "Europe/Berlin" in tg.texts(42)[0]
     assert any(c.method == "setMyCommands" for c in tg.calls)
     assert TOKEN not in err.decode() and TOKEN.split(":")[1] not in err.decode()
+    if log_format == "json":  # DEBUG: python-telegram-bot's and httpx's lines too, each one object
+        lines = [json.loads(line) for line in err.decode().splitlines()]
+        assert any(e["logger"].startswith("telegram") and e["level"] == "DEBUG" for e in lines)
+        assert any(e["chat"] == 42 and e["logger"].startswith("salespulse") for e in lines)

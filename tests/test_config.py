@@ -67,6 +67,13 @@ def test_missing_config_file(tmp_path: Path):
         ({"DEFAULT_DELIVERY_TIME": "25:00"}, "DEFAULT_DELIVERY_TIME='25:00' is not a time of day"),
         ({"DATABASE_URL": "mysql://u:secret@h/db"}, "DATABASE_URL must be a Postgres URL"),
         ({"TELEGRAM_BOT_TOKEN": "oops"}, "TELEGRAM_BOT_TOKEN does not look like a bot token"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT='xml'; use text (the default) or json"),
+        ({"METRICS_PORT": "0"}, "METRICS_PORT='0' must be a TCP port number from 1 to 65535"),
+        ({"WEBHOOK_PORT": "70000"}, "WEBHOOK_PORT='70000' must be a TCP port number"),
+        ({"TELEGRAM_WEBHOOK_URL": "bot.example.com"}, "TELEGRAM_WEBHOOK_URL='bot.example.com' must be the public URL"),
+        ({"TELEGRAM_WEBHOOK_URL": "https://bot.example.com/tg"}, "TELEGRAM_WEBHOOK_SECRET is not"),
+        ({"TELEGRAM_WEBHOOK_URL": "https://b.example.com/tg", "TELEGRAM_WEBHOOK_SECRET": "oops secret!"},
+         "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters"),
     ],
 )
 def test_bad_settings(env, expected):
@@ -85,3 +92,13 @@ def test_settings_parse(tmp_path: Path):
     )
     assert (s.locale, s.admin_user_ids, s.report_timezone) == ("en", frozenset({1, 2}), "Europe/Berlin")
     assert s.telegram_bot_token == "123:secret-part" and "secret-part" not in repr(s)
+
+
+def test_service_settings_parse():
+    s = load_settings({"LOG_FORMAT": "JSON", "METRICS_PORT": "9090", "TELEGRAM_WEBHOOK_URL": "https://b.example.com/tg",
+                       "TELEGRAM_WEBHOOK_SECRET": "abc_DEF-123", "WEBHOOK_PORT": "8080"}, dotenv=None)
+    assert (s.log_format, s.metrics_port, s.metrics_host) == ("json", 9090, "0.0.0.0")
+    assert (s.telegram_webhook_url, s.webhook_listen, s.webhook_port) == ("https://b.example.com/tg", "0.0.0.0", 8080)
+    assert s.telegram_webhook_secret == "abc_DEF-123" and "abc_DEF" not in repr(s)
+    off = load_settings({}, dotenv=None)
+    assert (off.log_format, off.metrics_port, off.telegram_webhook_url) == ("text", None, None)
