@@ -26,7 +26,7 @@ def test_the_layers_hold():
     # In a process of its own: import-linter configures logging (dictConfig), which would switch
     # off the loggers of the tests that run after this one.
     lint = Path(sys.executable).with_name("lint-imports")
-    done = subprocess.run([str(lint), "--config", "pyproject.toml", "--no-cache"], cwd=ROOT,
+    done = subprocess.run([str(lint), "--config", "pyproject.toml", "--no-cache"], check=False, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
 
