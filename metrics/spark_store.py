@@ -80,11 +80,11 @@ def jdbc_from_url(url: sa.URL | str, data_timezone: str = "UTC") -> Jdbc:
     u = sa.make_url(url) if isinstance(url, str) else url
     address = server_address(u)
     if not isinstance(address, tuple):
-        raise SparkBuildError(
-            "the Spark engine reaches Postgres over TCP (JDBC), and the database URL names "
-            f"{'a Unix socket (' + str(address) + ')' if address else 'no host'}; "
-            "use e.g. postgresql://user@127.0.0.1:5432/db")
+        names = f"a Unix socket ({address})" if address else "no host"
+        raise SparkBuildError(f"the Spark engine reaches Postgres over TCP (JDBC), and the database URL names "
+                              f"{names}; use e.g. postgresql://user@127.0.0.1:5432/db")
     host, port = address
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address, bracketed as in any URL
     return Jdbc(f"jdbc:postgresql://{host}:{port}/{u.database or ''}", u.username, u.password, data_timezone)
 
 

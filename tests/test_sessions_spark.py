@@ -239,6 +239,7 @@ def test_unix_socket_url_is_a_clear_error_on_a_cluster():
         pass
     assert jdbc_from_url("postgresql://u:secret@db.local:6432/sales").url == "jdbc:postgresql://db.local:6432/sales"
     assert jdbc_from_url("postgresql://u@/sales?host=db.local&port=7000").url == "jdbc:postgresql://db.local:7000/sales"
+    assert jdbc_from_url("postgresql://u@[::1]:5433/sales").url == "jdbc:postgresql://[::1]:5433/sales"
 
 
 def _cli(*args, env: dict, cwd, timeout: int = 120):
