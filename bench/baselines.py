@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import statistics
 import sys
@@ -33,7 +32,8 @@ from datetime import date, timedelta
 from bench import anomalies as inj_mod
 from bench.datasets import REPORT_DAY, DatasetSpec, ensure
 from bench.report import machine_info
-from db.engine import make_engine
+from db.engine import database_url, make_engine
+from db.settings import load_settings
 from db.source import inspect_source
 from db.state import migrate
 from metrics.baselines import WEEKS, Baseline, band, daily_baselines, verdict
@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dump", help="pickle the daily results here (for variants computed offline)")
     args = p.parse_args(argv)
 
-    url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    engine = make_engine(url, "UTC")
+    # DATABASE_URL as every command reads it, else the embedded Postgres (not a guessed TCP server)
+    engine = make_engine(database_url(load_settings()), "UTC")
     evaluated = args.months * 30
     spec = DatasetSpec(months=math.ceil((evaluated + 7 * WEEKS) / 30), leads_per_day=args.leads_per_day,
                        web_per_day=args.web_per_day, sends_per_day=args.sends_per_day)

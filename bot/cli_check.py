@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from db.engine import DatabaseError, check_connection, engine_from_settings, redact
+from db.engine import DatabaseError, check_connection, engine_from_settings, redact, server_label
 from db.settings import Settings
 from metrics.config import load_config
 
@@ -33,7 +33,7 @@ def run(args, settings: Settings) -> int:
     if args.format == "json":
         print(dumps(report.to_json()))
     else:
-        print(f"source schema {settings.source_schema} at {engine.url.render_as_string(hide_password=True)}")
+        print(f"source schema {settings.source_schema} in the {server_label(engine.url)}")
         for line in report.lines():
             print(line)
         print("ready: every metric can run" if report.ok

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from db.settings import Settings
+from db.socket_bridge import server_address
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,21 @@ def embedded_url(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(data_dir), cleanup_mode=None)
     return server.get_uri()
+
+
+def server_label(url: sa.URL) -> str:
+    """Which database a URL reaches, for people: the database, the server's address as libpq reads
+    the URL (a TCP host and port, or a Unix socket), the user; never the password, and no driver
+    name or percent-encoded query."""
+    address = server_address(url)
+    if address is None:
+        where = "libpq's default socket (PGHOST)"
+    elif isinstance(address, tuple):
+        where = f"{address[0]}:{address[1]}"
+    else:
+        where = f"the Unix socket {address}"
+    label = f"database {url.database or url.username or '(the default)'} on {where}"
+    return f"{label} as {url.username}" if url.username else label
 
 
 def database_url(settings: Settings) -> str:
@@ -77,6 +93,6 @@ def check_connection(engine: Engine) -> None:
     except sa.exc.SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
         raise DatabaseError(
-            f"cannot connect to the database at {engine.url.render_as_string(hide_password=True)}: "
-            f"{redact(reason)}; check DATABASE_URL (postgresql://user:password@host:5432/dbname)"
+            f"cannot connect to the {server_label(engine.url)}: {redact(reason)}; check DATABASE_URL "
+            "(postgresql://user:password@host:5432/dbname, or ?host=/socket/dir for a Unix socket)"
         ) from None

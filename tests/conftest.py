@@ -172,16 +172,15 @@ def proxy(database_url):
     """A loopback TCP proxy to the test server (tests/dbproxy.py) that a test can take down."""
     from tests.dbproxy import DbProxy
 
-    url = sa.engine.make_url(database_url)
-    p = DbProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    p = DbProxy(database_url).start()
     yield p
     p.close()
 
 
 @pytest.fixture
-def bot_engine(proxy, database_url):
+def bot_engine(proxy):
     """An engine through `proxy`: the bot's view of the database in the outage tests."""
-    eng = make_engine(proxy.url(database_url), "UTC", connect_args={"connect_timeout": 3})
+    eng = make_engine(proxy.url(), "UTC", connect_args={"connect_timeout": 3})
     yield eng
     eng.dispose()
 

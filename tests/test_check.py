@@ -4,7 +4,9 @@ import uuid
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
+from db.engine import server_label
 from db.seed import seed
 from reports.check import nearest, run_check
 from tests.test_cli import salespulse
@@ -34,6 +36,7 @@ def test_healthy_database_exits_0(seeded, database_url, engine):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "Traceback" not in out + proc.stderr
+    assert out.splitlines()[0] == f"source schema {seeded} in the {server_label(engine.url)}"
     for metric in ("hanging", "new_payers", "funnel", "attribution", "campaigns"):
         assert f"metric {metric}: runs" in out
     assert "payments: ok: table" in out
@@ -83,12 +86,24 @@ def test_nearest_ignores_case_and_prefers_one_letter():
     assert nearest("совсем другое", names) == []
 
 
-def test_unreachable_database_is_one_line_without_password(tmp_path):
-    proc = salespulse("check", env={"DATABASE_URL": "postgresql://bob:s3cr3tpw@127.0.0.1:1/x"})
+@pytest.mark.parametrize("url, where", [
+    ("postgresql://bob:s3cr3tpw@127.0.0.1:1/x", "the database x on 127.0.0.1:1 as bob"),
+    ("postgresql://bob:s3cr3tpw@/x?host=/nonexistent", "the database x on the Unix socket /nonexistent/.s.PGSQL.5432 as bob"),
+])
+def test_unreachable_database_is_one_line_without_password(tmp_path, url, where):
+    proc = salespulse("check", env={"DATABASE_URL": url})
     assert proc.returncode == 2
     assert "s3cr3tpw" not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and "cannot connect" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and f"cannot connect to {where}: " in proc.stderr
+
+
+def test_server_label_names_the_address_the_url_reaches():
+    assert server_label(sa.make_url("postgresql+psycopg2://bob:pw@db.local:6432/sales")) == \
+        "database sales on db.local:6432 as bob"
+    assert server_label(sa.make_url("postgresql://postgres:@/postgres?host=%2Fwork%2F.pgdata")) == \
+        "database postgres on the Unix socket /work/.pgdata/.s.PGSQL.5432 as postgres"
+    assert server_label(sa.make_url("postgresql:///x")) == "database x on libpq's default socket (PGHOST)"
 
 
 def test_missing_tables_and_indexes(source, engine, cfg):

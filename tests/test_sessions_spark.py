@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover - depends on the install
         raise
     pytest.skip("PySpark is not installed (pip install -e '.[spark]')", allow_module_level=True)
 
+from db.socket_bridge import socket_path
 from metrics.sessions.spark_job import SparkOptions, jdbc_jar, spark_session
 from metrics.sessions.spark_store import SparkBuildError, build_with_spark, jdbc_for, jdbc_from_url
 
@@ -229,12 +230,16 @@ def test_random_data_gives_equal_stores(source, engine, spark, jdbc, cfg_interna
 
 
 def test_unix_socket_url_is_a_clear_error_on_a_cluster():
-    with pytest.raises(SparkBuildError, match="over TCP"):
-        jdbc_from_url("postgresql://postgres:@/postgres?host=/tmp/pg")
+    with pytest.raises(SparkBuildError, match=r"over TCP .*names a Unix socket \(/tmp/pg/.s.PGSQL.5433\)"):
+        jdbc_from_url("postgresql://postgres:@/postgres?host=/tmp/pg&port=5433")
+    with pytest.raises(SparkBuildError, match="over TCP .*names no host"):
+        jdbc_from_url("postgresql://postgres:@/postgres")
     with (pytest.raises(SparkBuildError, match="a cluster's executors cannot reach"),
           jdbc_for("postgresql://postgres:@/postgres?host=/tmp/pg", local=False)):
         pass
     assert jdbc_from_url("postgresql://u:secret@db.local:6432/sales").url == "jdbc:postgresql://db.local:6432/sales"
+    assert jdbc_from_url("postgresql://u@/sales?host=db.local&port=7000").url == "jdbc:postgresql://db.local:7000/sales"
+    assert jdbc_from_url("postgresql://u@[::1]:5433/sales").url == "jdbc:postgresql://[::1]:5433/sales"
 
 
 def _cli(*args, env: dict, cwd, timeout: int = 120):
@@ -307,10 +312,13 @@ SOCKET_DIR = "/var/run/postgresql"
 
 
 def test_a_unix_socket_database_builds_through_the_loopback_bridge(source, engine, spark, cfg):
-    """`make demo`'s embedded Postgres listens on a socket only; here the machine's own socket."""
-    if engine.url.host not in ("127.0.0.1", "localhost") or not os.path.exists(f"{SOCKET_DIR}/.s.PGSQL.5432"):
-        pytest.skip("no local Postgres socket beside the TCP address")
-    url = engine.url.set(host=None, port=None).update_query_dict({"host": SOCKET_DIR})
+    """`make demo`'s embedded Postgres listens on a socket only: the test server's own socket when
+    it is that one, else the machine's socket beside its TCP address."""
+    url = engine.url
+    if socket_path(url) is None:
+        if engine.url.host not in ("127.0.0.1", "localhost") or not os.path.exists(f"{SOCKET_DIR}/.s.PGSQL.5432"):
+            pytest.skip("no local Postgres socket beside the TCP address")
+        url = engine.url.set(host=None, port=None).update_query_dict({"host": SOCKET_DIR})
     Web(source, "unused").rows(_fixture_rows())
     sp, pg = _web(source, engine, "s"), _web(source, engine, "p")
     with jdbc_for(url) as j:

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from db.socket_bridge import SocketBridge, socket_path
+from db.socket_bridge import SocketBridge, server_address, socket_path, via_loopback
 from db.source import Source
 from db.sql import qualified
 from metrics.config import AttributionConfig
@@ -70,22 +70,23 @@ def jdbc_for(url: sa.URL | str, data_timezone: str = "UTC", local: bool = True) 
         return
     if not local:
         raise SparkBuildError(
-            f"DATABASE_URL names a Unix socket ({path}), which a cluster's executors cannot reach; "
-            "give a host, e.g. postgresql://user@db.example.com:5432/db")
+            f"the database listens on a Unix socket ({path}; the embedded Postgres when DATABASE_URL is "
+            "unset), which a cluster's executors cannot reach; set DATABASE_URL to a host they can "
+            "reach, e.g. postgresql://user@db.example.com:5432/db")
     with SocketBridge(path) as bridge:
-        yield jdbc_from_url(u.difference_update_query(["host"]).set(host="127.0.0.1", port=bridge.port),
-                            data_timezone)
+        yield jdbc_from_url(via_loopback(u, bridge.port), data_timezone)
 
 
 def jdbc_from_url(url: sa.URL | str, data_timezone: str = "UTC") -> Jdbc:
     u = sa.make_url(url) if isinstance(url, str) else url
-    host = u.host or u.query.get("host")
-    if not host or str(host).startswith("/"):
-        raise SparkBuildError(
-            "the Spark engine reaches Postgres over TCP (JDBC); DATABASE_URL names no host "
-            "(a Unix socket). Use e.g. postgresql://user@127.0.0.1:5432/db")
-    return Jdbc(f"jdbc:postgresql://{host}:{u.port or 5432}/{u.database or ''}", u.username, u.password,
-                data_timezone)
+    address = server_address(u)
+    if not isinstance(address, tuple):
+        names = f"a Unix socket ({address})" if address else "no host"
+        raise SparkBuildError(f"the Spark engine reaches Postgres over TCP (JDBC), and the database URL names "
+                              f"{names}; use e.g. postgresql://user@127.0.0.1:5432/db")
+    host, port = address
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address, bracketed as in any URL
+    return Jdbc(f"jdbc:postgresql://{host}:{port}/{u.database or ''}", u.username, u.password, data_timezone)
 
 
 @dataclass(frozen=True)
