@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
+from bot.flood import retry_after_seconds
 from bot.ledger import Event, Outcome, State, after_failure
 from bot.logs import bind
 from bot.messages import Part, plan_parts
@@ -110,7 +111,7 @@ class Delivery:
             except (NetworkError, RetryAfter) as exc:
                 if attempt == opts.send_attempts:
                     raise
-                wait = (exc.retry_after.total_seconds() if isinstance(exc, RetryAfter)
+                wait = (retry_after_seconds(exc) if isinstance(exc, RetryAfter)
                         else opts.send_backoff * 2 ** (attempt - 1))
                 log.warning("chat %s: %s on %s (attempt %d/%d); retrying in %.1fs", chat_id,
                             type(exc).__name__, part.kind, attempt, opts.send_attempts, wait)
