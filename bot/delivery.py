@@ -7,7 +7,10 @@ accepted it) is sent again on resume — at most one part, never the whole diges
 
 A failure that time may cure (the database down, Telegram unreachable after the per-part
 retries) leaves the row waiting for its next attempt (bot.ledger.after_failure decides when, or
-that the grace period is over); the sweep (bot.sweep) picks it up again. A 403 is final at once.
+that the grace period is over); the sweep (bot.sweep) picks it up again. So does an error nobody
+foresaw while sending a part (a bug, an answer of a kind we do not know): it may be as passing as
+the 429 behind issue 28, and a morning digest is not lost on the first one; the admins hear once
+per kind of error. A 403 is final at once, and so is a 400 (no retry changes the request).
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from bot.messages import Part, plan_parts
 from bot.outage import OutageNotices
 from bot.service import BotOptions, Clock, DatabaseDown, DigestCache, retry_db
 from bot.store import Claim, Store
+from db.engine import redact
 from db.i18n import t
 
 log = logging.getLogger("salespulse.bot.delivery")
@@ -34,6 +38,17 @@ log = logging.getLogger("salespulse.bot.delivery")
 OnMigrate = Callable[[int, int], Awaitable[None]]
 OnDeactivate = Callable[[int], None]
 AfterDigest = Callable[[int, date, str, str, tuple[str, ...]], Awaitable[None]]
+
+# What sending a part may raise by design; anything else is unforeseen (PartCrashed).
+_FORESEEN = (BadRequest, Forbidden, ChatMigrated, NetworkError, RetryAfter)
+
+
+class PartCrashed(Exception):
+    """An exception nobody foresaw while sending one part; `kind` is its class name."""
+
+    def __init__(self, part: str, cause: Exception):
+        self.kind = type(cause).__name__
+        super().__init__(f"{self.kind} sending the {part}: {cause}")
 
 
 class Delivery:
@@ -100,7 +115,16 @@ class Delivery:
 
     # -- sending ----------------------------------------------------------------------------
     async def send_part(self, chat_id: int, part: Part, digest) -> None:
-        """One request, retried on timeouts, 5xx and a 429 that outlived the rate limiter."""
+        """One request, retried on timeouts, 5xx and a 429 that outlived the rate limiter; what
+        nobody foresaw comes out as PartCrashed."""
+        try:
+            await self._send_part(chat_id, part, digest)
+        except _FORESEEN:
+            raise
+        except Exception as exc:
+            raise PartCrashed(part.kind, exc) from exc
+
+    async def _send_part(self, chat_id: int, part: Part, digest) -> None:
         opts = self.options
         for attempt in range(1, opts.send_attempts + 1):
             try:
@@ -241,6 +265,10 @@ class Delivery:
             error = (f"database: {exc}" if isinstance(exc, DatabaseDown)
                      else f"telegram: {getattr(exc, 'message', None) or type(exc).__name__}")
             return await self._passing_failure(claim, current, day, scheduled_for, error)
+        except PartCrashed as exc:
+            log.error("chat %s, %s: %s", current, day, exc, exc_info=exc.__cause__)
+            return await self._passing_failure(claim, current, day, scheduled_for,
+                                               self._clean(str(exc)), kind=exc.kind)
         except Exception as exc:  # noqa: BLE001 - a bug fails this delivery, never the bot
             return await self._final_failure(claim, current, day, exc)
 
@@ -252,7 +280,12 @@ class Delivery:
         await self.notify_admins("admin_failed", day=day, chat_id=chat_id, error=error)
         return Outcome.FAILED
 
-    async def _passing_failure(self, claim: Claim, chat_id, day, scheduled_for, error) -> Outcome:
+    def _clean(self, text: str) -> str:
+        """An exception's text as the admins and the ledger may see it: no token, no password."""
+        return redact(text.replace(self.bot.token, "<token>"))[:500]
+
+    async def _passing_failure(self, claim: Claim, chat_id, day, scheduled_for, error,
+                               kind: str | None = None) -> Outcome:
         decision = after_failure(Event.RETRYABLE, attempts=claim.attempts, scheduled_for=scheduled_for,
                                  now=self.clock(), grace=self.grace, error=error,
                                  waits=self.options.retry_waits)
@@ -263,8 +296,12 @@ class Delivery:
         if decision.state is State.WAITING:
             log.warning("chat %s, %s: delayed (%s); next attempt at %s", chat_id, day, error,
                         decision.next_attempt_at.isoformat())
-            await self.notices.delayed(day=day, chats=chat_id, error=error,
-                                       next_at=decision.next_attempt_at, until=scheduled_for + self.grace)
+            when = {"day": day, "chats": chat_id, "error": error, "next_at": decision.next_attempt_at,
+                    "until": scheduled_for + self.grace}
+            if kind is None:
+                await self.notices.delayed(**when)
+            else:
+                await self.notices.unexpected(kind=kind, **when)
             return Outcome.DELAYED
         log.error("chat %s, %s: not delivered: %s", chat_id, day, decision.reason)
         await self.notices.gave_up(day=day, chats=chat_id, error=error)
