@@ -1,6 +1,6 @@
 """A busy morning: N chats due in the same minute, against the fake Telegram with its limits on.
 
-    python -m bench.load --chats 1000 [--groups 0.2] [--lead 25] [--keep]
+    python -m bench.load --chats 1000 [--groups 0.2] [--lead 25] [--keep] [--ptb-limiter]
 
 Run from the repository root (it borrows the fake Bot API server of tests/faketg.py). DATABASE_URL
 selects the Postgres; the bot's state goes to a fresh schema `bench_load_<hex>`, dropped at the
@@ -183,7 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--groups", type=float, default=0.2, help="share of groups (default 0.2)")
     p.add_argument("--lead", type=float, default=25, help="seconds at least from start to the due minute")
     p.add_argument("--keep", action="store_true", help="keep the state schema")
+    p.add_argument("--ptb-limiter", action="store_true",
+                   help="PTB's own AIORateLimiter (one request, one unit), to compare")
     args = p.parse_args(argv)
+    if args.ptb_limiter:
+        from telegram.ext import AIORateLimiter
+
+        import bot.app
+
+        bot.app.MessageRateLimiter = AIORateLimiter  # what build_application used before issue 28
     from bench.report import machine_info
     from db.engine import engine_from_settings
     from db.settings import load_settings
@@ -205,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(sa.text(f'drop schema "{out["schema"]}" cascade'))
     r = check(subs, out, records)
     m = machine_info(engine)
-    print(f"`python -m bench.load --chats {args.chats} --groups {args.groups}`: {m['cpus']} CPUs "
+    flag = " --ptb-limiter" if args.ptb_limiter else ""
+    print(f"`python -m bench.load --chats {args.chats} --groups {args.groups}{flag}`: {m['cpus']} CPUs "
           f"({m['cpu']}, shared), {m['ram_gb']} GB RAM, {m['postgres']}; load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print("| chats | groups | messages | floor s | last digest s | x floor | last request s | requests "
