@@ -269,7 +269,7 @@ class Delivery:
             log.error("chat %s, %s: %s", current, day, exc, exc_info=exc.__cause__)
             return await self._passing_failure(claim, current, day, scheduled_for,
                                                self._clean(str(exc)), kind=exc.kind)
-        except Exception as exc:  # noqa: BLE001 - outside a part (the digest, say): final, never the bot
+        except Exception as exc:  # noqa: BLE001 - not in a part (the digest): final, never the bot
             return await self._final_failure(claim, current, day, exc)
 
     async def _final_failure(self, claim: Claim, chat_id, day, exc: Exception) -> Outcome:
