@@ -66,10 +66,11 @@ def text_of(scope: str | None) -> str:
 def stub_builder():
     from reports.digest import Chart, Digest
 
-    def build(engine, source_schema, cfg, day, locale, names, state_schema="salespulse", **kw):
-        build.calls.append((day.day, day.timezone, locale, names, kw.get("scope")))
-        return Digest(day.day, day.timezone, locale, {}, text=text_of(kw.get("scope")),
-                      charts=[Chart(n, PNGS[i % len(PNGS)]) for i, n in enumerate(names)])
+    def build(engine, cfg, req, progress=None, **_):
+        day, scope = req.day, str(req.scope) if req.scope else None
+        build.calls.append((day.day, day.timezone, req.locale, req.metrics, scope))
+        return Digest(day.day, day.timezone, req.locale, {}, text=text_of(scope),
+                      charts=[Chart(n, PNGS[i % len(PNGS)]) for i, n in enumerate(req.metrics)])
 
     build.calls = []
     return build

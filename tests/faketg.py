@@ -372,9 +372,10 @@ GROUP = -4242       # a group chat
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 
 
-def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: int = 2, csv: str = ""):
+def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: int | None = 2, csv: str = ""):
     """A digest builder that costs nothing; records each call in `.calls` and reports the
-    stages `.stages` to the `progress` keyword, as reports.digest.build_digest does."""
+    stages `.stages` to the `progress` keyword, as reports.digest.build_digest does.
+    `n_charts=None`: one chart per metric asked for, as the real digest has."""
     from reports.digest import Chart, Digest
 
     def build(engine, cfg, req, progress=None, **_):
@@ -385,7 +386,8 @@ def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: in
             if progress is not None:
                 progress(stage)
         return Digest(day.day, day.timezone, locale, {}, text=f"{text}\n{day.day:%Y-%m-%d}",
-                      charts=[Chart(f"c{i}", PNG) for i in range(n_charts)], csv=csv)
+                      charts=[Chart(f"c{i}", PNG) for i in range(len(req.metrics) if n_charts is None
+                                                                   else n_charts)], csv=csv)
 
     build.calls = []
     build.scopes = []

@@ -14,23 +14,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from db.state import migrate
-from tests.faketg import ADMIN, PNG, BotHarness, FakeTelegram
+from tests.faketg import ADMIN, BotHarness, FakeTelegram, fake_digest
 
 N_PRIVATE, N_GROUPS = 200, 50
 TWO = ["hanging", "new_payers"]
-
-
-def digest_per_metric():
-    """A digest builder that costs nothing, with one chart per metric the chat asked for."""
-    from reports.digest import Chart, Digest
-
-    def build(engine, source_schema, cfg, day, locale, names, state_schema="salespulse", **kw):
-        build.calls.append((day.day, day.timezone, locale, names))
-        return Digest(day.day, day.timezone, locale, {}, text=f"SalesPulse {day.day:%Y-%m-%d}",
-                      charts=[Chart(n, PNG) for n in names])
-
-    build.calls = []
-    return build
 
 
 async def test_250_chats_with_albums_due_at_once_within_flood_limits(engine):
@@ -45,7 +32,7 @@ async def test_250_chats_with_albums_due_at_once_within_flood_limits(engine):
     tg = await FakeTelegram(enforce_limits=True).start()
     # The bot's clock is just after the 08:45 run, whatever the wall clock says.
     h = BotHarness(tg, engine, schema, clock=lambda: datetime(2024, 3, 15, 8, 45, 30, tzinfo=UTC),
-                   digest=digest_per_metric())
+                   digest=fake_digest(n_charts=None))  # one chart per metric
     await h.start()
     try:
         chats = private + groups
