@@ -8,9 +8,10 @@ accepted it) is sent again on resume — at most one part, never the whole diges
 A failure that time may cure (the database down, Telegram unreachable after the per-part
 retries) leaves the row waiting for its next attempt (bot.ledger.after_failure decides when, or
 that the grace period is over); the sweep (bot.sweep) picks it up again. So does an error nobody
-foresaw while sending a part (a bug, an answer of a kind we do not know): it may be as passing as
-the 429 behind issue 28, and a morning digest is not lost on the first one; the admins hear once
-per kind of error. A 403 is final at once, and so is a 400 (no retry changes the request).
+foresaw while sending a part (bot.parts.PartCrashed: a bug, an answer of a kind we do not know):
+it may be as passing as the 429 behind issue 28, and a morning digest is not lost on the first
+one; the admins hear once per kind of error. A 403 is final at once, and so is a 400 (no retry
+changes the request). Sending one part, with its own retries, is bot.parts.
 """
 from __future__ import annotations
 
@@ -20,14 +21,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
-from telegram import Bot, InputMediaPhoto
+from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.flood import retry_after_seconds
 from bot.ledger import Event, Outcome, State, after_failure
 from bot.logs import bind
 from bot.messages import Part, plan_parts
 from bot.outage import OutageNotices
+from bot.parts import PartCrashed, send_part
 from bot.service import BotOptions, Clock, DatabaseDown, DigestCache, retry_db
 from bot.store import Claim, Store
 from db.engine import redact
@@ -38,17 +39,6 @@ log = logging.getLogger("salespulse.bot.delivery")
 OnMigrate = Callable[[int, int], Awaitable[None]]
 OnDeactivate = Callable[[int], None]
 AfterDigest = Callable[[int, date, str, str, tuple[str, ...]], Awaitable[None]]
-
-# What sending a part may raise by design; anything else is unforeseen (PartCrashed).
-_FORESEEN = (BadRequest, Forbidden, ChatMigrated, NetworkError, RetryAfter)
-
-
-class PartCrashed(Exception):
-    """An exception nobody foresaw while sending one part; `kind` is its class name."""
-
-    def __init__(self, part: str, cause: Exception):
-        self.kind = type(cause).__name__
-        super().__init__(f"{self.kind} sending the {part}: {cause}")
 
 
 class Delivery:
@@ -114,52 +104,6 @@ class Delivery:
                 log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
 
     # -- sending ----------------------------------------------------------------------------
-    async def send_part(self, chat_id: int, part: Part, digest) -> None:
-        """One request, retried on timeouts, 5xx and a 429 that outlived the rate limiter; what
-        nobody foresaw comes out as PartCrashed."""
-        try:
-            await self._send_part(chat_id, part, digest)
-        except _FORESEEN:
-            raise
-        except Exception as exc:
-            raise PartCrashed(part.kind, exc) from exc
-
-    async def _send_part(self, chat_id: int, part: Part, digest) -> None:
-        opts = self.options
-        for attempt in range(1, opts.send_attempts + 1):
-            try:
-                await self._request(chat_id, part, digest)
-                return
-            except (BadRequest, Forbidden, ChatMigrated):
-                raise
-            except (NetworkError, RetryAfter) as exc:
-                if attempt == opts.send_attempts:
-                    raise
-                wait = (retry_after_seconds(exc) if isinstance(exc, RetryAfter)
-                        else opts.send_backoff * 2 ** (attempt - 1))
-                log.warning("chat %s: %s on %s (attempt %d/%d); retrying in %.1fs", chat_id,
-                            type(exc).__name__, part.kind, attempt, opts.send_attempts, wait)
-                await asyncio.sleep(wait)
-
-    async def _request(self, chat_id: int, part: Part, digest) -> None:
-        bot = self.bot
-        if part.kind == "text":
-            await bot.send_message(chat_id, part.text)
-        elif part.kind == "photo":
-            chart = digest.charts[part.images[0]]
-            await bot.send_photo(chat_id, chart.png, caption=part.text or None,
-                                 filename=f"{chart.name}.png")
-        elif part.kind == "album":
-            media = [
-                InputMediaPhoto(digest.charts[i].png, caption=(part.text or None) if n == 0 else None,
-                                filename=f"{digest.charts[i].name}.png")
-                for n, i in enumerate(part.images)
-            ]
-            await bot.send_media_group(chat_id, media)
-        else:
-            await bot.send_document(chat_id, digest.csv.encode("utf-8"),
-                                    filename=f"salespulse-{digest.report_date:%Y-%m-%d}.csv")
-
     def parts_of(self, digest) -> list[Part]:
         return plan_parts(digest.text, len(digest.charts), self.options.with_csv and bool(digest.csv))
 
@@ -169,7 +113,7 @@ class Delivery:
         i = start
         while i < len(parts):
             try:
-                await self.send_part(chat_id, parts[i], digest)
+                await send_part(self.bot, self.options, chat_id, parts[i], digest)
             except ChatMigrated as exc:
                 new_id = exc.new_chat_id
                 log.info("chat %s migrated to %s; following it", chat_id, new_id)

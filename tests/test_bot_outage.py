@@ -195,16 +195,16 @@ async def test_status_shows_the_delayed_delivery(tg, engine, bot_engine, schema)
 def crash_first(monkeypatch, errors: dict[int, Exception]) -> None:
     """The first request of each chat in `errors` raises it: a bug on the way to Telegram, such
     as issue 28's AttributeError on a 429's retry_after."""
-    from bot.delivery import Delivery
+    import bot.parts
 
-    real, pending = Delivery._request, dict(errors)
+    real, pending = bot.parts.request, dict(errors)
 
-    async def request(self, chat_id, part, digest):
+    async def request(tg_bot, chat_id, part, digest):
         if chat_id in pending:
             raise pending.pop(chat_id)
-        return await real(self, chat_id, part, digest)
+        return await real(tg_bot, chat_id, part, digest)
 
-    monkeypatch.setattr(Delivery, "_request", request)
+    monkeypatch.setattr(bot.parts, "request", request)
 
 
 BUG = "'int' object has no attribute 'total_seconds'"
