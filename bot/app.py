@@ -12,7 +12,6 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -26,6 +25,7 @@ from bot.alert_store import AlertStore
 from bot.alerts import AlertRunner
 from bot.context import CONTEXT_TYPES, BotData
 from bot.delivery import Delivery
+from bot.flood import MessageRateLimiter
 from bot.logs import bind_update
 from bot.runner import release, webhook_args
 from bot.schedule import schedule_alerts, schedule_chat, schedule_sweep, unschedule_chat
@@ -58,7 +58,8 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
     builder = (
         Application.builder()
         .token(settings.telegram_bot_token)
-        .rate_limiter(AIORateLimiter(max_retries=options.rate_limit_retries))
+        # Counts an album's items, as Telegram does: a busy morning stays under its limits.
+        .rate_limiter(MessageRateLimiter(max_retries=options.rate_limit_retries))
         .read_timeout(options.read_timeout)
         .write_timeout(options.read_timeout)
         .media_write_timeout(max(options.read_timeout, 20.0))

@@ -7,7 +7,11 @@ accepted it) is sent again on resume — at most one part, never the whole diges
 
 A failure that time may cure (the database down, Telegram unreachable after the per-part
 retries) leaves the row waiting for its next attempt (bot.ledger.after_failure decides when, or
-that the grace period is over); the sweep (bot.sweep) picks it up again. A 403 is final at once.
+that the grace period is over); the sweep (bot.sweep) picks it up again. So does an error nobody
+foresaw while sending a part (bot.parts.PartCrashed: a bug, an answer of a kind we do not know):
+it may be as passing as the 429 behind issue 28, and a morning digest is not lost on the first
+one; the admins hear once per kind of error. A 403 is final at once, and so is a 400 (no retry
+changes the request). Sending one part, with its own retries, is bot.parts.
 """
 from __future__ import annotations
 
@@ -17,15 +21,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
-from telegram import Bot, InputMediaPhoto
+from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.ledger import Event, Outcome, State, after_failure
 from bot.logs import bind
 from bot.messages import Part, plan_parts
 from bot.outage import OutageNotices
+from bot.parts import PartCrashed, send_part
 from bot.service import BotOptions, Clock, DatabaseDown, DigestCache, retry_db
 from bot.store import Claim, Store
+from db.engine import redact
 from db.i18n import t
 
 log = logging.getLogger("salespulse.bot.delivery")
@@ -98,43 +104,6 @@ class Delivery:
                 log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
 
     # -- sending ----------------------------------------------------------------------------
-    async def send_part(self, chat_id: int, part: Part, digest) -> None:
-        """One request, retried on timeouts, 5xx and a 429 that outlived the rate limiter."""
-        opts = self.options
-        for attempt in range(1, opts.send_attempts + 1):
-            try:
-                await self._request(chat_id, part, digest)
-                return
-            except (BadRequest, Forbidden, ChatMigrated):
-                raise
-            except (NetworkError, RetryAfter) as exc:
-                if attempt == opts.send_attempts:
-                    raise
-                wait = (exc.retry_after.total_seconds() if isinstance(exc, RetryAfter)
-                        else opts.send_backoff * 2 ** (attempt - 1))
-                log.warning("chat %s: %s on %s (attempt %d/%d); retrying in %.1fs", chat_id,
-                            type(exc).__name__, part.kind, attempt, opts.send_attempts, wait)
-                await asyncio.sleep(wait)
-
-    async def _request(self, chat_id: int, part: Part, digest) -> None:
-        bot = self.bot
-        if part.kind == "text":
-            await bot.send_message(chat_id, part.text)
-        elif part.kind == "photo":
-            chart = digest.charts[part.images[0]]
-            await bot.send_photo(chat_id, chart.png, caption=part.text or None,
-                                 filename=f"{chart.name}.png")
-        elif part.kind == "album":
-            media = [
-                InputMediaPhoto(digest.charts[i].png, caption=(part.text or None) if n == 0 else None,
-                                filename=f"{digest.charts[i].name}.png")
-                for n, i in enumerate(part.images)
-            ]
-            await bot.send_media_group(chat_id, media)
-        else:
-            await bot.send_document(chat_id, digest.csv.encode("utf-8"),
-                                    filename=f"salespulse-{digest.report_date:%Y-%m-%d}.csv")
-
     def parts_of(self, digest) -> list[Part]:
         return plan_parts(digest.text, len(digest.charts), self.options.with_csv and bool(digest.csv))
 
@@ -144,7 +113,7 @@ class Delivery:
         i = start
         while i < len(parts):
             try:
-                await self.send_part(chat_id, parts[i], digest)
+                await send_part(self.bot, self.options, chat_id, parts[i], digest)
             except ChatMigrated as exc:
                 new_id = exc.new_chat_id
                 log.info("chat %s migrated to %s; following it", chat_id, new_id)
@@ -240,7 +209,11 @@ class Delivery:
             error = (f"database: {exc}" if isinstance(exc, DatabaseDown)
                      else f"telegram: {getattr(exc, 'message', None) or type(exc).__name__}")
             return await self._passing_failure(claim, current, day, scheduled_for, error)
-        except Exception as exc:  # noqa: BLE001 - a bug fails this delivery, never the bot
+        except PartCrashed as exc:
+            log.error("chat %s, %s: %s", current, day, exc, exc_info=exc.__cause__)
+            return await self._passing_failure(claim, current, day, scheduled_for,
+                                               self._clean(str(exc)), kind=exc.kind)
+        except Exception as exc:  # noqa: BLE001 - not in a part (the digest): final, never the bot
             return await self._final_failure(claim, current, day, exc)
 
     async def _final_failure(self, claim: Claim, chat_id, day, exc: Exception) -> Outcome:
@@ -251,7 +224,12 @@ class Delivery:
         await self.notify_admins("admin_failed", day=day, chat_id=chat_id, error=error)
         return Outcome.FAILED
 
-    async def _passing_failure(self, claim: Claim, chat_id, day, scheduled_for, error) -> Outcome:
+    def _clean(self, text: str) -> str:
+        """An exception's text as the admins and the ledger may see it: no token, no password."""
+        return redact(text.replace(self.bot.token, "<token>"))[:500]
+
+    async def _passing_failure(self, claim: Claim, chat_id, day, scheduled_for, error,
+                               kind: str | None = None) -> Outcome:
         decision = after_failure(Event.RETRYABLE, attempts=claim.attempts, scheduled_for=scheduled_for,
                                  now=self.clock(), grace=self.grace, error=error,
                                  waits=self.options.retry_waits)
@@ -262,8 +240,12 @@ class Delivery:
         if decision.state is State.WAITING:
             log.warning("chat %s, %s: delayed (%s); next attempt at %s", chat_id, day, error,
                         decision.next_attempt_at.isoformat())
-            await self.notices.delayed(day=day, chats=chat_id, error=error,
-                                       next_at=decision.next_attempt_at, until=scheduled_for + self.grace)
+            when = {"day": day, "chats": chat_id, "error": error, "next_at": decision.next_attempt_at,
+                    "until": scheduled_for + self.grace}
+            if kind is None:
+                await self.notices.delayed(**when)
+            else:
+                await self.notices.unexpected(kind=kind, **when)
             return Outcome.DELAYED
         log.error("chat %s, %s: not delivered: %s", chat_id, day, decision.reason)
         await self.notices.gave_up(day=day, chats=chat_id, error=error)

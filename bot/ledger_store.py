@@ -213,9 +213,15 @@ class LedgerStore:
                           r.failed_told_at is not None)
 
     def mark_told(self, outage_id: int, what: str) -> bool:
-        """True for exactly one caller per outage and kind ('delayed' or 'failed')."""
-        col = {"delayed": "delayed_told_at", "failed": "failed_told_at"}[what]
+        """True for exactly one caller per outage and message: 'delayed', 'failed', or
+        'error:<kind>' (an unexpected error of that kind)."""
         with self.engine.begin() as conn:
+            if what.startswith("error:"):
+                return conn.execute(sa.text(f"""update {self.s}.delivery_outages
+                    set errors_told = array_append(errors_told, cast(:k as text))
+                    where id = :id and not (cast(:k as text) = any(errors_told))"""),
+                    {"id": outage_id, "k": what.removeprefix("error:")}).rowcount > 0
+            col = {"delayed": "delayed_told_at", "failed": "failed_told_at"}[what]
             return conn.execute(sa.text(f"""update {self.s}.delivery_outages set {col} = now()
                 where id = :id and {col} is null"""), {"id": outage_id}).rowcount > 0
 

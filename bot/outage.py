@@ -1,16 +1,19 @@
-"""What the admins hear about an outage: at most one "delayed" and one "given up" message each.
+"""What the admins hear about an outage: at most one "delayed" and one "given up" message each,
+and one message per kind of unexpected error (AttributeError, ...) while sending.
 
 An outage lasts from the first passing failure of a delivery until a sweep finds nothing open.
 It is a row in delivery_outages, and what the admins were told is marked there atomically, so
 parallel failures and a restart tell them once. While the database itself is down nothing can
 be written: the outage is then kept in memory and written down as soon as the database answers.
+An unexpected error is told apart from the plain "delayed": it is a bug to look at, not a network
+to wait out, and a second kind of error in the same outage is news too.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.service import Clock, is_db_outage
@@ -25,8 +28,7 @@ Notify = Callable[..., Awaitable[None]]  # notify_admins(key, **fields)
 class _Memory:
     since: datetime
     cause: str
-    delayed: bool = False
-    failed: bool = False
+    told: set[str] = field(default_factory=set)  # 'delayed', 'failed', 'error:<kind>'
 
 
 class OutageNotices:
@@ -47,8 +49,8 @@ class OutageNotices:
                 raise
         memory = self._memory or _Memory(self._clock(), cause)
         self._memory = memory
-        told = getattr(memory, what)
-        setattr(memory, what, True)
+        told = what in memory.told
+        memory.told.add(what)
         return not told, memory.since
 
     def _since(self) -> datetime:
@@ -58,9 +60,8 @@ class OutageNotices:
         """The database is back: write down what was told while it was not."""
         memory, self._memory = self._memory, None
         if memory is not None:
-            for what in ("delayed", "failed"):
-                if getattr(memory, what):
-                    await asyncio.to_thread(self._store.mark_told, outage_id, what)
+            for what in sorted(memory.told):
+                await asyncio.to_thread(self._store.mark_told, outage_id, what)
 
     def note_db_down(self, cause: str) -> None:
         """The sweep could not read the database: an outage began (if none is known)."""
@@ -78,6 +79,16 @@ class OutageNotices:
                                since=_t(since), next=_t(next_at) if next_at else "—", until=_t(until))
         else:
             log.info("delivery to %s delayed (%s); the admins were already told", _chats(chats), error)
+
+    async def unexpected(self, *, kind: str, day, chats, error: str, next_at: datetime,
+                         until: datetime) -> None:
+        """A part raised what nobody foresaw; the delivery waits. Told once per `kind`."""
+        first, since = await self._first(f"error:{kind}", error)
+        if first:
+            await self._notify("admin_unexpected", kind=kind, day=day, chats=_chats(chats), error=error,
+                               since=_t(since), next=_t(next_at), until=_t(until))
+        else:
+            log.info("delivery to %s delayed by %s again; the admins were already told", _chats(chats), kind)
 
     async def gave_up(self, *, day, chats, error: str) -> None:
         first, since = await self._first("failed", error)

@@ -39,7 +39,7 @@ class BotOptions:
     send_backoff: float = 1.0         # first wait; doubles each time
     db_attempts: int = 5              # database down: tries per step before telling the admins
     db_backoff: float = 2.0
-    rate_limit_retries: int = 5       # AIORateLimiter: resends after a 429's retry_after
+    rate_limit_retries: int = 5       # bot.flood's rate limiter: resends after a 429's retry_after
     max_parallel_chats: int = 16      # deliveries in flight at once (the rate limiter paces them)
     digest_ttl: float = 1800.0        # seconds a computed digest is reused
     read_timeout: float = 30.0

@@ -7,13 +7,17 @@ callback query (a button pressed under a message); answerCallbackQuery and the m
 recorded, and `messages` keeps each message's current text and inline keyboard. After
 setWebhook the updates are POSTed to the bot's webhook instead, with the secret header. With
 `enforce_limits` it answers 429 when the bot exceeds Telegram's flood limits, modelled as leaky
-buckets (30 messages a second overall, 20 a minute per group, a burst of one bucket's size).
+buckets (30 messages a second overall, 20 a minute per group, a burst of one bucket's size). It
+counts messages as Telegram does, not requests: each item of an album is one, an edit is one
+(Telegram: edits share the sending limits); its 429 carries the seconds until the request would
+fit, as Telegram's retry_after does.
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,20 +69,30 @@ class _Bucket:
         self.capacity, self.rate = capacity, capacity / period
         self.level, self.t = 0.0, time.monotonic()
 
-    def take(self) -> bool:
+    def wait(self, n: int) -> float:
+        """Seconds until `n` more messages fit (0: they fit now)."""
         now = time.monotonic()
         self.level = max(0.0, self.level - (now - self.t) * self.rate)
         self.t = now
-        if self.level + 1 > self.capacity:
-            return False
-        self.level += 1
-        return True
+        return max(0.0, (self.level + n - self.capacity) / self.rate)
+
+    def take(self, n: int) -> None:
+        self.level += n
+
+
+def messages_of(call: Call) -> int:
+    """How many messages Telegram counts for a request: an album's items each, a send or an
+    edit one, anything else (answers to button presses, reads) none."""
+    if call.method == "sendMediaGroup":
+        return len(json.loads(call.params["media"]))
+    return int(call.method.startswith(("send", "editMessage", "copyMessage", "forwardMessage")))
 
 
 @dataclass
 class FakeTelegram:
     enforce_limits: bool = False
     limit_slack: float = 1.1   # tolerate 10% over: client and server clocks see the bursts differently
+    group_period: float = 60.0  # 20 messages per this many seconds in one group (tests shrink it)
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     limit_hits: int = 0
@@ -252,12 +266,18 @@ class FakeTelegram:
                 await self._release.wait()
                 return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
             return _fault_body(fault)
-        if self.enforce_limits and call.method.startswith("send") and call.chat_id is not None:
-            group = call.chat_id < 0 and self._groups.setdefault(
-                call.chat_id, _Bucket(20 * self.limit_slack, 60.0))
-            if not self._overall.take() or (group and not group.take()):
+        n = messages_of(call) if self.enforce_limits and call.chat_id is not None else 0
+        if n:
+            buckets = [self._overall]
+            if call.chat_id < 0:
+                buckets.append(self._groups.setdefault(
+                    call.chat_id, _Bucket(20 * self.limit_slack, self.group_period)))
+            wait = max(b.wait(n) for b in buckets)
+            if wait > 0:  # refused: nothing taken, as Telegram does not count what it refused
                 self.limit_hits += 1
-                return _fault_body(Fault(call.method, "429", retry_after=1))
+                return _fault_body(Fault(call.method, "429", retry_after=max(1, math.ceil(wait))))
+            for b in buckets:
+                b.take(n)
         return 200, {"ok": True, "result": await self._result(call)}
 
     async def _result(self, call: Call):
@@ -352,9 +372,10 @@ GROUP = -4242       # a group chat
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 
 
-def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: int = 2, csv: str = ""):
+def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: int | None = 2, csv: str = ""):
     """A digest builder that costs nothing; records each call in `.calls` and reports the
-    stages `.stages` to the `progress` keyword, as reports.digest.build_digest does."""
+    stages `.stages` to the `progress` keyword, as reports.digest.build_digest does.
+    `n_charts=None`: one chart per metric asked for, as the real digest has."""
     from reports.digest import Chart, Digest
 
     def build(engine, cfg, req, progress=None, **_):
@@ -365,7 +386,8 @@ def fake_digest(text: str = "SalesPulse — digest\nNew payers: 3", n_charts: in
             if progress is not None:
                 progress(stage)
         return Digest(day.day, day.timezone, locale, {}, text=f"{text}\n{day.day:%Y-%m-%d}",
-                      charts=[Chart(f"c{i}", PNG) for i in range(n_charts)], csv=csv)
+                      charts=[Chart(f"c{i}", PNG) for i in range(len(req.metrics) if n_charts is None
+                                                                   else n_charts)], csv=csv)
 
     build.calls = []
     build.scopes = []

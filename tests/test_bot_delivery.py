@@ -174,6 +174,31 @@ async def test_429_waits_retry_after_and_resends_only_what_failed(tg, engine, sc
         await h.stop()
 
 
+@pytest.mark.parametrize("form", ["int", "timedelta"])
+async def test_a_429_that_outlives_the_rate_limiter_waits_its_retry_after(tg, engine, schema, monkeypatch, form):
+    """Issue 28: the rate limiter gives up after its retries and the 429 reaches the delivery,
+    which waits retry_after and sends again, whichever form PTB gives retry_after in."""
+    if form == "timedelta":
+        monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    else:
+        monkeypatch.delenv("PTB_TIMEDELTA", raising=False)
+    options = fast_options()
+    tg.fault("sendMediaGroup", "429", chat_id=GROUP, times=options.rate_limit_retries + 1, retry_after=1)
+    h = BotHarness(tg, engine, schema, clock=lambda: NOW, options=options)
+    subscribe(h, GROUP)
+    await h.start()
+    try:
+        await tg.wait_for(lambda: state(h, GROUP) == "sent", timeout=20)
+        albums = tg.sent(GROUP, "sendMediaGroup", ok_only=False)
+        assert [c.status for c in albums] == [429] * (options.rate_limit_retries + 1) + [200]
+        assert albums[-1].at - albums[-2].at >= 1.0  # the delivery waited retry_after itself
+        (row,) = h.ledger(GROUP)
+        assert (row["attempts"], row["last_error"]) == (1, None)  # in the same attempt
+        assert tg.sent(ADMIN) == []
+    finally:
+        await h.stop()
+
+
 async def test_5xx_and_timeouts_retry_with_backoff(tg, engine, schema):
     tg.fault("sendMessage", "500", chat_id=GROUP, times=2)
     tg.fault("sendMediaGroup", "hang", chat_id=GROUP)  # read timeout (2 s in tests), then retry

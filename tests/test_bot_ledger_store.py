@@ -82,8 +82,13 @@ def test_outage_notices_are_told_once_each(store):
     assert store.open_outage(DUE + timedelta(hours=1), "other").id == o.id  # one open outage
     assert store.mark_told(o.id, "delayed") and not store.mark_told(o.id, "delayed")
     assert store.mark_told(o.id, "failed") and not store.mark_told(o.id, "failed")
+    # An unexpected error: once per kind, whatever the other kinds and messages did.
+    assert store.mark_told(o.id, "error:AttributeError")
+    assert store.mark_told(o.id, "error:KeyError")
+    assert not store.mark_told(o.id, "error:AttributeError") and not store.mark_told(o.id, "error:KeyError")
     c = store.claim(-1, DAY, DUE, "p1")
     assert store.end_outage() is False  # a delivery is still open
     store.transition(c.delivery_id, Event.SENT, "p1")
     assert store.end_outage() is True
-    assert store.open_outage(DUE, "next").id != o.id
+    nxt = store.open_outage(DUE, "next")
+    assert nxt.id != o.id and store.mark_told(nxt.id, "error:AttributeError")  # a new outage: news again

@@ -190,3 +190,69 @@ async def test_status_shows_the_delayed_delivery(tg, engine, bot_engine, schema)
         assert "last error: telegram: Internal Server Error" in text
     finally:
         await h.stop()
+
+
+def crash_first(monkeypatch, errors: dict[int, Exception]) -> None:
+    """The first request of each chat in `errors` raises it: a bug on the way to Telegram, such
+    as issue 28's AttributeError on a 429's retry_after."""
+    import bot.parts
+
+    real, pending = bot.parts.request, dict(errors)
+
+    async def request(tg_bot, chat_id, part, digest):
+        if chat_id in pending:
+            raise pending.pop(chat_id)
+        return await real(tg_bot, chat_id, part, digest)
+
+    monkeypatch.setattr(bot.parts, "request", request)
+
+
+BUG = "'int' object has no attribute 'total_seconds'"
+
+
+async def test_an_unexpected_error_in_a_part_is_retried_and_told_once_per_kind(
+        tg, engine, bot_engine, schema, monkeypatch):
+    crash_first(monkeypatch, {GROUPS[0]: AttributeError(BUG), GROUPS[1]: AttributeError(BUG),
+                              GROUPS[2]: KeyError("chart")})
+    subscribe_at(engine, schema, GROUPS, (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0))
+    h = await harness(tg, bot_engine, schema).start()
+    try:
+        await tg.wait_for(lambda: all(tg.sent(g) for g in GROUPS), timeout=30, what="three digests")
+        await settle(h)
+        await h.delivery.idle()
+        for g in GROUPS:
+            assert len(tg.sent(g)) == 1, g  # the album, once: the crash came before the request
+            (r,) = rows(engine, schema, g)
+            assert (r["state"], r["attempts"], r["error"]) == ("sent", 2, None)
+            assert log_of(engine, schema, g) == [(None, "working"), ("working", "waiting"),
+                                                  ("waiting", "working"), ("working", "sent")]
+        assert rows(engine, schema, GROUPS[0])[0]["last_error"] == f"AttributeError sending the album: {BUG}"
+        assert rows(engine, schema, GROUPS[2])[0]["last_error"] == "KeyError sending the album: 'chart'"
+        # Once per kind: two chats hit the AttributeError, one the KeyError.
+        told = admin_texts(tg, "unexpected error")
+        assert len(told) == 2, told
+        assert sum(BUG in t for t in told) == 1 and sum("KeyError" in t for t in told) == 1
+        assert all("It is not final" in t for t in told)
+        assert admin_texts(tg, "could not be delivered") == [] and admin_texts(tg, "delayed") == []
+    finally:
+        await h.stop()
+
+
+async def test_an_unexpected_error_past_the_grace_period_is_given_up_with_its_kind(
+        tg, engine, bot_engine, schema, monkeypatch):
+    g = GROUPS[0]
+    crash_first(monkeypatch, {g: AttributeError(BUG)})
+    subscribe_at(engine, schema, [g], (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0))
+    # The first retry would fall after the grace period: given up at once, the admins told why.
+    h = await harness(tg, bot_engine, schema, retry_waits=(6 * 3600,)).start()
+    try:
+        await tg.wait_for(lambda: admin_texts(tg, "will not be retried"), what="the final notice")
+        await h.delivery.idle()
+        (r,) = rows(engine, schema, g)
+        assert r["state"] == "failed" and r["error"].startswith(f"AttributeError sending the album: {BUG}")
+        assert "grace period" in r["error"]
+        (told,) = admin_texts(tg, "will not be retried")
+        assert BUG in told and str(g) in told
+        assert tg.sent(g) == []
+    finally:
+        await h.stop()
