@@ -47,7 +47,7 @@ def _args(argv):
 
 
 def _run(kind: str, env: dict, args, spec: DatasetSpec, lake: Path) -> dict:
-    cmd = [sys.executable, "-m", "bot.cli", "sessions", "build", "--since", spec.start.isoformat(),
+    cmd = [sys.executable, "-m", "bot.cli.main", "sessions", "build", "--since", spec.start.isoformat(),
            "--until", REPORT_DAY.isoformat(), "--timezone", args.timezone, "--no-progress"]
     if kind.startswith("spark"):
         cmd += ["--engine", "spark", "--master", args.master]

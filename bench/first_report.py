@@ -53,7 +53,7 @@ def _cpu() -> tuple[float, float]:
 
 def _cli(args: list[str], schema: str, state: str) -> tuple[float, str, str]:
     began = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=_env(schema, state),
+    proc = subprocess.run([sys.executable, "-m", "bot.cli.main", *args], env=_env(schema, state),
                           capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - began
     if proc.returncode != 0:

@@ -5,7 +5,7 @@
 Run from the repository root (it borrows the fake Bot API server of tests/faketg.py). DATABASE_URL
 selects the Postgres; the bot's state goes to a fresh schema `bench_load_<hex>`, dropped at the
 end unless --keep. The real Application (production BotOptions: the menu under each digest, 16
-deliveries in flight, bot.flood's rate limiter) runs in this process on the real clock; the fake
+deliveries in flight, bot.delivery.flood's rate limiter) runs in this process on the real clock; the fake
 Telegram runs in a child process with its flood limits on (30 messages a second, 20 a minute per
 group, each album item a message, a 429 with retry_after beyond them), so this process's peak RSS
 is the bot's own.
@@ -142,7 +142,7 @@ async def run(engine, subs: list[dict], base_url: str, lead: float) -> dict:
 
 def check(subs: list[dict], out: dict, records: list[tuple]) -> dict:
     """Every number of the report, from the fake's records and the ledger."""
-    from bot.messages import plan_parts
+    from bot.delivery.messages import plan_parts
 
     method = {"text": "sendMessage", "photo": "sendPhoto", "album": "sendMediaGroup"}
     ok = [r for r in records if r[2] == 200 and r[1] is not None and r[1] != ADMIN]

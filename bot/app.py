@@ -1,6 +1,6 @@
 """The Telegram Application: handlers, the job queue, the rate limiter, start and stop.
 
-`salespulse run` calls bot.runner.run_bot. `build_application` + `start` / `stop` let tests and
+`salespulse run` calls bot.ops.runner.run_bot. `build_application` + `start` / `stop` let tests and
 embedders drive the same Application on their own event loop (post_init and post_stop run there
 too, exactly as under run_polling).
 """
@@ -20,20 +20,22 @@ from telegram.ext import (
     filters,
 )
 
-from bot import alert_commands, buttons, handlers, invites, settings_menu
-from bot.alert_store import AlertStore
-from bot.alerts import AlertRunner
+from bot.alerts import commands as alert_commands
+from bot.alerts.runner import AlertRunner
+from bot.alerts.store import AlertStore
+from bot.commands import buttons, handlers, invites
+from bot.commands import settings as settings_menu
 from bot.context import CONTEXT_TYPES, BotData
-from bot.delivery import Delivery
-from bot.flood import MessageRateLimiter
-from bot.logs import bind_update
-from bot.runner import release, webhook_args
+from bot.delivery.deliver import Delivery
+from bot.delivery.flood import MessageRateLimiter
+from bot.delivery.sweep import Sweeper
+from bot.ops.logs import bind_update
+from bot.ops.runner import release, webhook_args
+from bot.ops.telemetry import Telemetry
+from bot.ops.web import instrument
 from bot.schedule import schedule_alerts, schedule_chat, schedule_sweep, unschedule_chat
 from bot.service import BotOptions, Clock, DigestBuilder, DigestCache, make_builder, utc_now
-from bot.store import Store
-from bot.sweep import Sweeper
-from bot.telemetry import Telemetry
-from bot.web import instrument
+from bot.subscriptions import Store
 from db.i18n import LOCALES, t
 from db.settings import Settings
 from db.state import migrate

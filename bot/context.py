@@ -13,13 +13,13 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
-    from bot.alerts import AlertRunner
-    from bot.delivery import Delivery
+    from bot.alerts.runner import AlertRunner
+    from bot.delivery.deliver import Delivery
+    from bot.delivery.sweep import Sweeper
+    from bot.ops.telemetry import Telemetry
+    from bot.ops.web import StatusServer
     from bot.service import Clock
-    from bot.store import Store
-    from bot.sweep import Sweeper
-    from bot.telemetry import Telemetry
-    from bot.web import StatusServer
+    from bot.subscriptions import Store
     from db.settings import Settings
     from metrics.config import MetricConfig
 
@@ -35,7 +35,7 @@ class BotData:
     store: Store = None  # type: ignore[assignment]
     delivery: Delivery = None  # type: ignore[assignment]
     sweeper: Sweeper = None  # type: ignore[assignment]
-    # (day, tz, scope) -> the stuck leads' CSV or None (bot.buttons.default_leads_builder)
+    # (day, tz, scope) -> the stuck leads' CSV or None (bot.commands.buttons.default_leads_builder)
     leads: Callable[[date, str, str | None], str | None] = None  # type: ignore[assignment]
     cfg: MetricConfig = None  # type: ignore[assignment]
     alerts: AlertRunner = None  # type: ignore[assignment]

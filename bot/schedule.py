@@ -3,7 +3,7 @@
 Each active subscription is one JobQueue job, `run_daily` at a time that carries the chat's own
 ZoneInfo: APScheduler computes each next run in that zone, so 08:45 stays 08:45 local across DST
 changes. The digest a run sends is for the day before the run's local date. What is due, and the
-catch-up of runs missed while the bot or the database was down, is the sweep's (bot.sweep).
+catch-up of runs missed while the bot or the database was down, is the sweep's (bot.delivery.sweep).
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application
 
 from bot.context import BotContext
-from bot.ledger import last_occurrence, report_day  # noqa: F401 - re-exported
-from bot.store import Subscription
+from bot.delivery.ledger import last_occurrence, report_day  # noqa: F401 - re-exported
+from bot.subscriptions import Subscription
 
 log = logging.getLogger("salespulse.bot.schedule")
 
@@ -69,6 +69,6 @@ async def _alerts(context: BotContext) -> None:
 
 
 def schedule_alerts(app: Application, interval: float, first: float) -> None:
-    """The alert rules' check (bot.alerts): every ALERT_INTERVAL_MINUTES, never two at once."""
+    """The alert rules' check (bot.alerts.runner): every ALERT_INTERVAL_MINUTES, never two at once."""
     app.job_queue.run_repeating(_alerts, interval=interval, first=min(first, interval), name="alerts",
                                 job_kwargs={"coalesce": True, "max_instances": 1})

@@ -39,12 +39,12 @@ class BotOptions:
     send_backoff: float = 1.0         # first wait; doubles each time
     db_attempts: int = 5              # database down: tries per step before telling the admins
     db_backoff: float = 2.0
-    rate_limit_retries: int = 5       # bot.flood's rate limiter: resends after a 429's retry_after
+    rate_limit_retries: int = 5       # bot.delivery.flood's rate limiter: resends after a 429's retry_after
     max_parallel_chats: int = 16      # deliveries in flight at once (the rate limiter paces them)
     digest_ttl: float = 1800.0        # seconds a computed digest is reused
     read_timeout: float = 30.0
     with_csv: bool = False            # also send the CSV as a document
-    digest_buttons: bool = True       # the inline menu under each digest (bot/buttons.py)
+    digest_buttons: bool = True       # the inline menu under each digest (bot/commands/buttons.py)
     # A delivery that failed for a passing reason waits this long before its next attempt (the
     # n-th wait after the n-th failure; the last repeats) until the grace period ends.
     retry_waits: tuple[float, ...] = (60, 120, 300, 600, 900)
@@ -146,7 +146,7 @@ class DigestCache:
 
 def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg,
                  state_schema: str = DEFAULT_STATE_SCHEMA, stages=None) -> Callable:
-    """`stages` (bot.telemetry.Telemetry.stages) wraps the builder's progress to time each stage."""
+    """`stages` (bot.ops.telemetry.Telemetry.stages) wraps the builder's progress to time each stage."""
     def build(day: date, tz: str, locale: str, names: tuple[str, ...], progress: Progress | None = None,
               scope: str | None = None):
         req = report_request(ReportDay(day, tz), locale=locale, scope=scope, metrics=names,

@@ -45,8 +45,8 @@ class Settings:
     invite_ttl_days: float = 7.0
     alert_interval_minutes: float = 15.0  # state alert rules (hanging now) are checked this often
     alert_late_minutes: float = 120.0     # flow alert rules read day D this long after D ends
-    log_format: str = "text"              # or "json": one object per line (bot.logs)
-    metrics_port: int | None = None       # /healthz and /metrics (bot.web); None: not served
+    log_format: str = "text"              # or "json": one object per line (bot.ops.logs)
+    metrics_port: int | None = None       # /healthz and /metrics (bot.ops.web); None: not served
     metrics_host: str = "0.0.0.0"
     # Webhook mode instead of polling: Telegram POSTs updates to this public URL (its path is the
     # path listened on), each with the secret in a header; the bot listens on webhook_port.

@@ -1,6 +1,6 @@
 """The alert rule as a state machine: states, outcomes of an evaluation, and the pure step.
 
-Modelled like the digest's ledger (bot.ledger): an enum of states, one transition table, and a
+Modelled like the digest's ledger (bot.delivery.ledger): an enum of states, one transition table, and a
 pure function the store applies inside the transaction that records it; unit-tested transition
 by transition (tests/test_alert_machine.py).
 

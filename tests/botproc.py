@@ -12,7 +12,7 @@ async def start_bot(env: dict, log_path):
     full = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM")} | env
     with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", env=full, cwd=log_path.parent,
+            sys.executable, "-m", "bot.cli.main", "run", env=full, cwd=log_path.parent,
             stdout=asyncio.subprocess.DEVNULL, stderr=log)
 
 

@@ -467,7 +467,7 @@ class BotHarness:
 
     @property
     def store(self):
-        from bot.store import Store
+        from bot.subscriptions import Store
 
         return Store(self.engine, self.schema)
 

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.alert_store import AlertStore
-from bot.notices import NoticeEvent
+from bot.alerts.notices import NoticeEvent
+from bot.alerts.store import AlertStore
 from db.state import migrate
 from metrics import hanging
 from metrics.day import ReportDay
@@ -238,7 +238,7 @@ def test_every_notice_transition_is_logged_with_its_event(store, cfg):
 
 
 def test_the_notice_machine_refuses_what_it_does_not_know():
-    from bot.notices import IllegalNoticeTransition, NoticeState, next_notice_state
+    from bot.alerts.notices import IllegalNoticeTransition, NoticeState, next_notice_state
 
     assert next_notice_state(NoticeState.PENDING, NoticeEvent.SENT) is NoticeState.SENT
     for state, event in ((NoticeState.SENT, NoticeEvent.FAIL), (NoticeState.CANCELLED, NoticeEvent.SENT),

@@ -165,7 +165,7 @@ async def test_snooze_button_edits_the_message_and_holds_back_the_next_message(t
 
 
 async def test_a_scoped_chat_gets_scoped_alerts_and_errors_go_to_the_admins(tg, engine, schema, data):
-    from bot.store import Store
+    from bot.subscriptions import Store
 
     data.tags((1, "team:north"))
     Store(engine, schema).subscribe(GROUP, None, datetime.min.time(), "UTC", None, ADMIN, "team:north")
@@ -285,7 +285,7 @@ async def test_database_down_skips_checks_and_the_alert_comes_once_when_it_retur
 
 
 async def test_alerts_speak_the_chats_language(tg, engine, schema, data):
-    from bot.store import Store
+    from bot.subscriptions import Store
 
     Store(engine, schema).subscribe(GROUP, None, datetime.min.time(), "Europe/Moscow", "ru", ADMIN)
     async with harness(tg, engine, schema, data, Clock(at(12))) as h:
@@ -303,7 +303,7 @@ async def test_alerts_speak_the_chats_language(tg, engine, schema, data):
 async def test_an_alert_to_a_migrated_group_moves_the_subscription_with_the_rules(tg, engine, schema, data):
     from datetime import time
 
-    from bot.store import Store
+    from bot.subscriptions import Store
 
     new_id = -1_000_000_004_242
     Store(engine, schema).subscribe(GROUP, None, time(20), "UTC", None, ADMIN)  # no digest due at 12:00
@@ -322,7 +322,7 @@ async def test_an_alert_to_a_migrated_group_moves_the_subscription_with_the_rule
 
 
 def test_the_scope_changed_reason_comes_from_the_catalogue():
-    from bot.alerts import scope_changed
+    from bot.alerts.runner import scope_changed
 
     assert scope_changed(None, "team:north", "ru") == (
         "область чата теперь вся компания, а правило создано для team:north; удалите его и добавьте заново")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.buttons import menu_markup, parse_press
+from bot.commands.buttons import menu_markup, parse_press
 from db.i18n import t
 from db.settings import LOCALES
 from reports.request import METRICS

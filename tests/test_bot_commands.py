@@ -237,7 +237,7 @@ async def test_report_edits_one_preparing_message_as_the_digest_advances(tg, eng
 def test_every_stage_of_a_digest_has_words_in_every_language():
     """build_digest reports each metric's name as a stage; with no stage.<name> the chat sees the
     metric's title, never the code."""
-    from bot.progress import stage_label
+    from bot.commands.progress import stage_label
     from db.i18n import t
 
     assert stage_label("new_payers", "ru") == t("metric.new_payers", "ru") != "new_payers"

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.messages import CAPTION_LIMIT, MESSAGE_LIMIT
+from bot.delivery.messages import CAPTION_LIMIT, MESSAGE_LIMIT
 from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest, fast_options
 
 # The bot's clock for catch-up tests: 08:55 UTC on 15 March, ten minutes after an 08:45 run.
@@ -291,7 +291,7 @@ async def test_database_down_at_delivery_retries_then_tells_admins(tg, engine, s
 async def test_database_blip_at_claim_is_retried(tg, engine, schema, monkeypatch):
     h = BotHarness(tg, engine, schema, clock=lambda: NOW)
     subscribe(h, GROUP)
-    from bot.store import Store
+    from bot.subscriptions import Store
 
     real, fails = Store.claim, [2]
 

@@ -1,4 +1,4 @@
-"""bot.flood: a 429's retry_after in both of PTB 22's forms, and a rate limiter that counts an
+"""bot.delivery.flood: a 429's retry_after in both of PTB 22's forms, and a rate limiter that counts an
 album's items as Telegram does, against the fake Bot API server with its flood limits on."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from telegram import InputMediaPhoto
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, ExtBot
 
-from bot.flood import MessageRateLimiter, messages_in, retry_after_seconds, seconds
+from bot.delivery.flood import MessageRateLimiter, messages_in, retry_after_seconds, seconds
 from tests.faketg import PNG, TOKEN, FakeTelegram
 
 

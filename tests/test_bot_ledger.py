@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.ledger import (
+from bot.delivery.ledger import (
     Action,
     Event,
     IllegalTransition,
@@ -161,7 +161,7 @@ def test_plan_is_in_due_time_order():
 def test_the_slot_states_in_sql_are_the_enums():
     # The partial unique index that holds a (chat, day) slot and the open-rows index were written
     # by migration 0004 as literals; the store's SQL is rendered from the enum and must match them.
-    from bot.ledger_store import HOLDING, OPEN
+    from bot.delivery.ledger_store import HOLDING, OPEN
 
     assert HOLDING == "('working', 'waiting', 'sent')"
     assert OPEN == "('working', 'waiting')"

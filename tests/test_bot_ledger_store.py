@@ -1,4 +1,4 @@
-"""The ledger in Postgres: each state change checked against bot.ledger and logged in the same
+"""The ledger in Postgres: each state change checked against bot.delivery.ledger and logged in the same
 transaction; the slot held while working, waiting or sent."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.ledger import Event, IllegalTransition, State
-from bot.store import Store
+from bot.delivery.ledger import Event, IllegalTransition, State
+from bot.subscriptions import Store
 from db.state import migrate
 
 DAY = date(2024, 3, 14)

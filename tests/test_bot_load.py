@@ -2,7 +2,7 @@
 limits, against a fake server that answers 429 whenever the bot exceeds them (30 messages a
 second overall, 20 a minute per group) and counts each album item as a message, as Telegram
 does. 200 private chats take two metrics (an album of 2 charts), 50 groups all five (an album
-of 5): 650 messages, about 22 s of real time at 30 a second. The rate limiter (bot.flood) counts
+of 5): 650 messages, about 22 s of real time at 30 a second. The rate limiter (bot.delivery.flood) counts
 the same way, so the 429s stay at a handful; the old one, counting requests, ran into hundreds."""
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.logs import RedactFilter
-from bot.messages import CAPTION_LIMIT, MESSAGE_LIMIT, Part, plan_parts, split_text, tg_len
+from bot.delivery.messages import CAPTION_LIMIT, MESSAGE_LIMIT, Part, plan_parts, split_text, tg_len
+from bot.ops.logs import RedactFilter
 from bot.schedule import last_occurrence, report_day
 
 
@@ -100,7 +100,7 @@ def test_json_log_lines_carry_the_bound_fields_and_never_the_token():
     import io
     import json
 
-    from bot.logs import JsonFormatter, bind
+    from bot.ops.logs import JsonFormatter, bind
 
     token = "123456:TEST-token_secret"
     out = io.StringIO()

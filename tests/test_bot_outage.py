@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from bot.ledger import report_day
+from bot.delivery.ledger import report_day
 from tests.faketg import ADMIN, BotHarness, fast_options, more_runs
 
 GROUPS = (-101, -102, -103)
@@ -29,7 +29,7 @@ def subscribe_at(engine, schema: str, chats, due: datetime) -> None:
 async def subscribe_running(h: BotHarness, engine, schema: str, chats) -> datetime:
     """Subscribe `chats` to a run 3 s from now in the running bot, as /subscribe would."""
     from bot.schedule import schedule_chat
-    from bot.store import Store
+    from bot.subscriptions import Store
 
     due = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
     subscribe_at(engine, schema, chats, due)
@@ -195,16 +195,16 @@ async def test_status_shows_the_delayed_delivery(tg, engine, bot_engine, schema)
 def crash_first(monkeypatch, errors: dict[int, Exception]) -> None:
     """The first request of each chat in `errors` raises it: a bug on the way to Telegram, such
     as issue 28's AttributeError on a 429's retry_after."""
-    import bot.parts
+    import bot.delivery.parts
 
-    real, pending = bot.parts.request, dict(errors)
+    real, pending = bot.delivery.parts.request, dict(errors)
 
     async def request(tg_bot, chat_id, part, digest):
         if chat_id in pending:
             raise pending.pop(chat_id)
         return await real(tg_bot, chat_id, part, digest)
 
-    monkeypatch.setattr(bot.parts, "request", request)
+    monkeypatch.setattr(bot.delivery.parts, "request", request)
 
 
 BUG = "'int' object has no attribute 'total_seconds'"

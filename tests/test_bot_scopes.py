@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.invites import InviteStore
+from bot.commands.invites import InviteStore
 from tests.faketg import ADMIN, GROUP, USER, BotHarness, Clock, fast_options
 
 NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)  # yesterday is 2024-03-14
@@ -132,7 +132,7 @@ async def test_an_admin_may_open_an_invite_in_a_scoped_chat(bot):
 
 
 def test_two_concurrent_opens_consume_an_invite_once(engine, schema):
-    from bot.store import Store
+    from bot.subscriptions import Store
 
     invites = InviteStore(Store(engine, schema))
     invite_id = invites.create("manager:ivanov", ADMIN, NOW + timedelta(days=1))

@@ -86,7 +86,7 @@ async def test_sigterm_mid_delivery_exits_in_time_and_the_restart_delivers_once(
             await proc.wait()
         await tg.close()
     assert len(albums(True)) == 1 and len(albums(False)) == 2  # the hung one, then once
-    # The album, then the menu under the digest (bot/buttons.py), once each.
+    # The album, then the menu under the digest (bot/commands/buttons.py), once each.
     assert [c.method for c in tg.sent(GROUP)] == ["sendMediaGroup", "sendMessage"]
     assert "inline_keyboard" in tg.sent(GROUP)[1].params["reply_markup"]
     assert _rows(engine, schema) == [{"state": "sent", "parts_sent": 1, "attempts": 2}]

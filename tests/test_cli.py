@@ -15,7 +15,7 @@ def salespulse(*args, env=None, cwd=None):
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.cli.main", *args],
         check=False, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120,
     )
 

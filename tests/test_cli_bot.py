@@ -12,7 +12,7 @@ from tests.faketg import TOKEN, FakeTelegram
 async def _run(env: dict, tmp_path):
     full = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM")} | env
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=full, cwd=tmp_path,
+        sys.executable, "-m", "bot.cli.main", "run", env=full, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
 

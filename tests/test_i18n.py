@@ -204,7 +204,7 @@ def test_a_message_is_english_text_with_its_key():
 def test_settings_offer_every_language_by_its_own_name():
     from types import SimpleNamespace
 
-    from bot.settings_menu import _change, _picker
+    from bot.commands.settings import _change, _picker
 
     text, markup = _picker("lang", SimpleNamespace(locale="zh"), "vi", [])
     buttons = [b for row in markup.inline_keyboard for b in row]

@@ -53,7 +53,7 @@ def test_bot_button_labels_come_from_the_registry():
     assert [t(s.button, "ru") for s in REGISTRY.values()] == [
         "Зависшие", "Новые плательщики", "Воронка", "Каналы", "Рассылки"]
     assert t(REGISTRY["attribution"].button, "en") == "Channels"
-    for path in ("bot/buttons.py", "bot/settings_menu.py"):
+    for path in ("bot/commands/buttons.py", "bot/commands/settings.py"):
         source = (ROOT / path).read_text(encoding="utf-8")
         assert "button." not in source, path  # neither a key nor an f-string that builds one
 

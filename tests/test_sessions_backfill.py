@@ -37,7 +37,7 @@ def test_backfill_killed_midway_and_rerun_equals_the_full_build(source, engine, 
     seed(engine, source.schema, users=300, days=DAYS, start=START, seed=7, progress=False)
     state = f"bf_{source.schema}"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | _env(database_url, source, state)
-    args = [sys.executable, "-m", "bot.cli", "sessions", "backfill", "--since", str(START),
+    args = [sys.executable, "-m", "bot.cli.main", "sessions", "backfill", "--since", str(START),
             "--workers", "1", "--no-progress"]
     proc = subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120

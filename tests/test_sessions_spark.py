@@ -244,7 +244,7 @@ def test_unix_socket_url_is_a_clear_error_on_a_cluster():
 
 def _cli(*args, env: dict, cwd, timeout: int = 120):
     full = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | env
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], check=False, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], check=False, capture_output=True, text=True,
                           env=full, cwd=cwd, timeout=timeout)
 
 

@@ -1,4 +1,4 @@
-"""Invite tokens (bot/tokens.py) and scope texts (bot/scopes.py): pure functions, no I/O."""
+"""Invite tokens (bot/commands/tokens.py) and scope texts (bot/commands/scopes.py): pure functions, no I/O."""
 from __future__ import annotations
 
 import re
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.scopes import split_scope_arg
-from bot.tokens import MAX_PAYLOAD, TokenError, derive_secret, make_token, read_token
+from bot.commands.scopes import split_scope_arg
+from bot.commands.tokens import MAX_PAYLOAD, TokenError, derive_secret, make_token, read_token
 from metrics.scope import ScopeError, canonical
 
 SECRET = derive_secret("123456:TEST-token_secret")

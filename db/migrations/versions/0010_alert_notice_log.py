@@ -1,6 +1,6 @@
 """Alert notices get a log of their own: one row per transition of a notice (queued, suppressed,
 sent, failed, cancelled, a retry), written in the same transaction as the change, as delivery_log
-does for digests (bot/notices.py holds the state machine).
+does for digests (bot/alerts/notices.py holds the state machine).
 
 Revision ID: 0010
 """

@@ -17,10 +17,10 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot import handlers
+from bot.commands import handlers
+from bot.commands.scopes import scope_label
 from bot.context import BotContext
 from bot.schedule import next_run, schedule_chat
-from bot.scopes import scope_label
 from db.i18n import LOCALES, t
 from metrics.scope import COMPANY, ScopeError, canonical
 from reports.registry import REGISTRY

@@ -3,7 +3,7 @@
 /healthz answers 200 when the database answers a `select 1`, Telegram answers getMe and the
 delivery sweep ran lately; 503 otherwise, with the same small JSON body saying which part failed.
 Telegram is asked at most every TELEGRAM_CHECK_EVERY seconds however often the probe comes.
-/metrics is the Application's own registry (bot.telemetry) in Prometheus text format.
+/metrics is the Application's own registry (bot.ops.telemetry) in Prometheus text format.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from prometheus_client.exposition import choose_encoder
 from telegram import Bot
 from telegram.ext import Application
 
-from bot.sweep import Sweeper
-from bot.telemetry import Telemetry
+from bot.delivery.sweep import Sweeper
+from bot.ops.telemetry import Telemetry
 from db.settings import Settings
 
 log = logging.getLogger("salespulse.bot.web")

@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.alert_store import AlertStore, PendingNotice, Rule
-from bot.logs import bind
-from bot.notices import NoticeEvent
-from bot.scopes import chat_scope, scope_label
+from bot.alerts.notices import NoticeEvent
+from bot.alerts.store import AlertStore, PendingNotice, Rule
+from bot.commands.scopes import chat_scope, scope_label
+from bot.ops.logs import bind
+from bot.ops.telemetry import Telemetry
 from bot.service import BotOptions, Clock, DatabaseDown, is_db_outage
-from bot.store import Store
-from bot.telemetry import Telemetry
+from bot.subscriptions import Store
 from db.i18n import t
 from metrics.day import ReportDay
 from reports.alert_eval import Reading, due_day, read_all
@@ -84,7 +84,7 @@ class AlertRunner:
         self.on_migrate = on_migrate  # the digest's migration: subscription, rules, job, admins
         self.reader = reader
         self.telemetry = telemetry  # counts evaluations by state for /metrics
-        self.ready = ready  # the state schema is migrated (bot.sweep does it, once the database answers)
+        self.ready = ready  # the state schema is migrated (bot.delivery.sweep does it, once the database answers)
         self._lock = asyncio.Lock()
         self._closed = False
         self.ticks = 0  # checks completed (tests wait on it; /status could show it)

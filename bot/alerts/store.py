@@ -5,7 +5,7 @@ reports.alert_machine.step, and in the same transaction logs the evaluation (and
 if any) and writes the notice the step calls for. A notice row exists before anything is sent,
 and (rule_id, seq) is unique, so one transition gives at most one notice however often a
 killed process is restarted; `pending_notices` is what is still to send. A notice's own life
-(bot.notices: pending, sent, failed, cancelled, suppressed) changes only in `_notice` and
+(bot.alerts.notices: pending, sent, failed, cancelled, suppressed) changes only in `_notice` and
 `_move_notices`, each change checked against its transition table and logged in
 alert_notice_log in the same transaction.
 """
@@ -17,7 +17,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.notices import NoticeEvent, NoticeState, next_notice_state, sources
+from bot.alerts.notices import NoticeEvent, NoticeState, next_notice_state, sources
 from db.sql import quote
 from reports.alert_eval import Reading
 from reports.alert_machine import Notice, State, Step, step
@@ -184,7 +184,7 @@ class AlertStore:
     def _move_notices(self, conn, event: NoticeEvent, where: str, params: dict, reason: str | None,
                       message_id: int | None = None) -> int:
         """Every notice matching `where` that may take `event` moves, with a log row each; how many."""
-        (frm,) = sources(event)  # every move leaves PENDING (bot.notices)
+        (frm,) = sources(event)  # every move leaves PENDING (bot.alerts.notices)
         to = next_notice_state(frm, event)
         return conn.execute(sa.text(f"""
             with moved as (

@@ -1,6 +1,6 @@
-"""An alert notice as a state machine, with the discipline of the digest's ledger (bot/ledger.py):
+"""An alert notice as a state machine, with the discipline of the digest's ledger (bot/delivery/ledger.py):
 a state enum, one transition per event, and a log row per transition (alert_notice_log, written
-by bot.alert_store in the same transaction as the change).
+by bot.alerts.store in the same transaction as the change).
 
     (none) --queue----> PENDING      the chat is to hear of a rule's transition
     (none) --suppress-> SUPPRESSED   the rule is snoozed or muted: recorded, never sent

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.ledger import State
-from bot.store import LastDelivery
+from bot.delivery.ledger import State
+from bot.subscriptions import LastDelivery
 from db.i18n import t
 
 

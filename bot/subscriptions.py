@@ -8,7 +8,7 @@ from datetime import datetime, time
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.ledger_store import Claim, LastDelivery, LedgerStore, Outage  # noqa: F401 - re-exported
+from bot.delivery.ledger_store import Claim, LastDelivery, LedgerStore, Outage  # noqa: F401 - re-exported
 from db.sql import quote
 
 

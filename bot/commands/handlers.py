@@ -7,15 +7,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Update
 
-from bot.alert_commands import status_lines
-from bot.buttons import send_chat_digest
+from bot.alerts.commands import status_lines
+from bot.commands.buttons import send_chat_digest
+from bot.commands.progress import ChatProgress
+from bot.commands.scopes import chat_scope, may_see_data, split_scope_arg
 from bot.context import BotContext
-from bot.progress import ChatProgress
+from bot.delivery.status import delivery_lines
 from bot.schedule import next_run, schedule_chat, unschedule_chat
-from bot.scopes import chat_scope, may_see_data, split_scope_arg
 from bot.service import DatabaseDown
-from bot.status import delivery_lines
-from bot.store import KEEP
+from bot.subscriptions import KEEP
 from db.i18n import LOCALES, t
 from db.settings import SettingsError, parse_hhmm
 from metrics.scope import ScopeError, canonical
@@ -184,7 +184,7 @@ async def status(update: Update, context: BotContext) -> None:
             last=recent[0].state.value if recent else t("bot.never", loc)))
         lines += delivery_lines(recent, loc, s.timezone)
     lines += alert_lines
-    from bot.messages import split_text
+    from bot.delivery.messages import split_text
 
     for chunk in split_text("\n".join(lines)):
         await _reply(update, chunk)

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.alert_store import Rule
-from bot.alerts import markup, scope_part, snooze_until
+from bot.alerts.runner import markup, scope_part, snooze_until
+from bot.alerts.store import Rule
+from bot.commands.scopes import chat_scope, may_see_data
 from bot.context import BotContext
-from bot.scopes import chat_scope, may_see_data
 from db.i18n import t
 from reports.alert_rules import STATE, format_number, parse_rule
 from reports.request import ReportInputError

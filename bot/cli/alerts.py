@@ -13,7 +13,7 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.usage import UsageError
+from bot.cli.usage import UsageError
 from db.settings import Settings, check_timezone
 
 MAX_DAYS = 366

@@ -17,14 +17,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest
 
-from bot.ledger import State
-from bot.logs import bind
+from bot.delivery.ledger import State
+from bot.ops.logs import bind
 from reports.alert_machine import State as AlertState
 
 Progress = Callable[[str], None]
 
 # Seconds from a digest's due time to its last part accepted: on time is a few seconds; the
-# retries of bot.ledger wait minutes; the grace period (DELIVERY_GRACE_HOURS) ends at hours.
+# retries of bot.delivery.ledger wait minutes; the grace period (DELIVERY_GRACE_HOURS) ends at hours.
 DELAY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, float("inf"))
 # Seconds one stage of a digest computes: milliseconds on a small schema, tens of seconds on a
 # large history (docs/scale.md).

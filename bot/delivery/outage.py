@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.service import Clock, is_db_outage
-from bot.store import Store
+from bot.subscriptions import Store
 
 log = logging.getLogger("salespulse.bot.outage")
 

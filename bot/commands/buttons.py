@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot.commands.progress import ChatProgress
+from bot.commands.scopes import chat_scope, may_see_data, scope_label
 from bot.context import BotContext
-from bot.progress import ChatProgress
-from bot.scopes import chat_scope, may_see_data, scope_label
 from bot.service import retry_db
 from db.i18n import t
 from metrics.day import ReportDay

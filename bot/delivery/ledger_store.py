@@ -1,5 +1,5 @@
 """The delivery ledger in Postgres: every state change goes through `_move`, which checks it
-against bot.ledger's transition table and appends a delivery_log row in the same transaction."""
+against bot.delivery.ledger's transition table and appends a delivery_log row in the same transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from bot.ledger import Event, Row, State, next_state
+from bot.delivery.ledger import Event, Row, State, next_state
 
 
 def _states(states) -> str:

@@ -13,10 +13,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import cli_alerts, cli_check, cli_sessions
-from bot.cli_progress import digest_progress
-from bot.logs import install_redaction, setup_logging
-from bot.usage import UsageError
+from bot.cli import alerts as cli_alerts
+from bot.cli import check as cli_check
+from bot.cli import sessions as cli_sessions
+from bot.cli.progress import digest_progress
+from bot.cli.usage import UsageError
+from bot.ops.logs import install_redaction, setup_logging
 from db.engine import DatabaseError, check_connection, engine_from_settings, redact
 from db.settings import Settings, SettingsError, check_timezone, load_settings
 from db.state import migrate
@@ -189,7 +191,7 @@ def start_bot(settings: Settings, cfg, engine) -> None:
     """Run the bot; a token the server rejects or an unreachable Bot API is one clear line."""
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.runner import run_bot
+    from bot.ops.runner import run_bot
 
     server = settings.telegram_api_base_url or "Telegram"
     try:

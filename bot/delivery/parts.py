@@ -1,4 +1,4 @@
-"""Sending one part of a digest (bot.messages.Part) to Telegram: the request, its own retries,
+"""Sending one part of a digest (bot.delivery.messages.Part) to Telegram: the request, its own retries,
 and what counts as unforeseen.
 
 A part is retried here on timeouts, connection errors, 5xx and a 429 that outlived the rate
@@ -15,8 +15,8 @@ import logging
 from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.flood import retry_after_seconds
-from bot.messages import Part
+from bot.delivery.flood import retry_after_seconds
+from bot.delivery.messages import Part
 from bot.service import BotOptions
 
 log = logging.getLogger("salespulse.bot.delivery")

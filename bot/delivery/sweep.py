@@ -1,5 +1,5 @@
 """The sweep: one path for the catch-up at start, the retries of waiting deliveries, and the
-daily runs. It reads the subscriptions and the ledger, asks bot.ledger.plan what is due, and
+daily runs. It reads the subscriptions and the ledger, asks bot.delivery.ledger.plan what is due, and
 does that in due-time order (each digest computed once by the DigestCache, sent through the
 rate limiter). It runs at start, every `sweep_interval`, and when a chat's daily job fires.
 
@@ -16,10 +16,19 @@ import time as _time
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
-from bot.delivery import Delivery
-from bot.ledger import Action, Event, State, Sub, last_occurrence, plan, report_day, retry_wait
+from bot.delivery.deliver import Delivery
+from bot.delivery.ledger import (
+    Action,
+    Event,
+    State,
+    Sub,
+    last_occurrence,
+    plan,
+    report_day,
+    retry_wait,
+)
 from bot.service import Clock, is_db_outage
-from bot.store import Store, Subscription
+from bot.subscriptions import Store, Subscription
 
 log = logging.getLogger("salespulse.bot.sweep")
 

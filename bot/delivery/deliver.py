@@ -6,12 +6,12 @@ window: a part whose request was in flight when the process died (Telegram may o
 accepted it) is sent again on resume — at most one part, never the whole digest.
 
 A failure that time may cure (the database down, Telegram unreachable after the per-part
-retries) leaves the row waiting for its next attempt (bot.ledger.after_failure decides when, or
-that the grace period is over); the sweep (bot.sweep) picks it up again. So does an error nobody
-foresaw while sending a part (bot.parts.PartCrashed: a bug, an answer of a kind we do not know):
+retries) leaves the row waiting for its next attempt (bot.delivery.ledger.after_failure decides when, or
+that the grace period is over); the sweep (bot.delivery.sweep) picks it up again. So does an error nobody
+foresaw while sending a part (bot.delivery.parts.PartCrashed: a bug, an answer of a kind we do not know):
 it may be as passing as the 429 behind issue 28, and a morning digest is not lost on the first
 one; the admins hear once per kind of error. A 403 is final at once, and so is a 400 (no retry
-changes the request). Sending one part, with its own retries, is bot.parts.
+changes the request). Sending one part, with its own retries, is bot.delivery.parts.
 """
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ from datetime import date, datetime, timedelta
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.ledger import Event, Outcome, State, after_failure
-from bot.logs import bind
-from bot.messages import Part, plan_parts
-from bot.outage import OutageNotices
-from bot.parts import PartCrashed, send_part
+from bot.delivery.ledger import Event, Outcome, State, after_failure
+from bot.delivery.messages import Part, plan_parts
+from bot.delivery.outage import OutageNotices
+from bot.delivery.parts import PartCrashed, send_part
+from bot.ops.logs import bind
 from bot.service import BotOptions, Clock, DatabaseDown, DigestCache, retry_db
-from bot.store import Claim, Store
+from bot.subscriptions import Claim, Store
 from db.engine import redact
 from db.i18n import t
 

@@ -1,6 +1,6 @@
 """`/invite TAG` and the deep link it answers with; `/start <token>` redeems it.
 
-An invite row holds the scope; the token (bot/tokens.py) names the row, signed and with its
+An invite row holds the scope; the token (bot/commands/tokens.py) names the row, signed and with its
 expiry. Redeeming consumes the row and subscribes the chat in one transaction: under two
 concurrent opens of the same link the row lock lets exactly one through.
 
@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from telegram import Update
 from telegram.helpers import create_deep_linked_url
 
-from bot import handlers
+from bot.commands import handlers
+from bot.commands.tokens import TokenError, derive_secret, make_token, read_token
 from bot.context import BotContext
 from bot.schedule import schedule_chat
-from bot.store import Store, Subscription
-from bot.tokens import TokenError, derive_secret, make_token, read_token
+from bot.subscriptions import Store, Subscription
 from db.i18n import t
 from metrics.scope import ScopeError, canonical
 

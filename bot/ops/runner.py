@@ -3,7 +3,7 @@
 docker stop and systemd send SIGTERM and SIGKILL 10 s later. On SIGTERM (or SIGINT) the sweeper
 and the alert check stop starting work, the deliveries in flight are cancelled (a cancelled
 delivery keeps its ledger row 'working' at the last part Telegram accepted, and the next start
-resumes after it: bot/delivery.py), and python-telegram-bot's own orderly stop follows. Every
+resumes after it: bot/delivery/deliver.py), and python-telegram-bot's own orderly stop follows. Every
 ledger change is one transaction, so even the watchdog's hard exit at STOP_DEADLINE loses nothing.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.ext import Application
 
-from bot.logs import install_redaction
+from bot.ops.logs import install_redaction
 from db.settings import Settings
 from metrics.config import MetricConfig
 

@@ -17,7 +17,7 @@ import sys
 import time
 from datetime import date
 
-from bot.usage import UsageError
+from bot.cli.usage import UsageError
 from db.settings import Settings, check_timezone
 from db.sql import qualified
 
@@ -67,7 +67,7 @@ def _check_order(first: date, last: date) -> None:
 
 
 def need_web_events(engine, schema: str, what: str = ": nothing to build", hint: str = "") -> str:
-    """The web_events table's quoted name; a usage error when there is none (bot.cli's export too)."""
+    """The web_events table's quoted name; a usage error when there is none (bot.cli.main's export too)."""
     import sqlalchemy as sa
 
     table = qualified(schema, "web_events")
