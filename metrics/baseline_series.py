@@ -1,154 +1,76 @@
-"""The daily series the baselines read: one SQL query per metric over D-56 ... D.
+"""The daily series the baselines read: one SQL query per metric over D-back ... D (12 weeks).
 
-Each query returns the checked numbers for every local day of the window (the band's expected
-value reads D's weekday, its spread all 56 days before D: metrics.baselines), with the very
-definitions of the metric that reports them on one day (the tests compare the two day by day), so
-the cost of a digest's baselines is a handful of range scans of 57 days, not 57 reports:
+Each query returns the checked numbers for every local day of the window (metrics.detector fits
+its model on all of them), with the very definitions of the metric that reports them on one day
+(the tests compare the two day by day), so the cost of a digest's baselines is a handful of range
+scans, not 85 reports; metrics.baseline_store keeps finished days, so a daily digest runs them
+over the last three days only:
 
-- new_payers: metrics.new_payers' own query over the 57-day window (a payer is new on the day of
-  their first payment ever: first in the window and none before it).
-- hanging breaches: a process breaches on the local day of its deadline start + SLA, so each start
-  event maps to one day d; it counts there when it is the user's latest start before d's cutoff
-  T_d, lies in the lookback window before T_d, and no end came in [start, T_d) (one index probe per
-  start; DESIGN section 4, as metrics.hanging counts `breached_today`).
+- new_payers: metrics.new_payers' own query over the window (a payer is new on the day of their
+  first payment ever: first in the window and none before it); money with its count of payments.
+- hanging: breaches and close rates per pipeline (metrics.baseline_hanging).
+- funnel: each step's daily conversion (metrics.baseline_funnel).
 - sessions: the session store's sessions per local day and channel. D and its 8 weekdays are
   built first when the store lacks them (at most the ~4 older than the attribution window's
   31 days); the other days of the window count where the store has them and are left out (no
   data) where it does not: a report never triggers a build of all of history, and a daily bot's
-  store holds the whole window after its first 8 weeks.
+  store holds the whole window after its first weeks. All sessions' slices are the channels.
 - campaigns: sends and blocked sends per day and channel; conversions per day as metrics.campaigns
   credits them: a payment on day d can only go to a touch in the 24 h before it, and counts for
   day d's report when its winning touch (latest human click, else latest open or click, among the
   user's sends of [d - 7, d]) is on a send of day d.
 
 "Days before the data begins": each series has its first day, the local day of the metric's
-first row (company-wide, whatever the scope); a breach needs SLA hours of events before it, so
-that series starts ceil(SLA / 24 h) days after the first event.
+first row (company-wide, whatever the scope).
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics import campaigns, new_payers
+from metrics import baseline_funnel, baseline_hanging, campaigns, new_payers
 from metrics.attribution_models import session_users_sql
-from metrics.baselines import WEEKS, Series, history_days
+from metrics.baseline_days import first_day as _first_day
+from metrics.baseline_days import weekdays_of as _days
+from metrics.baseline_days import window as _window
+from metrics.baselines import Series, Slice
 from metrics.channels import channel_params, channel_sql
-from metrics.common import event_ids, excluded_event_ids, not_excluded
-from metrics.config import MetricConfig, Pipeline
+from metrics.common import excluded_event_ids, not_excluded
+from metrics.config import MetricConfig
 from metrics.day import ReportDay
+from metrics.detector.check import HISTORY_DAYS
 from metrics.scope import Scope, in_scope, scope_params
 from metrics.sessions import SessionStore
 from metrics.sessions.store import ensure_days
 
-METRICS = ("new_payers", "hanging", "attribution", "campaigns")
+METRICS = ("new_payers", "hanging", "funnel", "attribution", "campaigns")
 TABLES = {
     "new_payers": ("payments",),
     "hanging": ("events", "events_dict"),
+    "funnel": baseline_funnel.TABLES,
     "attribution": ("web_events", "payments"),
     "campaigns": ("message_sends", "message_interactions", "payments"),
 }
 
 
-def _days(day: ReportDay) -> list[date]:
-    """D and the same weekday of the WEEKS weeks before it, oldest first."""
-    return sorted([day.day, *history_days(day.day)])
-
-
-def _window(day: ReportDay) -> list[date]:
-    """Every day D-56 ... D: the band's spread is estimated from all of them (metrics.baselines)."""
-    return [day.day - timedelta(days=7 * WEEKS - i) for i in range(7 * WEEKS + 1)]
-
-
-def _first_day(conn: Connection, src: Source, table: str, column: str, day: ReportDay) -> date | None:
-    """The local day of the table's first row (one index probe)."""
-    first = conn.execute(sa.text(f"select min({column})::timestamptz from {src.table(table)}")).scalar_one()
-    return None if first is None else first.astimezone(day.tz).date()
-
-
-def _payers(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None) -> list[Series]:
-    window_start = day.midnight(day.day - timedelta(days=7 * WEEKS))
+def _payers(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
+            back: int) -> list[Series]:
+    window_start = day.midnight(day.day - timedelta(days=back))
     rows = conn.execute(sa.text(new_payers._sql(src, scope)), {
         "tz": day.timezone, "window_start": window_start, "window_end": day.end,
         "excluded_ids": excluded_event_ids(conn, src, cfg),
     } | scope_params(scope)).all()
     first = _first_day(conn, src, "payments", "transaction_created_at", day)
     fields = {"new_payers": 1, "new_payer_revenue": 2, "payments": 3, "revenue": 5}
-    return [Series("new_payers", None, f, first, {r[0]: float(r[i]) for r in rows}) for f, i in fields.items()]
-
-
-def _breach_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
-    events, payments = src.table("events"), src.table("payments")
-    purchase = f"""
-  and not exists (select 1 from {payments} p
-                  where p.user_id = c.user_id and p.amount > 0
-                    and p.transaction_created_at >= c.started_at and p.transaction_created_at < c.day_end)""" \
-        if ends_on_purchase else ""
-    return f"""
-with starts as (
-    select e.user_id, e.happened_at::timestamptz as started_at,
-           lead(e.happened_at::timestamptz) over (partition by e.user_id order by e.happened_at) as next_start
-    from {events} e
-    where e.event_id = any(:start_ids)
-      and e.happened_at >= :scan_from and e.happened_at < :cutoff
-      and {in_scope(src, scope, "e.user_id")}
-),
-dated as (
-    select s.*, ((s.started_at + make_interval(secs => :sla_s)) at time zone :tz)::date as day
-    from starts s
-),
-candidates as (
-    select d.*, ((d.day + 1)::timestamp at time zone :tz) as day_end
-    from dated d
-    where d.day >= :first
-)
-select c.day, count(*)
-from candidates c
-where (c.next_start is null or c.next_start >= c.day_end)      -- the latest start before T_d
-  and c.started_at >= c.day_end - make_interval(secs => :lookback_s)
-  and not exists (select 1 from {events} x
-                  where x.user_id = c.user_id and x.event_id = any(:end_ids)
-                    and x.happened_at >= c.started_at and x.happened_at < c.day_end){purchase}
-  and {not_excluded(src, "c.user_id")}
-group by c.day
-"""
-
-
-def _breaches(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None) -> list[Series]:
-    excluded = excluded_event_ids(conn, src, cfg)
-    first_event = _first_day(conn, src, "events", "happened_at", day)
-    days = _window(day)
-    out = []
-    for p in cfg.hanging.pipelines:
-        first = None if first_event is None else first_event + timedelta(days=math.ceil(p.sla_hours / 24))
-        out.append(Series("hanging", p.name, "breached_today", first,
-                          _breach_counts(conn, src, cfg, day, p, days, excluded, scope)))
-    return out
-
-
-def _breach_counts(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline,
-                   days: list[date], excluded: list[int], scope: Scope | None) -> dict[date, float]:
-    ids = event_ids(conn, src, (p.start, *p.end_events))
-    if not ids[p.start]:
-        return {}
-    sla = timedelta(hours=p.sla_hours)
-    params = {
-        "start_ids": ids[p.start],
-        "end_ids": sorted({i for n in p.end_events for i in ids[n]}) or [-1],
-        "excluded_ids": excluded, "tz": day.timezone, "first": days[0],
-        "sla_s": sla.total_seconds(), "lookback_s": timedelta(days=cfg.hanging.lookback_days).total_seconds(),
-        # a deadline on the first day needs its start from SLA before; later starts (up to T) are
-        # read for `next_start` (a restart replaces the process)
-        "scan_from": day.midnight(days[0]).astimezone(UTC) - sla,
-        "cutoff": day.end,
-    } | scope_params(scope)
-    sql = _breach_sql(src, p.ends_on_purchase and src.has("payments"), scope)
-    return {d: float(n) for d, n in conn.execute(sa.text(sql), params)}
+    # money: how many payments make it (its band needs a usual day of several)
+    counts = {"new_payer_revenue": 1, "revenue": 3}
+    return [Series("new_payers", None, f, first, {r[0]: float(r[i]) for r in rows},
+                   counts={r[0]: float(r[counts[f]]) for r in rows} if f in counts else None)
+            for f, i in fields.items()]
 
 
 def _sessions_sql(src: Source, cfg: MetricConfig, users: Scope | None) -> str:
@@ -180,13 +102,16 @@ select local_day, channel, sum(n) from channelled group by grouping sets ((local
 """
 
 
-def _sessions(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, users: Scope | None) -> list[Series]:
+def _sessions(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, users: Scope | None,
+              back: int, built: Sequence[date] = ()) -> list[Series]:
     first = _first_day(conn, src, "web_events", "happened_at", day)
     if first is None or first > day.day:
         return [Series("attribution", None, "sessions", first, {})]
-    # D and its weekdays are built if missing; the other days of the window count where built
-    store = ensure_days(conn, src, cfg.attribution, day.timezone, [d for d in _days(day) if d >= first])
-    window = [d for d in _window(day) if d >= first]
+    # D and its weekdays are built if missing (each of `built` and its weekdays, for a backtest);
+    # the other days of the window count where built
+    needed = {x for d in (built or [day.day]) for x in _days(ReportDay(d, day.timezone))}
+    store = ensure_days(conn, src, cfg.attribution, day.timezone, sorted(d for d in needed if d >= first))
+    window = [d for d in _window(day, back) if d >= first]
     days = sorted(set(window) - set(SessionStore(src, cfg.attribution, day.timezone).missing_days(conn, window)))
     params = {"scope": store, "days": days, "lo": day.midnight(days[0]), "hi": day.end,
               "excluded_ids": excluded_event_ids(conn, src, cfg)} | scope_params(users) | channel_params(cfg.attribution)
@@ -195,7 +120,9 @@ def _sessions(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, 
     for d, ch, n in conn.execute(sa.text(_sessions_sql(src, cfg, users)), params):
         (total if ch is None else per_channel.setdefault(ch, {}))[d] = float(n)
     known = frozenset(days)
-    return [Series("attribution", None, "sessions", first, total, known=known)] + [
+    # all sessions' drivers are their channels
+    slices = tuple(Slice("channel", ch, per_channel[ch]) for ch in sorted(per_channel))
+    return [Series("attribution", None, "sessions", first, total, known=known, slices=slices)] + [
         Series("attribution", ch, "sessions", first, per_channel[ch], known=known) for ch in sorted(per_channel)]
 
 
@@ -248,8 +175,9 @@ from counts c left join credits r using (day, channel)
 """
 
 
-def _campaigns(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None) -> list[Series]:
-    days = _window(day)
+def _campaigns(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
+               back: int) -> list[Series]:
+    days = _window(day, back)
     bind = campaigns.params(src, cfg, day) | {
         "tz": day.timezone, "first": days[0], "start": day.midnight(days[0]),
         "rival_start": day.midnight(days[0] - timedelta(days=campaigns.RIVAL_LOOKBACK_DAYS)),
@@ -265,20 +193,28 @@ def _campaigns(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay,
         c = per[ch]
         out.append(Series("campaigns", ch, "total", first, c["total"]))
         out.append(Series("campaigns", ch, "block_share", first,
-                          {d: round(c["blocked"][d] / n, 4) for d, n in c["total"].items() if n}, c["total"]))
+                          {d: round(c["blocked"][d] / n, 4) for d, n in c["total"].items() if n}, c["total"],
+                          numerators=c["blocked"]))
         out.append(Series("campaigns", ch, "conversion_rate", first,
-                          {d: round(c["conv"][d] / n, 4) for d, n in c["sent"].items() if n}, c["sent"]))
+                          {d: round(c["conv"][d] / n, 4) for d, n in c["sent"].items() if n}, c["sent"],
+                          numerators=c["conv"]))
     return out
 
 
-SERIES = {"new_payers": _payers, "hanging": _breaches, "attribution": _sessions, "campaigns": _campaigns}
+SERIES = {"new_payers": _payers, "hanging": baseline_hanging.breaches, "funnel": baseline_funnel.conversions,
+          "attribution": _sessions, "campaigns": _campaigns}
 
 
 def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None,
-           metrics: Sequence[str] | None = None) -> list[Series]:
-    """Every checked number's series, for the metrics asked (default all) whose tables exist."""
+           metrics: Sequence[str] | None = None, back: int = HISTORY_DAYS,
+           built_days: Sequence[date] = ()) -> list[Series]:
+    """Every checked number's series over D-back ... D, for the metrics asked (default all) whose
+    tables exist. `built_days`: the report days whose session days must be built (default D)."""
     out: list[Series] = []
     for name in METRICS:
         if (metrics is None or name in metrics) and src.has(*TABLES[name]):
-            out.extend(SERIES[name](conn, src, cfg, day, scope))
+            if name == "attribution":
+                out.extend(_sessions(conn, src, cfg, day, scope, back, built_days))
+            else:
+                out.extend(SERIES[name](conn, src, cfg, day, scope, back))
     return out

@@ -1,43 +1,28 @@
-"""Is today normal? Baselines of the checked daily numbers (DESIGN section 8).
+"""Is today normal? The checked daily numbers and their verdicts (DESIGN sections 8 and 12).
 
-The interface shared by the two halves of issue 12 (this detector and the alert rules): names and
-fields below are the contract; do not rename them.
+The interface the digest, the JSON and the alert rules share: names and fields below are the
+contract; do not rename them.
 
 Target names (what `/alert TARGET ...` and `salespulse alerts backtest TARGET` accept for flow
 targets) are `Baseline.target`:
     new_payers, new_payer_revenue, revenue, payments        (metric new_payers, key None)
-    breached.<pipeline>                                     (metric hanging, field breached_today)
+    breached.<pipeline>, close_rate.<pipeline>              (metric hanging, fields breached_today,
+                                                             close_rate)
+    conversion.<step>                                       (metric funnel, field step_conversion)
     sessions, sessions.<channel>                            (metric attribution, field sessions)
     sends.<channel>, block_share.<channel>, conversions.<channel>   (metric campaigns; fields
         total, block_share, conversion_rate)
 State targets (`hanging`, `hanging.<pipeline>`: processes hanging at this moment) are not
 baselines; the alert rules evaluate them themselves.
 
-The band (section 8): the same weekday of the previous 8 weeks (D-7 ... D-56), days before the
-data begins left out, fewer than 4 left: no verdict. Expected = median, spread = 1.4826 x MAD, and
-the band is expected +- 3 x max(spread, sqrt(expected), 1): the square root is the Poisson noise of
-a count, the 1 keeps a run of identical small numbers from flagging every change of one.
-
-One deviation, measured (bench/baselines.py, README "Is today normal?"): the MAD of 8 values is a
-noisy estimate of the spread (one earlier anomaly among the 8 doubles it; an unusually calm
-stretch shrinks it), which both missed large drops and raised false alarms on money. The
-detector takes the spread from all 56 days before D instead: relative residuals around each
-day's own weekday median, 1.4826 x their MAD, times D's expected value (`pooled_spread`), and
-falls back to the 8 values' own MAD when fewer than 28 days are usable. `band(history)` without
-a pooled spread is section 8 to the letter. Measured over 180 days with 48 injected anomalies:
-recall for changes of 50% or more 1.00 / 0.89 / 0.88 (new payers / their revenue / payments)
-against 0.78 / 0.67 / 0.75 for the 8 values' own MAD; false alarms per 30 days on clean data
-1.33 against 2.00 for both money numbers; sessions and breaches the same (1.00 recall).
-
-Two choices the design leaves open:
-- Rates (block share, conversion rate) live in [0, 1], where sqrt(expected) and 1 would make the
-  band wider than the whole range. Their noise floor is the binomial one instead,
-  max(sqrt(p (1 - p) / n), 1 / n) with n the median denominator of the history (one event in n
-  plays the part of the count's 1); history days whose denominator is below MIN_DENOMINATOR are
-  left out, and D with such a denominator gets no verdict. Rates keep the 8 values' own MAD.
-- Every checked number is non-negative, so the low end is clipped at 0 (a band "usually 0-5"
-  reads better than "-3-5", and no value can be below it anyway).
-The numbers themselves come from one SQL query per metric over D-56 ... D (metrics.baseline_series).
+`daily_baselines` is section 12's detector (docs/normal.md): a level that may move times a
+weekday profile over 12 weeks, bands from each number's nature, sustained shifts, drivers
+(metrics.detector, metrics.baseline_verdicts). Section 8's detector stays below as it shipped
+(`band`, `verdict`, `pooled_spread`, `baseline_of`, `section8_baselines`): the benchmark's
+"today's", and its hand-worked tests. Section 8, measured: the same weekday of the previous 8
+weeks, expected = median, band = expected +- 3 x max(spread, sqrt(expected), 1), the spread
+pooled over the 56 days before D (relative MAD around each weekday's median, POOL_MIN days or
+the 8 values' own MAD), rates with a binomial floor and no verdict below MIN_DENOMINATOR.
 """
 from __future__ import annotations
 
@@ -50,6 +35,8 @@ from statistics import median
 from db.source import Source
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
+from metrics.detector.drivers import Driver
+from metrics.detector.numbers import NumberSpec, spec_of
 from metrics.scope import Scope
 
 WEEKS = 8          # D-7 ... D-56
@@ -68,15 +55,34 @@ class Band:
 
 
 @dataclass(frozen=True)
+class WindowSum:
+    """A sustained shift: the last `days` days summed (a rate: pooled) against their band."""
+    days: int
+    value: float
+    expected: float
+    low: float
+    high: float
+
+    def to_json(self) -> dict:
+        return {"days": self.days, "value": self.value, "expected": self.expected, "low": self.low,
+                "high": self.high}
+
+
+@dataclass(frozen=True)
 class Baseline:
-    metric: str          # the metric's JSON block: "new_payers", "hanging", "attribution", "campaigns"
-    key: str | None      # pipeline or channel name; None for company-wide numbers
+    metric: str          # the metric's JSON block: "new_payers", "hanging", "attribution", "campaigns", "funnel"
+    key: str | None      # pipeline, channel or funnel step; None for company-wide numbers
     field: str           # the number's key in its metric's JSON block, e.g. "breached_today"
     value: float | None  # D's value (None: no data on D)
     expected: float | None
     low: float | None
     high: float | None
     direction: str | None  # "low" / "high" outside the band; None inside it or without a verdict
+    since: date | None = None      # a sustained shift: the first day of its run
+    drivers: tuple[Driver, ...] = ()
+    p: float | None = None         # the verdict's tail probability (the block ranks by it)
+    window: WindowSum | None = None  # the days summed when a sustained shift flagged
+    share: float | None = None     # a keyed number: its usual share of its total (the block's 5% rule)
 
     @property
     def target(self) -> str:
@@ -87,18 +93,28 @@ class Baseline:
     def is_rate(self) -> bool:
         return (self.metric, self.field) in RATES
 
+    @property
+    def spec(self) -> NumberSpec:
+        return spec_of(self.metric, self.field, self.key is not None)
+
     def to_json(self) -> dict:
         return {"metric": self.metric, "key": self.key, "field": self.field, "value": self.value,
-                "expected": self.expected, "low": self.low, "high": self.high, "direction": self.direction}
+                "expected": self.expected, "low": self.low, "high": self.high, "direction": self.direction,
+                "since": self.since.isoformat() if self.since else None,
+                "drivers": [d.to_json() for d in self.drivers],
+                "window": self.window.to_json() if self.window else None}
 
 
 # (metric, field) -> the target's name where it differs from the field
 TARGET_NAMES: dict[tuple[str, str], str] = {
     ("hanging", "breached_today"): "breached",
+    ("hanging", "close_rate"): "close_rate",
     ("campaigns", "total"): "sends",
     ("campaigns", "conversion_rate"): "conversions",
+    ("funnel", "step_conversion"): "conversion",
 }
-RATES = {("campaigns", "block_share"), ("campaigns", "conversion_rate")}
+RATES = {("campaigns", "block_share"), ("campaigns", "conversion_rate"), ("hanging", "close_rate"),
+         ("funnel", "step_conversion")}
 
 
 def history_days(day: date) -> list[date]:
@@ -156,6 +172,17 @@ def verdict(value: float | None, b: Band | None, denominator: float | None = Non
 
 
 @dataclass(frozen=True)
+class Slice:
+    """One part of a number along a dimension, day by day (a missing day is 0); a rate's slice
+    holds numerators and denominators."""
+    dimension: str
+    key: str
+    values: dict[date, float]
+    denominators: dict[date, float] | None = None
+    known: frozenset[date] | None = None  # the days the slice can be known (None: as its number)
+
+
+@dataclass(frozen=True)
 class Series:
     """One checked number's daily values over the days a baseline reads (D-56 ... D)."""
     metric: str
@@ -165,6 +192,14 @@ class Series:
     values: dict[date, float]  # a day with data but missing here is 0
     denominators: dict[date, float] | None = None  # rates only; a missing day is 0
     known: frozenset[date] | None = None  # the days with data at all (None: every day from first_day)
+    numerators: dict[date, float] | None = None  # rates: the count the share is of (exact, unrounded)
+    counts: dict[date, float] | None = None  # money: how many payments made it
+    slices: tuple[Slice, ...] = ()  # the number split by a dimension, for its drivers
+
+    @property
+    def target(self) -> str:
+        name = TARGET_NAMES.get((self.metric, self.field), self.field)
+        return name if self.key is None else f"{name}.{self.key}"
 
     def value(self, d: date) -> float | None:
         if self.first_day is None or d < self.first_day:
@@ -216,12 +251,42 @@ def baseline_of(s: Series, day: date) -> Baseline:
 
 def daily_baselines(conn, src: Source, cfg: MetricConfig, day: ReportDay,
                     scope: Scope | None = None, metrics: Sequence[str] | None = None) -> list[Baseline]:
-    """Every checked number of D with its band: one SQL query per metric over D-56 ... D.
+    """Every checked number of D with its band, verdict, shift and drivers (DESIGN section 12):
+    one SQL query per metric over D-84 ... D, then metrics.detector.
 
     `metrics`: only these metrics' numbers (default: every metric whose source tables exist)."""
-    from metrics.baseline_series import series  # the SQL half; imported here to keep this light
+    from metrics.baseline_series import (  # the SQL half, imported here to keep this light
+        METRICS,
+        TABLES,
+        series,
+    )
+    from metrics.baseline_store import has_store, stored_series
+    from metrics.baseline_verdicts import judge_all, with_payer_drivers
 
-    return [baseline_of(s, day.day) for s in series(conn, src, cfg, day, scope, metrics)]
+    if has_store(conn, src):  # finished days are kept in the state schema: only the rest is computed
+        names = [m for m in METRICS if (metrics is None or m in metrics) and src.has(*TABLES[m])]
+        found = stored_series(conn, src, cfg, day, scope, names,
+                              lambda m, back: series(conn, src, cfg, day, scope, (m,), back))
+    else:
+        found = series(conn, src, cfg, day, scope, metrics)
+    out = judge_all(found, day.day, cfg.baselines.holidays)
+    return with_payer_drivers(conn, src, cfg, day, scope, found, out)
+
+
+# the numbers section 8 checked (it had no conversions and no close rates)
+SECTION8 = {("new_payers", f) for f in ("new_payers", "new_payer_revenue", "revenue", "payments")} | {
+    ("hanging", "breached_today"), ("attribution", "sessions"),
+    ("campaigns", "total"), ("campaigns", "block_share"), ("campaigns", "conversion_rate")}
+
+
+def section8_baselines(conn, src: Source, cfg: MetricConfig, day: ReportDay,
+                       scope: Scope | None = None, metrics: Sequence[str] | None = None) -> list[Baseline]:
+    """Section 8's detector as it shipped before section 12 (the benchmark's 'today's'): the
+    same weekday of 8 weeks, one SQL query per metric over D-56 ... D."""
+    from metrics.baseline_series import series
+
+    return [baseline_of(s, day.day) for s in series(conn, src, cfg, day, scope, metrics, back=7 * WEEKS)
+            if (s.metric, s.field) in SECTION8]
 
 
 def anomalies(baselines: Sequence[Baseline]) -> list[Baseline]:

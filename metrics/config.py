@@ -11,6 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from metrics.baselines_config import BaselinesConfig, baselines_config
+
 PURCHASE = "purchase"
 ATTRIBUTION_MODELS = (
     "last_non_direct",
@@ -89,6 +91,7 @@ class MetricConfig:
     campaigns: CampaignConfig
     # lang -> {configured pipeline or step name: its name in that language} ([display.<lang>])
     display: dict[str, dict[str, str]] = field(default_factory=dict)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
 
     @property
     def excluded_events(self) -> tuple[str, ...]:
@@ -293,4 +296,5 @@ def load_config(path: Path | None = None) -> MetricConfig:
             channel_fees=_fees(r),
         ),
         display=_display(r, pipelines, funnel_steps, own_display),
+        baselines=baselines_config(r),
     )

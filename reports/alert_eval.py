@@ -159,7 +159,8 @@ def _read_all(engine, source_schema, cfg, specs, scope, at, day, state_schema, b
 class BacktestDay:
     day: date
     reading: Reading
-    fired: bool
+    fired: bool          # a `firing` message would have gone out (entering firing)
+    firing: bool = False  # the rule is firing on this day (every day of a run, not only its first)
 
 
 def backtest(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSpec, *, last_day: date,
@@ -169,15 +170,52 @@ def backtest(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSp
     """The rule replayed over the `days` report days ending `last_day`: a flow target on each
     day, a state target at each day's cutoff (the end of the day, as the digest reads hanging).
     `fired` marks the days whose evaluation would have sent a `firing` message (a rule that
-    keeps firing fires once, the state machine's rule)."""
-    readings = []
-    for back in range(days - 1, -1, -1):
-        d = ReportDay(last_day - timedelta(days=back), tz)
-        r = (read(engine, source_schema, cfg, spec, scope, at=d.end, state_schema=state_schema)
-             if spec.kind == STATE else
-             read(engine, source_schema, cfg, spec, scope, day=d, state_schema=state_schema, baselines=baselines))
-        readings.append((d.day, r))
-        if progress is not None:
-            progress(d.day)
+    keeps firing fires once, the state machine's rule); `firing` every day it holds.
+
+    A flow target reads its metric's series once for the whole range and judges each day with
+    the digest's detector (metrics.baseline_verdicts), not one query per day; `baselines` given
+    (tests), each day is read through it instead."""
+    dates = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    if spec.kind != STATE and baselines is None:
+        readings = list(zip(dates, _flow_range(engine, source_schema, cfg, spec, dates, tz, scope, state_schema,
+                                               progress), strict=True))
+    else:
+        readings = []
+        for d0 in dates:
+            d = ReportDay(d0, tz)
+            r = (read(engine, source_schema, cfg, spec, scope, at=d.end, state_schema=state_schema)
+                 if spec.kind == STATE else
+                 read(engine, source_schema, cfg, spec, scope, day=d, state_schema=state_schema, baselines=baselines))
+            readings.append((d.day, r))
+            if progress is not None:
+                progress(d.day)
     fired = set(fired_days([r.outcome for _, r in readings]))
-    return [BacktestDay(day, r, i in fired) for i, (day, r) in enumerate(readings)]
+    return [BacktestDay(day, r, i in fired, r.outcome is Outcome.HOLDS) for i, (day, r) in enumerate(readings)]
+
+
+def _flow_range(engine, source_schema, cfg, spec, dates, tz, scope, state_schema, progress) -> list[Reading]:
+    import sqlalchemy as sa
+
+    from metrics.baseline_series import series
+    from metrics.baseline_verdicts import judge
+    from metrics.detector.check import HISTORY_DAYS
+
+    metric, last = metric_of(spec.target), ReportDay(dates[-1], tz)
+    try:
+        with engine.connect() as conn:
+            src = inspect_source(conn, source_schema, state_schema)
+            found = {s.target: s for s in series(conn, src, cfg, last, parse_scope(scope), (metric,),
+                                                  back=len(dates) - 1 + HISTORY_DAYS, built_days=dates)}
+            conn.commit()
+    except (sa.exc.OperationalError, sa.exc.InterfaceError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the rule's error state, as a reading
+        log.warning("alerts backtest (scope %s): %s failed: %s", scope or "company", metric, _first_line(exc))
+        return [Reading(Outcome.FAILED, day=d, detail=_first_line(exc)) for d in dates]
+    out = []
+    for d in dates:
+        s = found.get(spec.target)
+        out.append(_flow_reading(spec, None if s is None else judge(s, d, cfg.baselines.holidays), d))
+        if progress is not None:
+            progress(d)
+    return out

@@ -30,15 +30,15 @@ STATE, FLOW = "state", "flow"
 PLAIN_FLOW = {"new_payers": "new_payers", "payers": "new_payers", "new_payer_revenue": "new_payer_revenue",
               "revenue": "revenue", "payments": "payments", "sessions": "sessions"}
 # Daily numbers per key: the prefix -> which names the key may take ("pipeline", "channel",
-# "campaign channel": the send channels are data, e.g. email, sms, push).
-KEYED_FLOW = {"breached": "pipeline", "sessions": "channel", "sends": "campaign",
-              "block_share": "campaign", "conversions": "campaign"}
+# "campaign channel": the send channels are data, e.g. email, sms, push; "step": a funnel step).
+KEYED_FLOW = {"breached": "pipeline", "close_rate": "pipeline", "sessions": "channel", "sends": "campaign",
+              "block_share": "campaign", "conversions": "campaign", "conversion": "step"}
 
 # The metric whose baselines hold a flow target (metrics.baselines.daily_baselines(metrics=...)).
 METRIC_OF = {"new_payers": "new_payers", "new_payer_revenue": "new_payers", "revenue": "new_payers",
-             "payments": "new_payers", "breached": "hanging", "sessions": "attribution", "sends": "campaigns",
-             "block_share": "campaigns", "conversions": "campaigns"}
-RATE_TARGETS = ("block_share", "conversions")  # shares in [0, 1]
+             "payments": "new_payers", "breached": "hanging", "close_rate": "hanging", "sessions": "attribution",
+             "sends": "campaigns", "block_share": "campaigns", "conversions": "campaigns", "conversion": "funnel"}
+RATE_TARGETS = ("block_share", "conversions", "close_rate", "conversion")  # shares in [0, 1]
 
 _RULE = re.compile(r"^(?P<target>.+?)\s*(?P<op><=|>=|<|>)\s*(?P<num>[-+]?\d+(?:[.,]\d+)?)$")
 _UNUSUAL = re.compile(r"^(?P<target>.+?)\s+unusual$", re.IGNORECASE)
@@ -86,7 +86,8 @@ def known_targets(cfg: MetricConfig) -> list[str]:
     """The targets to suggest in a message (campaign channels are data, so shown by example)."""
     pipes = [p.name for p in cfg.hanging.pipelines]
     return (["hanging", *(f"hanging.{p}" for p in pipes), "new_payers", "new_payer_revenue", "revenue",
-             "payments", *(f"breached.{p}" for p in pipes), "sessions", *(f"sessions.{c}" for c in CHANNELS),
+             "payments", *(f"breached.{p}" for p in pipes), *(f"close_rate.{p}" for p in pipes),
+             *(f"conversion.{s}" for s in cfg.funnel.steps[1:]), "sessions", *(f"sessions.{c}" for c in CHANNELS),
              "sends.email", "block_share.email", "conversions.email"])
 
 
@@ -110,6 +111,11 @@ def resolve_target(text: str, cfg: MetricConfig) -> tuple[str, str]:
             if _norm(key) in pipes:
                 return f"{head}.{pipes[_norm(key)]}", FLOW
             return _unknown_key(text, "pipeline", list(pipes.values()))
+        if kind == "step":
+            steps = {_norm(x): x for x in cfg.funnel.steps[1:]}
+            if _norm(key) in steps:
+                return f"{head}.{steps[_norm(key)]}", FLOW
+            return _unknown_key(text, "step", list(steps.values()))
         if kind == "channel":
             channels = {_norm(c): c for c in CHANNELS}
             if _norm(key) in channels:

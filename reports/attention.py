@@ -1,25 +1,38 @@
-"""The digest's "needs attention" block and the usual band in words (DESIGN section 8).
+"""The digest's "needs attention" block and the usual band in words (DESIGN sections 8 and 12).
 
 Each anomaly is one line: the number as today's, then its usual band, e.g. "▼ 3 new payers,
-usually 14–25". A count's band is given as the whole numbers inside it (ceil(low)–floor(high)),
-money in whole units, a rate in percent. A number inside its band reads as today's number with
-"as usual" and the band instead of arrows against D-1 and D-7, which are noise on small numbers.
+usually 14–25", then the slice that moved it most ("· Paid Search −6"); a sustained shift reads
+as the days summed ("▼ 170 payments in 3 days, usually 240–300, since 29 Oct"). A count's band is
+given as the whole numbers inside it (ceil(low)–floor(high)), money in whole units, a rate in
+percent. A number inside its band reads as today's number with "as usual" and the band instead
+of arrows against D-1 and D-7, which are noise on small numbers.
+
+The block (DESIGN section 12): at most MAX_LINES lines, ranked by significance (-log10 of the
+verdict's tail probability) x the number's business weight (metrics.detector.numbers: money and
+payers first, then conversions, volumes, per-channel volumes); a slice under MIN_SHARE of its
+total never leads the digest, it stays in the JSON. The rules a reader needs: docs/normal.md.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 from charts.labels import shorten
 from charts.names import channel_name, shown_name
 from db.i18n import known, t
-from db.i18n.formats import DASH, fmt_money, fmt_num, fmt_pct
-from metrics.baselines import Baseline
+from db.i18n.formats import DASH, fmt_money, fmt_num, fmt_pct, fmt_short_date
+from metrics.baselines import Baseline, Driver
+from metrics.detector.numbers import NUMBERS
 
 MONEY = {"revenue", "new_payer_revenue"}
 # A target's words are the catalogue's attention.what.<name> ({v}: today's value, {key}: the
 # pipeline or channel), attention.one.<name> when the value is exactly 1 (where it differs).
-MAX_ITEMS = 8  # the block opens the message; the rest of the digest must still fit
+MAX_LINES = 5  # the block opens the message and is read in seconds
+MIN_SHARE = 0.05  # a slice smaller than this share of its total stays in the JSON
+DRIVER_SHARE = 0.5  # a driver is named in the line when it made at least half of the change (else:
+                    # everything moved together, and naming the biggest slice would blame it)
+MAX_SIGNIFICANCE = 15.0  # -log10 of a tail probability, capped (a zero where 50 are usual is 'certain')
 ARROW = {"low": "▼", "high": "▲"}
 
 
@@ -40,34 +53,83 @@ def fmt_band(b: Baseline, loc: str) -> str:
     return f"{fmt_num(math.ceil(b.low - 1e-9), loc)}–{fmt_num(math.floor(b.high + 1e-9), loc)}"
 
 
-def describe(b: Baseline, loc: str) -> str:
-    """One anomaly in words: '▼ 3 new payers, usually 14–25'."""
+def _name(b: Baseline) -> str:
     name = b.target.split(".", 1)[0] if b.key is not None else b.target
-    if name == "sessions" and b.key is not None:
-        name = "sessions.key"
-    key = shorten(channel_name(b.key, loc) if b.metric == "attribution" else shown_name(b.key or "", loc), 40)
-    one = f"attention.one.{name}"
-    pattern = one if b.value == 1 and known(one) else f"attention.what.{name}"
-    what = t(pattern, loc, v=fmt_value(b, b.value, loc), key=key)
-    return t("attention.item", loc, arrow=ARROW.get(b.direction or "", "•"), what=what, band=fmt_band(b, loc))
+    return "sessions.key" if name == "sessions" and b.key is not None else name
 
 
-def _severity(b: Baseline) -> float:
-    """How far outside its band, in band half-widths (a flat band counts as width 1)."""
+def _key(b: Baseline, loc: str) -> str:
+    return shorten(channel_name(b.key, loc) if b.metric == "attribution" else shown_name(b.key or "", loc), 40)
+
+
+def describe(b: Baseline, loc: str) -> str:
+    """One anomaly in words: '▼ 3 new payers, usually 14–25 · Paid Search −6'."""
+    name, arrow = _name(b), ARROW.get(b.direction or "", "•")
+    w = b.window
+    if w is not None and b.since is not None and not _day_outside(b):
+        shown = replace(b, low=w.low, high=w.high)
+        what = t(f"attention.what.{name}", loc, v=fmt_value(b, w.value, loc), key=_key(b, loc))
+        line = t("attention.shift", loc, arrow=arrow, what=what, days=w.days, band=fmt_band(shown, loc),
+                 since=fmt_short_date(b.since, loc))
+    else:
+        one = f"attention.one.{name}"
+        pattern = one if b.value == 1 and known(one) else f"attention.what.{name}"
+        what = t(pattern, loc, v=fmt_value(b, b.value, loc), key=_key(b, loc))
+        line = t("attention.item", loc, arrow=arrow, what=what, band=fmt_band(b, loc))
+        if b.since is not None:
+            line += t("attention.since", loc, since=fmt_short_date(b.since, loc))
+    if b.drivers and b.drivers[0].share >= DRIVER_SHARE:
+        line += " · " + _driver(b, b.drivers[0], loc)
+    return line
+
+
+def _day_outside(b: Baseline) -> bool:
+    return b.value is not None and b.low is not None and b.high is not None and not b.low <= b.value <= b.high
+
+
+def _driver(b: Baseline, d: Driver, loc: str) -> str:
+    key = channel_name(d.key, loc) if d.dimension == "channel" else shorten(d.key, 30)
+    change = d.value - d.expected
+    sign = "+" if change > 0 else "−"
+    size = fmt_money(abs(round(change)), loc) if b.field in MONEY else fmt_num(abs(round(change)), loc)
+    return f"{key} {sign}{size}"
+
+
+def significance(b: Baseline) -> float:
+    """-log10 of the verdict's tail probability; a Baseline without one (built by hand, or by
+    section 8's detector) by how far outside its band, a half-width counting as a tail of 1e-3."""
+    if b.p is not None:
+        return min(-math.log10(max(b.p, 10 ** -MAX_SIGNIFICANCE)), MAX_SIGNIFICANCE)
     half = max((b.high or 0) - (b.expected or 0), (b.expected or 0) - (b.low or 0), 1e-9)
-    return abs((b.value or 0) - (b.expected or 0)) / half
+    return 3.0 * abs((b.value or 0) - (b.expected or 0)) / half
+
+
+def ranked(baselines: Sequence[Baseline]) -> list[Baseline]:
+    """The anomalies that may open the digest, most important first: significance x weight;
+    slices under MIN_SHARE of their total left out (they stay in the JSON)."""
+    found = [b for b in baselines if b.direction is not None and (b.share is None or b.share >= MIN_SHARE)]
+    # ties (several numbers certain at once, e.g. a day without payments) in the table's order
+    order = {key: i for i, key in enumerate(NUMBERS)}
+    return sorted(found, key=lambda b: (-significance(b) * b.spec.weight,
+                                        order.get((b.metric, b.field, b.key is not None), len(order))))
+
+
+def shown(baselines: Sequence[Baseline]) -> tuple[list[Baseline], int]:
+    """(the anomalies the block names, how many more it only counts)."""
+    found = ranked(baselines)
+    if len(found) <= MAX_LINES:
+        return found, 0
+    return found[:MAX_LINES - 1], len(found) - MAX_LINES + 1
 
 
 def attention_lines(baselines: Sequence[Baseline], loc: str) -> list[str]:
-    """The block that opens the digest: a heading and one line per anomaly, farthest out first,
-    at most MAX_ITEMS and a line counting the rest (none: no block)."""
-    found = sorted((b for b in baselines if b.direction is not None), key=_severity, reverse=True)
-    if not found:
+    """The block that opens the digest: a heading and at most MAX_LINES lines, the last of them
+    counting the rest when there are more (none: no block)."""
+    items, more = shown(baselines)
+    if not items:
         return []
-    lines = [t("attention.attention", loc)] + [describe(b, loc) for b in found[:MAX_ITEMS]]
-    if len(found) > MAX_ITEMS:
-        lines.append(t("attention.more", loc, n=len(found) - MAX_ITEMS))
-    return lines
+    lines = [t("attention.attention", loc)] + [describe(b, loc) for b in items]
+    return lines + [t("attention.more", loc, n=more)] if more else lines
 
 
 def band_note(b: Baseline | None, loc: str) -> str | None:

@@ -126,6 +126,10 @@ def test_holds_at_the_edges(op, threshold, value, expected):
     ("breached.second-line > 2", RuleSpec("breached.Second line", ">", 2.0, FLOW)),
     ("block_share.email > 0.2", RuleSpec("block_share.email", ">", 0.2, FLOW)),
     ("sessions Unusual", RuleSpec("sessions", "unusual", None, FLOW)),
+    # section 12's conversions: a funnel step's daily conversion, a pipeline's close rate
+    ("conversion.purchase unusual", RuleSpec("conversion.purchase", "unusual", None, FLOW)),
+    ("conversion.успешный_ву < 0.5", RuleSpec("conversion.Успешный ВУ", "<", 0.5, FLOW)),
+    ("close_rate.first_line < 0.7", RuleSpec("close_rate.First line", "<", 0.7, FLOW)),
 ])
 def test_parse_rule(cfg, text, spec):
     assert parse_rule(text.split(), cfg) == spec
@@ -141,6 +145,8 @@ def test_parse_rule(cfg, text, spec):
     ("sessions.tv > 1", "names no channel"),
     ("mood > 1", "'mood' is not a number I can watch"),
     ("block_share.email > 20", "block_share.email is a share between 0 and 1"),
+    ("conversion.Создание заявки unusual", "names no funnel step after the first"),
+    ("close_rate.first_line > 70", "close_rate.First line is a share between 0 and 1"),
 ])
 def test_bad_rules_say_what_would_be_right(cfg, text, says):
     with pytest.raises(ReportInputError) as err:

@@ -15,6 +15,7 @@ from metrics import hanging
 from metrics.day import ReportDay
 from metrics.hanging_now import hanging_at
 from reports.alert_eval import Reading, backtest, due_day, read, read_all
+from reports.alert_eval import read as read_with
 from reports.alert_machine import Outcome, State
 from reports.alert_rules import parse_rule
 
@@ -82,8 +83,16 @@ def weekly_payers(source, today: int):
 
 
 def test_flow_readings_from_the_baselines(source, cfg):
+    """The reading's plumbing, with section 8's detector (its bands are worked out by hand here;
+    section 12's reading: test_flow_readings_from_the_detector)."""
+    from metrics.baselines import section8_baselines
+
     weekly_payers(source, today=3)
     day = ReportDay(D)
+
+    def read(*a, **kw):
+        return read_with(*a, baselines=section8_baselines, **kw)
+
     # median 20, half-width 3 sqrt(20) = 13.4164: usually 6.5836-33.4164, and 3 is low
     r = read(source.engine, source.schema, cfg, parse_rule("payers unusual", cfg), None, day=day)
     assert (r.outcome, r.value, r.expected, r.low, r.high, r.direction, r.day) == (
@@ -112,7 +121,7 @@ def test_a_failing_evaluation_is_an_error_reading_not_a_crash(source, cfg):
 
 
 def test_rules_reading_the_same_numbers_share_one_query_and_a_failure_stays_with_its_metric(source, cfg):
-    from metrics.baselines import daily_baselines
+    from metrics.baselines import section8_baselines
 
     weekly_payers(source, today=3)
     second_line(source)
@@ -122,7 +131,7 @@ def test_rules_reading_the_same_numbers_share_one_query_and_a_failure_stays_with
         asked.append(metrics)
         if metrics == ("campaigns",):
             raise RuntimeError("campaigns are broken today")
-        return daily_baselines(conn, src, cfg_, day, scope, metrics)
+        return section8_baselines(conn, src, cfg_, day, scope, metrics)  # its band, worked out above
 
     specs = [parse_rule(t, cfg) for t in ("new_payers < 5", "revenue unusual", "sends.email > 1", "payments > 2")]
     got = read_all(source.engine, source.schema, cfg, specs, None, day=ReportDay(D), baselines=spy)
@@ -161,6 +170,7 @@ def test_backtest_counts_entries_into_firing(source, cfg):
     # end of 03-10: users 1, 3, 4 opened at 10:00 that day, 14 h old: none hangs; end of 03-11:
     # 1 and 4 (38 h), 2 is 12 h old; end of 03-12: 1 and 2 (4 closed that morning)
     assert [(b.reading.value, b.fired) for b in out] == [(0.0, False), (2.0, True), (2.0, False)]
+    assert [b.firing for b in out] == [False, True, True]  # every day it holds, not only the first
 
 
 def test_due_day_waits_for_late_data():
@@ -290,3 +300,25 @@ def test_one_notice_per_transition_even_if_recorded_twice(store, cfg):
     with store.engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
         conn.execute(sa.text(f"""insert into {store.s}.alert_notices (rule_id, seq, chat_id, kind, state)
             values (:r, 1, -42, 'firing', 'pending')"""), {"r": rule.id})
+
+
+def test_flow_readings_from_the_detector(source, cfg):
+    """`unusual` and the backtest with section 12's detector: 10 new payers a day for 8 weeks, then
+    none on D-1 and D (a zero where 10 are expected is low), and a backtest that reads the
+    series once and lists both days as firing."""
+    rows, uid = [], 0
+    for k in range(2, 60):
+        for _ in range(10):
+            uid += 1
+            rows.append((uid, at(D - timedelta(days=k), 12), 10))
+    source.payments(*rows)
+    r = read(source.engine, source.schema, cfg, parse_rule("payers unusual", cfg), None, day=ReportDay(D))
+    assert (r.outcome, r.value, r.direction) == (Outcome.HOLDS, 0.0, "low")
+    # D-1's zero, 3.2 Poisson standard deviations out, keeps 30% of its weight: 9.7, not 10
+    assert r.expected == pytest.approx(9.7, abs=0.05) and r.low >= 1
+    out = backtest(source.engine, source.schema, cfg, parse_rule("payers unusual", cfg), last_day=D, days=4, tz="UTC")
+    assert [(b.day, b.reading.value, b.reading.outcome, b.fired, b.firing) for b in out] == [
+        (D - timedelta(days=3), 10.0, Outcome.CLEAR, False, False),
+        (D - timedelta(days=2), 10.0, Outcome.CLEAR, False, False),
+        (D - timedelta(days=1), 0.0, Outcome.HOLDS, True, True),
+        (D, 0.0, Outcome.HOLDS, False, True)]

@@ -121,7 +121,10 @@ def test_targets_and_json_items():
     assert Baseline("campaigns", "email", "total", 1, 1, 0, 4, None).target == "sends.email"
     assert Baseline("campaigns", "email", "conversion_rate", 1, 1, 0, 4, None).target == "conversions.email"
     assert Baseline("new_payers", None, "revenue", 1, 1, 0, 4, None).target == "revenue"
-    assert list(b.to_json()) == ["metric", "key", "field", "value", "expected", "low", "high", "direction"]
+    keys = list(b.to_json())
+    assert keys[:8] == ["metric", "key", "field", "value", "expected", "low", "high", "direction"]
+    assert keys[8:] == ["since", "drivers", "window"]  # section 12 adds them
+    assert (b.to_json()["since"], b.to_json()["drivers"], b.to_json()["window"]) == (None, [], None)
 
 
 def test_the_spread_is_pooled_over_eight_weeks_of_every_weekday():

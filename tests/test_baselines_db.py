@@ -1,5 +1,8 @@
 """Baselines over real Postgres: hand-built series with worked-out bands, and the daily series
-checked day by day against the metrics that report each day (time zone with a DST week, scope)."""
+checked day by day against the metrics that report each day (time zone with a DST week, scope).
+
+The worked-out bands here are section 8's detector (metrics.baselines.section8_baselines, kept
+as the benchmark's "today's"); section 12's on the same SQL: tests/test_detector_db.py."""
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,7 +14,7 @@ from db.seed import seed
 from db.source import inspect_source
 from db.state import migrate
 from metrics import attribution, baseline_series, campaigns, hanging, new_payers
-from metrics.baselines import anomalies, daily_baselines
+from metrics.baselines import SECTION8, anomalies, section8_baselines
 from metrics.day import ReportDay
 from metrics.scope import Scope
 from metrics.sessions.store import ensure_days
@@ -34,7 +37,7 @@ def days(n: int) -> timedelta:
 
 def baselines(source, cfg, day=D, tz="UTC", scope=None, metrics=None):
     with source.engine.begin() as conn:
-        out = daily_baselines(conn, source.src, cfg, ReportDay(day, tz), scope, metrics)
+        out = section8_baselines(conn, source.src, cfg, ReportDay(day, tz), scope, metrics)
     return {b.target: b for b in out}
 
 
@@ -58,9 +61,11 @@ def test_a_day_without_payments_is_low(source, cfg):
     source.payments((last + 1, at(D + days(1), 0, 30, tz=MSK), 10))
     b = baselines(source, cfg, tz="Europe/Moscow", metrics=("new_payers",))
     # 18 20 22 20 19 21 20 20: median 20, MAD 0.5 -> spread 0.7413 < sqrt(20) = 4.4721 -> half 13.4164
-    assert b["new_payers"].to_json() == {"metric": "new_payers", "key": None, "field": "new_payers",
-                                         "value": 0.0, "expected": 20.0, "low": 6.5836, "high": 33.4164,
-                                         "direction": "low"}
+    item = b["new_payers"].to_json()
+    assert dict(list(item.items())[:8]) == {"metric": "new_payers", "key": None, "field": "new_payers",
+                                            "value": 0.0, "expected": 20.0, "low": 6.5836, "high": 33.4164,
+                                            "direction": "low"}
+    assert dict(list(item.items())[8:]) == {"since": None, "drivers": [], "window": None}  # section 12's keys
     # revenue 10 x: median 200, MAD 5 -> spread 7.413 < sqrt(200) = 14.1421 -> half 42.4264
     r = b["revenue"]
     assert (r.value, r.expected, r.low, r.high, r.direction) == (0.0, 200.0, 157.5736, 242.4264, "low")
@@ -126,7 +131,8 @@ def test_breaches_per_day_use_each_days_cutoff(source, cfg):
     source.payments((9, at(D, 7), 100), (10, at(D + days(1), 7), 100))
     b = baselines(source, cfg, metrics=("hanging",))
     with source.engine.connect() as conn:
-        s = {x.key: x for x in baseline_series.series(conn, source.src, cfg, ReportDay(D), metrics=("hanging",))}
+        s = {x.key: x for x in baseline_series.series(conn, source.src, cfg, ReportDay(D), metrics=("hanging",))
+             if x.field == "breached_today"}
         for d in baseline_series._days(ReportDay(D)):
             day = {p.name: p.breached_today for p in hanging.compute(conn, source.src, cfg, ReportDay(d)).pipelines}
             assert {k: x.value(d) for k, x in s.items()} == day, d
@@ -189,6 +195,9 @@ def test_series_equal_the_metrics_day_by_day(engine, seeded, cfg, tz, day, scope
                                      "where s.scope like :tz"), {"tz": f"%|{tz}|%"}).scalars().all()
         assert sorted(built) == baseline_series._days(rd)
     got = {(s.metric, s.key, s.field): s for s in series}
+    # section 12 adds the funnel's conversions and the close rates (tests/test_detector_db.py)
+    assert {k[0] for k in got} == {"new_payers", "hanging", "funnel", "attribution", "campaigns"}
+    got = {k: s for k, s in got.items() if k[::2] in SECTION8}
     assert len({k[0] for k in got}) == 4
     checked = 0
     for d in baseline_series._days(rd):

@@ -41,9 +41,11 @@ def test_report_json_lists_the_missing_payers_as_low(payers_data, database_url, 
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     keys = ["metric", "key", "field", "value", "expected", "low", "high", "direction"]
-    assert doc["baselines"] and all(list(b) == keys for b in doc["baselines"] + doc["anomalies"])
+    assert doc["baselines"] and all(list(b)[:8] == keys for b in doc["baselines"] + doc["anomalies"])
+    # section 12: the day a sustained shift began, the slices that moved it, the days summed
+    assert all(list(b)[8:] == ["since", "drivers", "window"] for b in doc["baselines"] + doc["anomalies"])
     assert all(a in doc["baselines"] and a["direction"] in ("low", "high") for a in doc["anomalies"])
-    assert {b["metric"] for b in doc["baselines"]} == {"new_payers", "hanging", "attribution", "campaigns"}
+    assert {b["metric"] for b in doc["baselines"]} == {"new_payers", "hanging", "funnel", "attribution", "campaigns"}
     low = {(a["metric"], a["field"]): a for a in doc["anomalies"] if a["direction"] == "low"}
     np = low["new_payers", "new_payers"]
     assert np["key"] is None and np["value"] == 0 == doc["metrics"]["new_payers"]["new_payers"]
@@ -90,27 +92,31 @@ def test_attention_words_in_both_languages():
         B("block_share", 0.25, 0.05, 0.01, 0.09, "high", "campaigns", "email"),
         B("payments", 5, 5, 0, 11.7, None),  # inside: not in the block
     ]
-    # farthest out first, in band half-widths: block share .20/.04 = 5, breaches 8/3 = 2.67, new
-    # payers 17/6.4 = 2.66, revenue 70,000/30,001 = 2.33, sessions 29/17.9 = 1.62
+    # significance x business weight (section 12). Without a tail probability (built by hand) the
+    # significance is 3 x the band half-widths outside: block share .20/.04 = 5 -> 15, breaches
+    # 8/3 = 2.67 -> 8, new payers 17/6.4 = 2.66 -> 7.97, revenue 70,000/30,001 = 2.33 -> 7, sessions
+    # 29/17.9 = 1.62 -> 4.86; weights: payers and money 4, block share and breaches 2, a channel's
+    # sessions 1 -> 31.9, 30, 28, 16, 4.86
     assert attention_lines(items, "en") == [
         "⚠️ Needs attention",
-        "▲ email: 25% of messages blocked, usually 1%–9%",
-        "▲ First line: 9 past SLA today, usually 0–4",
         "▼ 3 new payers, usually 14–25",
+        "▲ email: 25% of messages blocked, usually 1%–9%",
         "▲ revenue 120,000, usually 20,000–80,001",
+        "▲ First line: 9 past SLA today, usually 0–4",
         "▼ Paid Search: 1 session, usually 13–47",
     ]
-    assert attention_lines(items, "ru")[2:5] == [
-        "▲ First line: 9 сверх SLA за день, обычно 0–4",
-        "▼ новые платящие: 3, обычно 14–25",
+    assert attention_lines(items, "ru")[3:6] == [
         "▲ выручка: 120\u00a0000, обычно 20\u00a0000–80\u00a0001",
+        "▲ First line: 9 сверх SLA за день, обычно 0–4",
+        "▼ Paid Search: сессий 1, обычно 13–47",
     ]
-    # at most 8 items, then a line counting the rest
+    # at most 5 lines: 4 items, then a line counting the rest
     many = [B("sessions", 100 + i, 10, 0, 20, "high", "attribution", f"ch{i}") for i in range(11)]
     block = attention_lines(many, "en")
-    assert len(block) == 10 and block[1].startswith("▲ ch10: 110 sessions") and block[-1] == (
-        "• 3 more outside their usual band")
-    assert attention_lines(many, "ru")[-1] == "• ещё 3 вне обычного диапазона"
+    assert len(block) == 6 and block[1].startswith("▲ ch10: 110 sessions") and block[-1] == (
+        "• 7 more outside their usual band")
+    assert attention_lines(many, "ru")[-1] == "• ещё 7 вне обычного диапазона"
+    assert len(attention_lines(many[:5], "en")) == 6  # five fit without a count
     assert describe(B("new_payers", 1, 20, 13.6, 25.4, "low"), "en") == "▼ 1 new payer, usually 14–25"
     assert attention_lines(items[-1:], "en") == []  # nothing outside its band: no block
 

@@ -29,6 +29,8 @@ def test_backtest_counts_the_days_a_rule_would_have_fired(source, database_url, 
     # fires on entering `firing`: D-4, again D-2 (after D-3 cleared it), again D (after D-1)
     assert (out["rule"], out["kind"], out["fired"]) == ("new_payers < 1", "flow", 3)
     assert out["fired_days"] == [str(D - timedelta(days=4)), str(D - timedelta(days=2)), str(D)]
+    # and every day it is firing (section 12): here the same, no run lasts two days
+    assert out["firing_days"] == out["fired_days"]
     assert [(d["value"], d["state"]) for d in out["days"]] == [
         (0.0, "firing"), (1.0, "ok"), (0.0, "firing"), (2.0, "ok"), (0.0, "firing")]
     text = salespulse("alerts", "backtest", "payers", "<", "1", "--days", "2", "--until", str(D), "--no-progress",

@@ -3,7 +3,8 @@ fired over the last N report days, and on which days.
 
 The rule is parsed exactly as `/alert` parses it (reports.alert_rules) and replayed day by day
 (reports.alert_eval.backtest): a flow target reads each day's number and band, a state target
-(hanging) each day's end; a rule that keeps holding fires once, as in the bot. Only TARGET given:
+(hanging) each day's end; a rule that keeps holding fires once, as in the bot (`fired on`,
+`fired_days`), and every day it holds is listed (`firing on`, `firing_days`). Only TARGET given:
 `unusual`. Progress goes to stderr; the answer to stdout (text, or one JSON object).
 """
 from __future__ import annotations
@@ -80,9 +81,10 @@ def backtest(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         bar.close()
     fired = [b.day for b in out if b.fired]
+    firing = [b.day for b in out if b.firing]
     rows = [{"day": b.day.isoformat(), "value": b.reading.value,
              "state": TRANSITIONS[(None, b.reading.outcome)].value, "expected": b.reading.expected,
-             "low": b.reading.low, "high": b.reading.high, "fired": b.fired,
+             "low": b.reading.low, "high": b.reading.high, "fired": b.fired, "firing": b.firing,
              "error": b.reading.detail if b.reading.outcome.value == "failed" else None} for b in out]
     first = out[0].day if out else until
     if args.format == "json":
@@ -90,7 +92,8 @@ def backtest(args: argparse.Namespace, settings: Settings) -> int:
 
         print(dumps({"rule": spec.describe(), "kind": spec.kind, "from": first.isoformat(),
                      "to": until.isoformat(), "timezone": tz, "scope": scope, "fired": len(fired),
-                     "fired_days": [d.isoformat() for d in fired], "days": rows}))
+                     "fired_days": [d.isoformat() for d in fired],
+                     "firing_days": [d.isoformat() for d in firing], "days": rows}))
         return 0
     print(f"{spec.describe()} over {first} .. {until} ({tz}, {scope or 'whole company'}): "
           f"would have fired {len(fired)} time{'s' if len(fired) != 1 else ''}")
@@ -98,6 +101,7 @@ def backtest(args: argparse.Namespace, settings: Settings) -> int:
         band = f"  usually {_n(r['low'])}-{_n(r['high'])}" if r["low"] is not None else ""
         why = f"  ({r['error']})" if r["error"] else ""
         print(f"{r['day']}  {_n(r['value']):>10}  {r['state']:<7}{'  FIRED' if r['fired'] else ''}{band}{why}")
+    print("firing on: " + (", ".join(d.isoformat() for d in firing) or "no day"))
     print("fired on: " + (", ".join(d.isoformat() for d in fired) or "no day"))
     return 0
 

@@ -1,0 +1,30 @@
+"""The days a baseline's SQL reads, and the day a series' data begin (metrics.baseline_series and
+its siblings)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from db.source import Source
+from metrics.baselines import history_days
+from metrics.day import ReportDay
+from metrics.detector.check import HISTORY_DAYS
+
+
+def weekdays_of(day: ReportDay) -> list[date]:
+    """D and the same weekday of the 8 weeks before it, oldest first: the session days a report
+    builds when the store lacks them (the other days of the window count where built)."""
+    return sorted([day.day, *history_days(day.day)])
+
+
+def window(day: ReportDay, back: int = HISTORY_DAYS) -> list[date]:
+    """Every day D-back ... D: the model of metrics.detector learns from all of them."""
+    return [day.day - timedelta(days=back - i) for i in range(back + 1)]
+
+
+def first_day(conn: Connection, src: Source, table: str, column: str, day: ReportDay) -> date | None:
+    """The local day of the table's first row (one index probe)."""
+    first = conn.execute(sa.text(f"select min({column})::timestamptz from {src.table(table)}")).scalar_one()
+    return None if first is None else first.astimezone(day.tz).date()

@@ -1,0 +1,106 @@
+"""The funnel's daily step conversions, as checked numbers (DESIGN section 12): one SQL statement
+over D-back ... D for every step.
+
+The funnel metric's own conversion (metrics.funnel) follows a 7-day cohort for 14 days: it reacts
+to an incident a week late and its last days are censored. The checked number is a daily one
+whose answer is final when the day ends (docs/normal.md):
+
+    conversion of step k on day d = converted / due, where
+    due: the users with a step k-1 occurrence at an instant t whose window [t, t + W] closes on
+         day d (t + W falls in d, local time), each user once per day (their earliest such t);
+    converted: those of them with a step k occurrence in [t, t + W] (both ends included).
+
+W is `[baselines] conversion_hours` (48 h by default). A user reaches step k-1 again and again
+(a CRM retry, a second request): each closing day counts them once. Step 1 has no conversion.
+Experiment-flow users are left out, a scope keeps its own users; `purchase` is a payment > 0.
+An incident that halves a step shows on the day it starts for the users already in their window
+and fully W later.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from db.source import Source
+from metrics.baseline_days import first_day
+from metrics.baselines import Series
+from metrics.common import event_ids, excluded_event_ids, not_excluded
+from metrics.config import PURCHASE, MetricConfig
+from metrics.day import ReportDay
+from metrics.scope import Scope, in_scope, scope_params
+
+TABLES = ("events", "events_dict")
+
+
+def _occurrences(src: Source, step: str, k: int, alias: str) -> tuple[str, str]:
+    """(`from ... where` without time bounds, the time column) of a step's occurrences."""
+    if step == PURCHASE:
+        return f"from {src.table('payments')} {alias} where {alias}.amount > 0", f"{alias}.transaction_created_at"
+    return f"from {src.table('events')} {alias} where {alias}.event_id = any(:ids_{k})", f"{alias}.happened_at"
+
+
+def _step_ctes(src: Source, k: int, prev: str, step: str, scope: Scope | None) -> str:
+    """Step k's due users per closing day and those who converted. The step's occurrences are one
+    range scan hash-joined to the due users (not a probe per user: ~25k probes a step cost 0.1 s)."""
+    rows, ts = _occurrences(src, prev, k - 1, "e")
+    nxt, nts = _occurrences(src, step, k, "x")
+    return f"""
+due_{k} as (
+    select a.user_id, a.day, a.t
+    from (
+        select e.user_id, (({ts}::timestamptz + make_interval(hours => :w)) at time zone :tz)::date as day,
+               min({ts}::timestamptz) as t
+        {rows}
+          and {ts} >= :lo and {ts} < :hi
+          and {in_scope(src, scope, "e.user_id")}
+        group by 1, 2
+    ) a
+    where {not_excluded(src, "a.user_id")}
+),
+reached_{k} as (
+    select x.user_id, {nts}::timestamptz as t
+    {nxt}
+      and {nts} >= :lo and {nts} <= :hi + make_interval(hours => :w)
+),
+converted_{k} as (
+    select distinct a.user_id, a.day
+    from due_{k} a
+    join reached_{k} x on x.user_id = a.user_id and x.t >= a.t and x.t <= a.t + make_interval(hours => :w)
+)"""
+
+
+def funnel_sql(src: Source, steps: Sequence[str], scope: Scope | None) -> str:
+    ks = range(2, len(steps) + 1)
+    ctes = ",".join(_step_ctes(src, k, steps[k - 2], steps[k - 1], scope) for k in ks)
+    selects = "\nunion all\n".join(
+        f"select {k} as step, a.day, count(*) as due, count(c.user_id) as converted "
+        f"from due_{k} a left join converted_{k} c using (user_id, day) group by a.day" for k in ks)
+    return f"with {ctes}\n{selects}"
+
+
+def conversions(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
+                back: int) -> list[Series]:
+    """One rate Series per funnel step after the first (key: the step's configured name)."""
+    steps = cfg.funnel.steps
+    if len(steps) < 2 or (PURCHASE in steps and not src.has("payments")):
+        return []
+    first = day.day - timedelta(days=back)
+    w = cfg.baselines.conversion_hours
+    ids = event_ids(conn, src, tuple(s for s in steps if s != PURCHASE))
+    params = {"tz": day.timezone, "w": w, "excluded_ids": excluded_event_ids(conn, src, cfg),
+              # occurrences whose window closes on first ... D
+              "lo": day.midnight(first) - timedelta(hours=w), "hi": day.end - timedelta(hours=w),
+              } | {f"ids_{k}": ids.get(s) or [-1] for k, s in enumerate(steps, start=1)} | scope_params(scope)
+    due: dict[int, dict[date, float]] = {k: {} for k in range(2, len(steps) + 1)}
+    done: dict[int, dict[date, float]] = {k: {} for k in range(2, len(steps) + 1)}
+    for k, d, n, c in conn.execute(sa.text(funnel_sql(src, steps, scope)), params):
+        if first <= d <= day.day:
+            due[k][d], done[k][d] = float(n), float(c)
+    start = first_day(conn, src, "events", "happened_at", day)
+    first_data = None if start is None else start + timedelta(days=-(-w // 24))
+    return [Series("funnel", steps[k - 1], "step_conversion", first_data,
+                   {d: round(done[k][d] / n, 4) for d, n in due[k].items() if n}, due[k], numerators=done[k])
+            for k in range(2, len(steps) + 1)]

@@ -1,0 +1,113 @@
+"""The pipelines' daily series for the baselines: processes past SLA during each day and the
+close rate, in one SQL statement per pipeline over D-back ... D (metrics.baseline_series).
+
+A process breaches on the local day of its deadline start + SLA, so each start event maps to one
+day d; it is *due* there when it is the user's latest start before d's cutoff T_d and lies in the
+lookback window before T_d, and *breached* when besides no end came in [start, T_d) (one index
+probe per due process; DESIGN section 4, as metrics.hanging counts `breached_today`). The close
+rate is (due - breached) / due: the share of d's due processes not hanging at the end of d.
+A breach needs SLA hours of events before it, so a pipeline's series starts ceil(SLA / 24 h)
+days after the first event.
+"""
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from db.source import Source
+from metrics.baseline_days import first_day, window
+from metrics.baselines import Series
+from metrics.common import event_ids, excluded_event_ids, not_excluded
+from metrics.config import MetricConfig, Pipeline
+from metrics.day import ReportDay
+from metrics.scope import Scope, in_scope, scope_params
+
+
+def _breach_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
+    events, payments = src.table("events"), src.table("payments")
+    purchase = f"""
+  and not exists (select 1 from {payments} p
+                  where p.user_id = c.user_id and p.amount > 0
+                    and p.transaction_created_at >= c.started_at and p.transaction_created_at < c.day_end)""" \
+        if ends_on_purchase else ""
+    return f"""
+with starts as (
+    select e.user_id, e.happened_at::timestamptz as started_at,
+           lead(e.happened_at::timestamptz) over (partition by e.user_id order by e.happened_at) as next_start
+    from {events} e
+    where e.event_id = any(:start_ids)
+      and e.happened_at >= :scan_from and e.happened_at < :cutoff
+      and {in_scope(src, scope, "e.user_id")}
+),
+dated as (
+    select s.*, ((s.started_at + make_interval(secs => :sla_s)) at time zone :tz)::date as day
+    from starts s
+),
+candidates as (
+    select d.*, ((d.day + 1)::timestamp at time zone :tz) as day_end
+    from dated d
+    where d.day >= :first
+),
+due as (
+    -- due on d: the close rate's denominator
+    select c.*
+    from candidates c
+    where (c.next_start is null or c.next_start >= c.day_end)      -- the latest start before T_d
+      and c.started_at >= c.day_end - make_interval(secs => :lookback_s)
+      and {not_excluded(src, "c.user_id")}
+),
+breached as (
+    select c.day, count(*) as n
+    from due c
+    where not exists (select 1 from {events} x
+                      where x.user_id = c.user_id and x.event_id = any(:end_ids)
+                        and x.happened_at >= c.started_at and x.happened_at < c.day_end){purchase}
+    group by c.day
+)
+select d.day, coalesce(max(b.n), 0), count(*)
+from due d left join breached b using (day)
+group by d.day
+"""
+
+
+def breaches(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
+              back: int) -> list[Series]:
+    excluded = excluded_event_ids(conn, src, cfg)
+    first_event = first_day(conn, src, "events", "happened_at", day)
+    days = window(day, back)
+    out = []
+    for p in cfg.hanging.pipelines:
+        first = None if first_event is None else first_event + timedelta(days=math.ceil(p.sla_hours / 24))
+        breached, due = _breach_counts(conn, src, cfg, day, p, days, excluded, scope)
+        out.append(Series("hanging", p.name, "breached_today", first, breached))
+        # the close rate: of the processes due on d (deadline in d), the share not hanging at d's end
+        closed = {d: n - breached.get(d, 0.0) for d, n in due.items()}
+        out.append(Series("hanging", p.name, "close_rate", first,
+                          {d: round(c / due[d], 4) for d, c in closed.items() if due[d]}, due, numerators=closed))
+    return out
+
+
+def _breach_counts(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline,
+                   days: list[date], excluded: list[int], scope: Scope | None
+                   ) -> tuple[dict[date, float], dict[date, float]]:
+    """(breached on d, due on d) per day."""
+    ids = event_ids(conn, src, (p.start, *p.end_events))
+    if not ids[p.start]:
+        return {}, {}
+    sla = timedelta(hours=p.sla_hours)
+    params = {
+        "start_ids": ids[p.start],
+        "end_ids": sorted({i for n in p.end_events for i in ids[n]}) or [-1],
+        "excluded_ids": excluded, "tz": day.timezone, "first": days[0],
+        "sla_s": sla.total_seconds(), "lookback_s": timedelta(days=cfg.hanging.lookback_days).total_seconds(),
+        # a deadline on the first day needs its start from SLA before; later starts (up to T) are
+        # read for `next_start` (a restart replaces the process)
+        "scan_from": day.midnight(days[0]).astimezone(UTC) - sla,
+        "cutoff": day.end,
+    } | scope_params(scope)
+    sql = _breach_sql(src, p.ends_on_purchase and src.has("payments"), scope)
+    rows = conn.execute(sa.text(sql), params).all()
+    return {d: float(n) for d, n, _ in rows if n}, {d: float(due) for d, _, due in rows}

@@ -1,0 +1,129 @@
+"""Finished days of the checked numbers, kept in the state schema (table baseline_days).
+
+The model reads 12 weeks of every number; computing them afresh cost ~7 s a digest at 2,000
+leads and 40,000 web events a day (bench/README). A day's numbers do not depend on the report
+day that reads them (each is counted at its own cutoff), so a day is computed once and kept:
+a digest runs one query per metric over the days the store lacks plus the last RECENT_DAYS days
+(late data, processes still moving), and reads the rest from here.
+
+A store is one source schema, time zone, scope and metric configuration (a hash of it, with
+VERSION: a changed pipeline, step or definition starts a new store, never a mix). A session day
+the session store has not built is not kept (it has no numbers yet). What is kept is not read
+again: a correction to the source older than RECENT_DAYS reaches the model when the store is
+emptied (`delete from <state>.baseline_days`), as the session store's days.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from db.source import Source
+from metrics.baselines import Series, Slice
+from metrics.config import MetricConfig
+from metrics.day import ReportDay
+from metrics.detector.check import HISTORY_DAYS
+from metrics.scope import Scope
+
+RECENT_DAYS = 3   # D and the 2 days before it are always computed afresh (late data, open processes)
+VERSION = 1       # bump when a number's definition changes
+
+
+def store_key(src: Source, cfg: MetricConfig, tz: str, scope: Scope | None) -> str:
+    parts = (VERSION, cfg.excluded_events, cfg.hanging, cfg.funnel.steps, cfg.baselines.conversion_hours,
+             cfg.attribution, cfg.campaigns)
+    digest = hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+    return f"{src.schema}|{tz}|{scope or ''}|{digest}"
+
+
+def has_store(conn: Connection, src: Source) -> bool:
+    return conn.execute(sa.text("select to_regclass(:t)"),
+                        {"t": src.state_table("baseline_days")}).scalar() is not None
+
+
+def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
+                  metrics: Sequence[str] | None, compute) -> list[Series]:
+    """The series of D-84 ... D: kept days from the store, the others from `compute(metric, back)`
+    (metrics.baseline_series.series for one metric over D-back ... D), whose finished days are
+    kept for the next digest."""
+    store = store_key(src, cfg, day.timezone, scope)
+    table = src.state_table("baseline_days")
+    first = day.day - timedelta(days=HISTORY_DAYS)
+    recent = day.day - timedelta(days=RECENT_DAYS - 1)
+    out: list[Series] = []
+    for metric in metrics:
+        kept = {d: rows for d, rows in conn.execute(sa.text(
+            f"select day, numbers from {table} where store = :store and metric = :metric "
+            "and day >= :first and day < :recent"), {"store": store, "metric": metric, "first": first,
+                                                    "recent": recent})}
+        lacking = [first + timedelta(days=i) for i in range((recent - first).days) if first + timedelta(days=i) not in kept]
+        start = min(lacking, default=recent)
+        fresh = compute(metric, (day.day - start).days)
+        done = _finished(fresh, start, recent)
+        if done:
+            conn.execute(sa.text(
+                f"insert into {table} (store, metric, day, numbers) values (:store, :metric, :day, cast(:n as jsonb)) "
+                "on conflict (store, metric, day) do update set numbers = excluded.numbers, computed_at = now()"),
+                [{"store": store, "metric": metric, "day": d, "n": json.dumps(rows)} for d, rows in done.items()])
+        out.extend(_merge(metric, fresh, {d: r for d, r in kept.items() if d < start}))
+    return out
+
+
+def _entries(s: Series, d: date) -> list:
+    """One series' numbers of day d: [key, field, value, denominator, numerator, count]."""
+    return [s.key, s.field, s.values.get(d), (s.denominators or {}).get(d), (s.numerators or {}).get(d),
+            (s.counts or {}).get(d)]
+
+
+def _finished(fresh: list[Series], start: date, recent: date) -> dict[date, list]:
+    """Day -> its rows, for the computed days before the recent ones that have numbers at all
+    (a session day outside `known` was not built: not kept)."""
+    out: dict[date, list] = {}
+    d = start
+    while d < recent:
+        if fresh and all(s.first_day is not None and d >= s.first_day and (s.known is None or d in s.known)
+                         for s in fresh):
+            rows = [_entries(s, d) for s in fresh]
+            out[d] = [e for e in rows if any(x is not None for x in e[2:])]
+        d += timedelta(days=1)
+    return out
+
+
+def _merge(metric: str, fresh: list[Series], kept: dict[date, list]) -> list[Series]:
+    """The fresh series with the kept days added (a key seen only in kept days gets a series)."""
+    if not kept:
+        return fresh
+    by = {(s.key, s.field): s for s in fresh}
+    template = fresh[0] if fresh else None
+    first = template.first_day if template else min(kept)
+    for rows in kept.values():
+        for key, field, *_ in rows:
+            if (key, field) not in by and template is not None:
+                like = next((s for s in fresh if s.field == field), template)
+                rate = like.denominators is not None
+                by[key, field] = Series(like.metric, key, field, first, {}, {} if rate else None, like.known,
+                                        {} if rate else None, None if like.counts is None else {})
+    merged = {}
+    for (key, field), s in by.items():
+        values, dens = dict(s.values), None if s.denominators is None else dict(s.denominators)
+        nums, counts = None if s.numerators is None else dict(s.numerators), None if s.counts is None else dict(s.counts)
+        for d, rows in kept.items():
+            for k, f, v, den, num, cnt in rows:
+                if (k, f) == (key, field):
+                    for target, x in ((values, v), (dens, den), (nums, num), (counts, cnt)):
+                        if target is not None and x is not None:
+                            target[d] = x
+        known = None if s.known is None else s.known | frozenset(kept)
+        merged[key, field] = replace(s, values=values, denominators=dens, numerators=nums, counts=counts,
+                                     known=known, first_day=s.first_day or min(kept))
+    out = list(merged.values())
+    total = merged.get((None, "sessions"))
+    if metric == "attribution" and total is not None:  # all sessions' drivers: the channels, merged too
+        slices = tuple(Slice("channel", s.key, s.values) for s in out if s.key is not None)
+        out = [replace(s, slices=slices) if s is total else s for s in out]
+    return out
