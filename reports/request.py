@@ -34,14 +34,16 @@ class ReportRequest:
     metrics: tuple[str, ...] = METRICS
     source_schema: str = "public"
     state_schema: str = DEFAULT_STATE_SCHEMA
+    # "day", or "week" / "month": the period in review that ends on `day` (reports.review)
+    period: str = "day"
 
 
 def report_request(day: ReportDay, *, locale: str = FALLBACK, scope: str | None = None,
                    metrics: tuple[str, ...] = METRICS, source_schema: str = "public",
-                   state_schema: str = DEFAULT_STATE_SCHEMA) -> ReportRequest:
+                   state_schema: str = DEFAULT_STATE_SCHEMA, period: str = "day") -> ReportRequest:
     """The request for a scope given as text ("team:north & region:msk"): a bad one is a
     ReportInputError in the reader's language, before anything is computed."""
-    return ReportRequest(day, locale, parse_report_scope(scope), metrics, source_schema, state_schema)
+    return ReportRequest(day, locale, parse_report_scope(scope), metrics, source_schema, state_schema, period)
 
 
 def parse_report_scope(text: str | None) -> Scope | None:
