@@ -56,7 +56,7 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
                       names: tuple[str, ...] = METRICS, leads_builder=None) -> Application:
     options = options or BotOptions()
     if digest_builder is None:
-        from reports.digest import build_digest as digest_builder
+        from reports.review import build_report as digest_builder  # a day, or a week or month in review
     builder = (
         Application.builder()
         .token(settings.telegram_bot_token)

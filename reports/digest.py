@@ -185,11 +185,6 @@ def build_digest(engine: Engine, cfg: MetricConfig, req: ReportRequest, *, with_
     from reports.plan import burnups, compute_pace, with_pace
     from reports.text import MESSAGE_LIMIT, build_lines, fit, render_csv
 
-    if req.period != "day":  # a weekly or monthly digest (DESIGN section 13)
-        from reports.review import build_review
-
-        return build_review(engine, cfg, req, with_charts=with_charts, progress=progress)
-
     src = read_source(engine, req)
     users = count_scope_users(engine, src, req.scope) if req.scope else None
     outcomes = compute_metrics(engine, src, cfg, req, progress)
