@@ -21,6 +21,7 @@ from metrics.day import ReportDay
 from metrics.scope import parse_scope
 from reports.alert_machine import Outcome, fired_days
 from reports.alert_rules import STATE, UNUSUAL, RuleSpec, holds, metric_of
+from reports.pace_alerts import is_pace, pace_readings
 
 log = logging.getLogger("salespulse.alerts")
 
@@ -144,6 +145,14 @@ def _read_all(engine, source_schema, cfg, specs, scope, at, day, state_schema, b
                     continue
                 value = float(now.total if spec.target == "hanging" else now.by_pipeline[spec.target.partition(".")[2]])
                 out.append(Reading(judge(spec, value), value, at=at))
+            elif is_pace(spec.target):  # the plan's pace (reports.pace_alerts): percent of plan projected
+                got = numbers("pace", lambda: pace_readings(conn, src, cfg, day, parsed))
+                if isinstance(got, Exception):
+                    out.append(Reading(Outcome.FAILED, day=day.day, detail=_first_line(got)))
+                    continue
+                value = got.get(spec.target)
+                detail = None if value is not None else f"no plan or no projection of {spec.target} on {day.day}"
+                out.append(Reading(judge(spec, value), value, day=day.day, detail=detail))
             else:
                 metric = metric_of(spec.target)
                 found = numbers(metric, lambda m=metric: {
@@ -176,7 +185,7 @@ def backtest(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSp
     the digest's detector (metrics.baseline_verdicts), not one query per day; `baselines` given
     (tests), each day is read through it instead."""
     dates = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
-    if spec.kind != STATE and baselines is None:
+    if spec.kind != STATE and baselines is None and not is_pace(spec.target):
         readings = list(zip(dates, _flow_range(engine, source_schema, cfg, spec, dates, tz, scope, state_schema,
                                                progress), strict=True))
     else:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from metrics.channels import CHANNELS
 from metrics.config import MetricConfig
+from reports.pace_alerts import pace_target
 from reports.request import ReportInputError
 
 OPS = ("<", ">", "<=", ">=")
@@ -88,7 +89,7 @@ def known_targets(cfg: MetricConfig) -> list[str]:
     return (["hanging", *(f"hanging.{p}" for p in pipes), "new_payers", "new_payer_revenue", "revenue",
              "payments", *(f"breached.{p}" for p in pipes), *(f"close_rate.{p}" for p in pipes),
              *(f"conversion.{s}" for s in cfg.funnel.steps[1:]), "sessions", *(f"sessions.{c}" for c in CHANNELS),
-             "sends.email", "block_share.email", "conversions.email"])
+             "sends.email", "block_share.email", "conversions.email", "revenue.pace", "payments.pace.week"])
 
 
 def resolve_target(text: str, cfg: MetricConfig) -> tuple[str, str]:
@@ -97,6 +98,8 @@ def resolve_target(text: str, cfg: MetricConfig) -> tuple[str, str]:
     name = _norm(text)
     head, dot, key = name.partition(".")
     head = head.replace(" ", "_")
+    if dot and (pace := pace_target(head, key)):  # `revenue.pace`: projected percent of plan (section 13)
+        return pace, FLOW
     if head == "hanging":
         if not dot:
             return "hanging", STATE
@@ -142,6 +145,8 @@ def parse_rule(args: list[str] | str, cfg: MetricConfig) -> RuleSpec:
         target, kind = resolve_target(m.group("target"), cfg)
         if kind == STATE:
             raise usage_error("error.alert_no_band", target=target)
+        if target.partition(".")[2].startswith("pace"):  # a percent of plan, no band (reports.pace_alerts)
+            raise usage_error("error.alert_pace_unusual", target=target)
         return RuleSpec(target, UNUSUAL, None, kind)
     m = _RULE.match(text)
     if not m:

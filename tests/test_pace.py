@@ -121,3 +121,29 @@ def test_pace_arithmetic_and_its_edges():
     last = Pace("revenue", None, Period(WEEK, date(2026, 4, 13)), 1e6, date(2026, 4, 19), (2e5,) * 7, ())
     assert (last.complete, last.projected, last.projected_share) == (True, 1.4e6, 1.4)
     assert pace_line(last, "en") == "Revenue this week 1.4M of 1.0M (140%) · day 7 of 7"
+
+
+def test_pace_alerts_read_the_projected_percent_of_plan(engine, cfg, month):
+    from reports.alert_eval import backtest, read
+    from reports.alert_machine import Outcome
+    from reports.alert_rules import parse_rule
+    from reports.request import ReportInputError
+
+    schema, state = month
+
+    def reading(rule: str, scope=None):
+        return read(engine, schema, cfg, parse_rule(rule, cfg), scope, day=ReportDay(D, "UTC"), state_schema=state)
+
+    r = reading("revenue.pace < 90")
+    assert (r.outcome, r.value) == (Outcome.CLEAR, pytest.approx((4_100_000 + 3_700_000 * E) / 75_000, abs=0.01))
+    assert reading("payments.pace < 96").outcome is Outcome.HOLDS            # 95.12%
+    north = reading("Payments.Pace <= 99.5", scope="team:north")             # its own plan: 99%
+    assert (north.outcome, north.value) == (Outcome.HOLDS, pytest.approx(99.0, abs=0.02))
+    week = reading("revenue.pace.week < 90")
+    assert week.outcome is Outcome.NODATA and "no plan" in week.detail       # no plan for the week
+    with pytest.raises(ReportInputError, match="no usual band"):
+        parse_rule("revenue.pace unusual", cfg)
+    days = backtest(engine, schema, cfg, parse_rule("revenue.pace > 103", cfg), last_day=D, days=3, tz="UTC",
+                    state_schema=state)
+    assert [d.day for d in days] == [D - timedelta(days=2), D - timedelta(days=1), D]
+    assert all(d.reading.value is not None for d in days) and days[-1].firing
