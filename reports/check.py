@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from db import catalog as cat
-from db.contract import CONTRACT, TIME, Table
+from db.contract import CONTRACT, TARGETS, TIME, Table
 from db.source import SOURCE_TABLES, Source, relations
 from db.sql import qualified
 from metrics.config import PURCHASE, MetricConfig
@@ -221,12 +221,32 @@ def run_check(engine: Engine, schema: str, cfg: MetricConfig, data_timezone: str
             report.findings += findings
             if ok:
                 usable.add(name)
+        report.findings += _targets(conn, schema, "user_tags" in usable)
         conn.rollback()
     src = Source(schema=schema, tables=frozenset(usable & set(SOURCE_TABLES)))
     broken = {f.table: f.text for f in reversed(report.findings) if f.level == ERROR and f.table in found}
     for name in names:
         report.metrics.append(_verdict(name, cfg, src, broken, missing_events))
     return report
+
+
+def _targets(conn: Connection, schema: str, has_tags: bool) -> list[Finding]:
+    """The optional plan (DESIGN section 13): its columns, then its rows (metrics.targets_audit).
+    Its findings never stop a metric, so they leave the exit code alone."""
+    from metrics.targets_audit import audit
+
+    kind = relations(conn, schema, ["targets"]).get("targets")
+    if kind is None:
+        return [Finding("targets", INFO, f"missing: no table or view {schema}.targets (optional: the plan, docs/plan.md)")]
+    try:
+        with conn.begin_nested():
+            findings, ok = _check_columns(TARGETS, cat.columns(conn, schema, "targets"), "UTC")
+            rows = [Finding("targets", level, text) for level, text in audit(conn, schema, has_tags)] if ok else []
+            return [Finding("targets", OK, kind), *findings, *rows]
+    except sa.exc.DBAPIError as exc:
+        if isinstance(exc, sa.exc.OperationalError) and exc.connection_invalidated:
+            raise
+        return [Finding("targets", ERROR, f"cannot read {kind} {schema}.targets: {str(exc.orig).strip().splitlines()[0]}")]
 
 
 def _names(names: list[str]) -> str:

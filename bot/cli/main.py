@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--start", help="first day YYYY-MM-DD (default: so that the data ends yesterday)")
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--targets", action="store_true",
+                   help="also add a plausible plan of the seeded months and weeks (the optional targets table)")
     s.add_argument("--parquet", type=Path, metavar="DIR",
                    help="then write all web events as Parquet files into DIR (the Spark build's lake input)")
     s.add_argument("--parquet-only", action="store_true",
@@ -149,6 +151,10 @@ def cmd_seed(args, settings: Settings) -> int:
     stats = seed(engine, settings.source_schema, users=args.users, days=args.days, start=start,
                  seed=args.seed, progress=not args.no_progress)
     print(stats.summary())
+    if args.targets:
+        from db.seed_targets import add_targets
+
+        print(f"planned: {add_targets(engine, settings.source_schema, start, args.days, args.seed):,} targets rows")
     return _export_parquet(engine, settings, args.parquet) if args.parquet else 0
 
 
