@@ -69,8 +69,10 @@ def render(pace: Pace, locale: str) -> bytes:
         xs = list(range(1, len(done) + 1))
         ax.plot([0, *xs], [0.0, *done], color=ACCENT, linewidth=2.4, zorder=3)
         ax.plot([xs[-1]], [done[-1]], "o", color=HIGHLIGHT, markersize=7, zorder=5)
-        ax.text(xs[-1], done[-1] + top * 0.025, fmt_compact(done[-1], locale), ha="right", va="bottom",
-                fontsize=10, fontweight="bold", color=INK, zorder=6)
+        near_plan = abs(done[-1] - pace.target) < top * 0.08  # the label goes under the point, off the plan line
+        ax.text(xs[-1] - 0.15, done[-1] + (-0.03 if near_plan else 0.025) * top, fmt_compact(done[-1], locale),
+                ha="right", va="top" if near_plan else "bottom", fontsize=10, fontweight="bold", color=INK, zorder=6,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.85})
         if ahead:
             ax.plot([xs[-1], *range(xs[-1] + 1, n + 1)], [done[-1], *ahead], color=ACCENT, linewidth=1.8,
                     linestyle=(0, (4, 3)), zorder=3)

@@ -147,3 +147,28 @@ def test_pace_alerts_read_the_projected_percent_of_plan(engine, cfg, month):
                     state_schema=state)
     assert [d.day for d in days] == [D - timedelta(days=2), D - timedelta(days=1), D]
     assert all(d.reading.value is not None for d in days) and days[-1].firing
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "vi", "zh"])
+def test_the_burn_up_renders_in_every_language(locale):
+    """A month under way (with its projection) and a week that is over (its result), strictly: a
+    missing glyph is a failure. The ru and zh images were looked at by eye (issue 26)."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    from charts.burnup import render
+    from charts.style import WIDTH_PX
+
+    under_way = Pace("revenue", None, Period(MONTH, date(2026, 4, 1)), 7.5e6, D,
+                     tuple(PROFILE[(date(2026, 4, 1) + timedelta(days=i)).weekday()] * 1e4 for i in range(16)),
+                     tuple(PROFILE[(D + timedelta(days=i + 1)).weekday()] * 1e4 for i in range(14)))
+    over = Pace("payments", "team:north", Period(WEEK, date(2026, 4, 6)), 200.0, date(2026, 4, 12),
+                (30.0, 28.0, 20.0, 21.0, 35.0, 24.0, 30.0), ())
+    for p in (under_way, over):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            png = render(p, locale)
+        image = Image.open(io.BytesIO(png))
+        assert image.format == "PNG" and image.width == WIDTH_PX and len(png) < 1_000_000
