@@ -28,7 +28,15 @@ from charts.style import (
     to_png,
 )
 from db.i18n import t
-from db.i18n.formats import axis_unit, fmt_compact, fmt_num, fmt_pct, fmt_period, fmt_scaled, fmt_short_date
+from db.i18n.formats import (
+    axis_unit,
+    fmt_compact,
+    fmt_num,
+    fmt_pct,
+    fmt_period,
+    fmt_scaled,
+    fmt_short_date,
+)
 from metrics.pace import Pace
 
 PLAN_COLOR = "#374151"

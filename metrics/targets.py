@@ -109,13 +109,13 @@ def usable_targets(rows: Iterable[RawRow]) -> tuple[list[Target], list[tuple[Raw
         else:
             good.setdefault((got.period, got.metric, got.scope), []).append(got)
     out = []
-    for key, found in good.items():
+    for found in good.values():
         if len(found) == 1:
             out.append(found[0])
         else:
             bad += [(RawRow(t.period.start, t.period.kind, t.metric, t.scope, t.value),
-                     f"{len(found)} rows plan {t.metric} for the {t.period.kind} of {t.period.start}"
-                     f" ({t.scope or 'company'}): overlapping periods, none is used") for t in found]
+                     (f"{len(found)} rows plan {t.metric} for the {t.period.kind} of {t.period.start}"
+                     f" ({t.scope or 'company'}): overlapping periods, none is used")) for t in found]
     return sorted(out, key=lambda t: (t.period, list(PLANNED).index(t.metric))), bad
 
 

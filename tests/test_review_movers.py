@@ -86,7 +86,7 @@ def _mover(now: pd.Series, before: pd.Series, catch_all: str) -> tuple[str, floa
                                                                                            errors="ignore")
     change = (both["now"] - both["before"]).round(2)
     top = change.abs().max()
-    key = sorted(change[change.abs() == top].index)[0]
+    key = min(change[change.abs() == top].index)
     return key, round(both.loc[key, "now"], 2), round(both.loc[key, "before"], 2)
 
 

@@ -50,9 +50,9 @@ def test_which_rows_a_digest_can_use():
     why = [w for _, w in bad]
     assert why[:5] == ["metric 'revenu' cannot be planned", "period 'quarter' is not 'month' or 'week'",
                        "a month's plan starts on its first day, not 2024-03-15", "value 0 is not a positive number",
-                       "scope 'team north' does not parse: 'team north' is not a scope: a tag has letters, digits and "
+                       ("scope 'team north' does not parse: 'team north' is not a scope: a tag has letters, digits and "
                        "the characters : . / @ + - _ (team:north, manager:ivanov); join several with & "
-                       "(team:north & region:msk), or give * for the whole company"]
+                       "(team:north & region:msk), or give * for the whole company")]
     assert why[5:] == ["2 rows plan sessions for the month of 2024-04-01 (company): overlapping periods, none is used"] * 2
 
 
@@ -73,14 +73,14 @@ def test_check_names_every_row_no_digest_can_use(source, engine, cfg):
     assert lines == [
         "targets: ok: table",
         "targets: ok: columns: 5 of the contract present with usable types",
-        "targets: ok: 3 plans (3 monthly) from 2024-03-01 to 2024-03-31: revenue; scopes: company, team:east, "
-        "team:north",
-        "targets: error: row 2024-03-01 month revenu (company): metric 'revenu' cannot be planned; nearest: "
-        "'revenue'; no digest uses it",
-        "targets: error: row 2024-03-01 month payments (company): 2 rows plan payments for the month of 2024-03-01 "
-        "(company): overlapping periods, none is used; no digest uses it",
-        "targets: error: row 2024-03-01 month payments (company): 2 rows plan payments for the month of 2024-03-01 "
-        "(company): overlapping periods, none is used; no digest uses it",
+        ("targets: ok: 3 plans (3 monthly) from 2024-03-01 to 2024-03-31: revenue; scopes: company, team:east, "
+        "team:north"),
+        ("targets: error: row 2024-03-01 month revenu (company): metric 'revenu' cannot be planned; nearest: "
+        "'revenue'; no digest uses it"),
+        ("targets: error: row 2024-03-01 month payments (company): 2 rows plan payments for the month of 2024-03-01 "
+        "(company): overlapping periods, none is used; no digest uses it"),
+        ("targets: error: row 2024-03-01 month payments (company): 2 rows plan payments for the month of 2024-03-01 "
+        "(company): overlapping periods, none is used; no digest uses it"),
         "targets: warn: scope 'team:east' (1 plans): nobody carries these tags, so no digest shows them",
     ]
     assert report.metrics == without.metrics  # the plan never stops (or starts) a metric

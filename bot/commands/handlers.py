@@ -9,7 +9,13 @@ from telegram import Update
 
 from bot.alerts.commands import status_lines
 from bot.commands.buttons import send_chat_digest
-from bot.commands.periods import REPORT_WORDS, report_period, split_period_arg, subscribe_period, unsubscribe_period
+from bot.commands.periods import (
+    REPORT_WORDS,
+    report_period,
+    split_period_arg,
+    subscribe_period,
+    unsubscribe_period,
+)
 from bot.commands.progress import ChatProgress
 from bot.commands.scopes import chat_scope, may_see_data, split_scope_arg
 from bot.context import BotContext
