@@ -1,7 +1,7 @@
 """Evaluating alert rules against the source: one reading per rule, and the backtest.
 
 A reading is the value a rule looks at and its outcome (reports.alert_machine.Outcome). State
-targets read metrics.hanging_now at an instant; flow targets read metrics.baselines for one
+targets read metrics.hanging.now at an instant; flow targets read metrics.baselines for one
 complete report day. A failure of any kind becomes an outcome too (FAILED, with the error's
 first line), so the caller records it like any other evaluation and the admins hear of it.
 """
@@ -112,7 +112,7 @@ def read_all(engine: Engine, source_schema: str, cfg: MetricConfig, specs: list[
 def _read_all(engine, source_schema, cfg, specs, scope, at, day, state_schema, baselines) -> list[Reading]:
     import sqlalchemy as sa
 
-    from metrics.hanging_now import hanging_at
+    from metrics.hanging.now import hanging_at
 
     parsed = parse_scope(scope)
     out: list[Reading] = []
@@ -173,7 +173,7 @@ def backtest(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSp
     keeps firing fires once, the state machine's rule); `firing` every day it holds.
 
     A flow target reads its metric's series once for the whole range and judges each day with
-    the digest's detector (metrics.baseline_verdicts), not one query per day; `baselines` given
+    the digest's detector (metrics.baselines.verdicts), not one query per day; `baselines` given
     (tests), each day is read through it instead."""
     dates = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
     if spec.kind != STATE and baselines is None:
@@ -196,8 +196,8 @@ def backtest(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSp
 def _flow_range(engine, source_schema, cfg, spec, dates, tz, scope, state_schema, progress) -> list[Reading]:
     import sqlalchemy as sa
 
-    from metrics.baseline_series import series
-    from metrics.baseline_verdicts import judge
+    from metrics.baselines.series import series
+    from metrics.baselines.verdicts import judge
     from metrics.detector.check import HISTORY_DAYS
 
     metric, last = metric_of(spec.target), ReportDay(dates[-1], tz)

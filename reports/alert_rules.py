@@ -4,7 +4,7 @@ A rule is a target, an operator and a number, or a target and `unusual` (outside
 metrics.baselines). Targets come in two kinds (DESIGN section 8):
 
 - state targets, `hanging` and `hanging.<pipeline>`: processes hanging at this moment, evaluated
-  every ALERT_INTERVAL_MINUTES at the current instant (metrics.hanging_now);
+  every ALERT_INTERVAL_MINUTES at the current instant (metrics.hanging.now);
 - flow targets, the checked daily numbers named by metrics.baselines.Baseline.target
   (`new_payers`, `revenue`, `breached.<pipeline>`, `sessions.<channel>`, ...), evaluated once per
   complete day, after a delay for late data.

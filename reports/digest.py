@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 
 from db.source import Source, inspect_source
 from metrics import attribution
-from metrics.baseline_series import METRICS as CHECKED_METRICS
 from metrics.baselines import Baseline, anomalies, daily_baselines
+from metrics.baselines.series import METRICS as CHECKED_METRICS
 from metrics.config import MetricConfig
 from metrics.scope import Scope, scope_params, scope_users_sql
 from reports.registry import CHARTS, REGISTRY

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from charts.spec import ChartSpec
-from metrics import attribution, campaigns, funnel, hanging, new_payers, touches
+from metrics import attribution, campaigns, funnel, hanging, new_payers
+from metrics.attribution import touches
 from metrics.config import MetricConfig
 from reports import requirements as needs
 from reports.requirements import Requirements

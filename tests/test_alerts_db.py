@@ -13,7 +13,7 @@ from bot.alerts.store import AlertStore
 from db.state import migrate
 from metrics import hanging
 from metrics.day import ReportDay
-from metrics.hanging_now import hanging_at
+from metrics.hanging.now import hanging_at
 from reports.alert_eval import Reading, backtest, due_day, read, read_all
 from reports.alert_eval import read as read_with
 from reports.alert_machine import Outcome, State

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from db.seed import seed
 from db.source import inspect_source
 from db.state import migrate
-from metrics import attribution, baseline_series, campaigns, hanging, new_payers
+from metrics import attribution, campaigns, hanging, new_payers
 from metrics.baselines import SECTION8, anomalies, section8_baselines
+from metrics.baselines import series as baseline_series
 from metrics.day import ReportDay
 from metrics.scope import Scope
 from metrics.sessions.store import ensure_days

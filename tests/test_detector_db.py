@@ -9,11 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from db.state import migrate
-from metrics import baseline_funnel, baseline_series, hanging
-from metrics.baseline_slices import as_slices, payer_slices
-from metrics.baseline_store import store_key
+from metrics import hanging
 from metrics.baselines import daily_baselines
+from metrics.baselines import series as baseline_series
+from metrics.baselines.slices import as_slices, payer_slices
+from metrics.baselines.store import store_key
 from metrics.day import ReportDay
+from metrics.funnel import series as baseline_funnel
 from metrics.sessions.store import ensure_days
 
 UTC = ZoneInfo("UTC")
@@ -198,7 +200,7 @@ def test_finished_days_are_kept_and_read_back(source, cfg, state, engine):
     source.payments((last + 1, at(D - days(20), 12), 10), (last + 2, at(D - days(2), 12), 10))
     with source.engine.begin() as conn:
         s = {x.field: x for x in baseline_series.series(conn, source.src, cfg, ReportDay(D), metrics=("new_payers",))}
-        from metrics.baseline_store import stored_series
+        from metrics.baselines.store import stored_series
 
         st = {x.field: x for x in stored_series(
             conn, source.src, cfg, ReportDay(D), None, ["new_payers"],

@@ -3,13 +3,13 @@
 Each query returns the checked numbers for every local day of the window (metrics.detector fits
 its model on all of them), with the very definitions of the metric that reports them on one day
 (the tests compare the two day by day), so the cost of a digest's baselines is a handful of range
-scans, not 85 reports; metrics.baseline_store keeps finished days, so a daily digest runs them
+scans, not 85 reports; metrics.baselines.store keeps finished days, so a daily digest runs them
 over the last three days only:
 
 - new_payers: metrics.new_payers' own query over the window (a payer is new on the day of their
   first payment ever: first in the window and none before it); money with its count of payments.
-- hanging: breaches and close rates per pipeline (metrics.baseline_hanging).
-- funnel: each step's daily conversion (metrics.baseline_funnel).
+- hanging: breaches and close rates per pipeline (metrics.hanging.series).
+- funnel: each step's daily conversion (metrics.funnel.series).
 - sessions: the session store's sessions per local day and channel. D and its 8 weekdays are
   built first when the store lacks them (at most the ~4 older than the attribution window's
   31 days); the other days of the window count where the store has them and are left out (no
@@ -32,17 +32,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics import baseline_funnel, baseline_hanging, campaigns, new_payers
-from metrics.attribution_models import session_users_sql
-from metrics.baseline_days import first_day as _first_day
-from metrics.baseline_days import weekdays_of as _days
-from metrics.baseline_days import window as _window
+from metrics import campaigns, new_payers
+from metrics.attribution.models import session_users_sql
 from metrics.baselines import Series, Slice
+from metrics.baselines.days import first_day as _first_day
+from metrics.baselines.days import weekdays_of as _days
+from metrics.baselines.days import window as _window
 from metrics.channels import channel_params, channel_sql
 from metrics.common import excluded_event_ids, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.detector.check import HISTORY_DAYS
+from metrics.funnel import series as baseline_funnel
+from metrics.hanging import series as baseline_hanging
 from metrics.scope import Scope, in_scope, scope_params
 from metrics.sessions import SessionStore
 from metrics.sessions.store import ensure_days

@@ -1,5 +1,5 @@
 """The pipelines' daily series for the baselines: processes past SLA during each day and the
-close rate, in one SQL statement per pipeline over D-back ... D (metrics.baseline_series).
+close rate, in one SQL statement per pipeline over D-back ... D (metrics.baselines.series).
 
 A process breaches on the local day of its deadline start + SLA, so each start event maps to one
 day d; it is *due* there when it is the user's latest start before d's cutoff T_d and lies in the
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics.baseline_days import first_day, window
 from metrics.baselines import Series
+from metrics.baselines.days import first_day, window
 from metrics.common import event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay

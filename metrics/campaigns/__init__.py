@@ -124,7 +124,7 @@ def _sql(src: Source, scope: Scope | None = None, until: str | None = None) -> s
         "touches_of_sends": touches_of_sends_sql(src.table("message_interactions")),
         "human_click": _human_click(src),
     }
-    return compose(steps("metrics", "campaigns.sql"), fragments, until)
+    return compose(steps("metrics.campaigns", "campaigns.sql"), fragments, until)
 
 
 def _row(r) -> CampaignRow:

@@ -49,7 +49,7 @@ def has_store(conn: Connection, src: Source) -> bool:
 def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
                   metrics: Sequence[str] | None, compute) -> list[Series]:
     """The series of D-84 ... D: kept days from the store, the others from `compute(metric, back)`
-    (metrics.baseline_series.series for one metric over D-back ... D), whose finished days are
+    (metrics.baselines.series.series for one metric over D-back ... D), whose finished days are
     kept for the next digest."""
     store = store_key(src, cfg, day.timezone, scope)
     table = src.state_table("baseline_days")

@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics.baseline_days import first_day
 from metrics.baselines import Series
+from metrics.baselines.days import first_day
 from metrics.common import event_ids, excluded_event_ids, not_excluded
 from metrics.config import PURCHASE, MetricConfig
 from metrics.day import ReportDay

@@ -17,7 +17,7 @@ baselines; the alert rules evaluate them themselves.
 
 `daily_baselines` is section 12's detector (docs/normal.md): a level that may move times a
 weekday profile over 12 weeks, bands from each number's nature, sustained shifts, drivers
-(metrics.detector, metrics.baseline_verdicts). Section 8's detector stays below as it shipped
+(metrics.detector, metrics.baselines.verdicts). Section 8's detector stays below as it shipped
 (`band`, `verdict`, `pooled_spread`, `baseline_of`, `section8_baselines`): the benchmark's
 "today's", and its hand-worked tests. Section 8, measured: the same weekday of the previous 8
 weeks, expected = median, band = expected +- 3 x max(spread, sqrt(expected), 1), the spread
@@ -255,13 +255,13 @@ def daily_baselines(conn, src: Source, cfg: MetricConfig, day: ReportDay,
     one SQL query per metric over D-84 ... D, then metrics.detector.
 
     `metrics`: only these metrics' numbers (default: every metric whose source tables exist)."""
-    from metrics.baseline_series import (  # the SQL half, imported here to keep this light
+    from metrics.baselines.series import (  # the SQL half, imported here to keep this light
         METRICS,
         TABLES,
         series,
     )
-    from metrics.baseline_store import has_store, stored_series
-    from metrics.baseline_verdicts import judge_all, with_payer_drivers
+    from metrics.baselines.store import has_store, stored_series
+    from metrics.baselines.verdicts import judge_all, with_payer_drivers
 
     if has_store(conn, src):  # finished days are kept in the state schema: only the rest is computed
         names = [m for m in METRICS if (metrics is None or m in metrics) and src.has(*TABLES[m])]
@@ -283,7 +283,7 @@ def section8_baselines(conn, src: Source, cfg: MetricConfig, day: ReportDay,
                        scope: Scope | None = None, metrics: Sequence[str] | None = None) -> list[Baseline]:
     """Section 8's detector as it shipped before section 12 (the benchmark's 'today's'): the
     same weekday of 8 weeks, one SQL query per metric over D-56 ... D."""
-    from metrics.baseline_series import series
+    from metrics.baselines.series import series
 
     return [baseline_of(s, day.day) for s in series(conn, src, cfg, day, scope, metrics, back=7 * WEEKS)
             if (s.metric, s.field) in SECTION8]

@@ -1,4 +1,4 @@
-"""The checked numbers' series (metrics.baseline_series) through the detector (metrics.detector):
+"""The checked numbers' series (metrics.baselines.series) through the detector (metrics.detector):
 one Baseline per number, with its band, verdict, sustained shift and drivers (DESIGN section 12).
 
 The glue between dates and the detector's positions: a Series becomes a History over D-84 ... D
@@ -137,12 +137,12 @@ def _is_slice(s: Series) -> bool:
 
 def with_payer_drivers(conn, src, cfg, day, scope, series: Sequence[Series], out: list[Baseline]) -> list[Baseline]:
     """The money numbers' drivers, read only when one of them is unusual: their slices cost a
-    query of their own (metrics.baseline_slices; its finished days kept like the numbers'),
+    query of their own (metrics.baselines.slices; its finished days kept like the numbers'),
     which an ordinary day does without."""
     from dataclasses import replace
 
-    from metrics.baseline_slices import SLICES, as_slices, payer_slices
-    from metrics.baseline_store import has_store, stored_series
+    from metrics.baselines.slices import SLICES, as_slices, payer_slices
+    from metrics.baselines.store import has_store, stored_series
 
     if not any(b.direction and b.metric == "new_payers" for b in out):
         return out
