@@ -15,43 +15,28 @@ targets) are `Baseline.target`:
 State targets (`hanging`, `hanging.<pipeline>`: processes hanging at this moment) are not
 baselines; the alert rules evaluate them themselves.
 
+Which numbers there are is each metric's declaration (metrics.checked.Number, the metric's
+`NUMBERS`) and their daily values its `series`; a Series and a Baseline carry their Number.
+
 `daily_baselines` is section 12's detector (docs/normal.md): a level that may move times a
 weekday profile over 12 weeks, bands from each number's nature, sustained shifts, drivers
-(metrics.detector, metrics.baselines.verdicts). Section 8's detector stays below as it shipped
-(`band`, `verdict`, `pooled_spread`, `baseline_of`, `section8_baselines`): the benchmark's
-"today's", and its hand-worked tests. Section 8, measured: the same weekday of the previous 8
-weeks, expected = median, band = expected +- 3 x max(spread, sqrt(expected), 1), the spread
-pooled over the 56 days before D (relative MAD around each weekday's median, POOL_MIN days or
-the 8 values' own MAD), rates with a binomial floor and no verdict below MIN_DENOMINATOR.
+(metrics.detector, metrics.baselines.verdicts). Section 8's detector, as it shipped before it, is
+metrics.baselines.section8: the benchmark's "today's", and its hand-worked tests.
 """
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from statistics import median
 
 from db.source import Source
+from metrics.checked import RATE, UNDECLARED, Number
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
+from metrics.detector.check import HISTORY_DAYS
 from metrics.detector.drivers import Driver
-from metrics.detector.numbers import NumberSpec, spec_of
 from metrics.scope import Scope
-
-WEEKS = 8          # D-7 ... D-56
-MIN_WEEKS = 4      # fewer same-weekday days with data: no verdict
-MIN_DENOMINATOR = 20  # rates get no verdict below this
-WIDTH = 3.0        # band half-width in units of the noise
-MAD_SCALE = 1.4826  # MAD of a normal sample x this = its standard deviation
-POOL_MIN = 28      # days of residuals the pooled spread needs (else the 8 weeks' own MAD)
-
-
-@dataclass(frozen=True)
-class Band:
-    expected: float
-    low: float
-    high: float
 
 
 @dataclass(frozen=True)
@@ -70,7 +55,7 @@ class WindowSum:
 
 @dataclass(frozen=True)
 class Baseline:
-    metric: str          # the metric's JSON block: "new_payers", "hanging", "attribution", "campaigns", "funnel"
+    metric: str          # the JSON block of the metric it belongs to
     key: str | None      # pipeline, channel or funnel step; None for company-wide numbers
     field: str           # the number's key in its metric's JSON block, e.g. "breached_today"
     value: float | None  # D's value (None: no data on D)
@@ -83,19 +68,21 @@ class Baseline:
     p: float | None = None         # the verdict's tail probability (the block ranks by it)
     window: WindowSum | None = None  # the days summed when a sustained shift flagged
     share: float | None = None     # a keyed number: its usual share of its total (the block's 5% rule)
+    # what the number is (its metric's declaration): its kind, weight and alert target's name
+    number: Number = dataclasses.field(default=UNDECLARED, compare=False, repr=False)
 
     @property
     def target(self) -> str:
-        name = TARGET_NAMES.get((self.metric, self.field), self.field)
+        name = self.number.name if self.number is not UNDECLARED else self.field
         return name if self.key is None else f"{name}.{self.key}"
 
     @property
     def is_rate(self) -> bool:
-        return (self.metric, self.field) in RATES
+        return self.number.kind == RATE
 
     @property
-    def spec(self) -> NumberSpec:
-        return spec_of(self.metric, self.field, self.key is not None)
+    def weight(self) -> int:
+        return self.number.weight_of(self.key is not None)
 
     def to_json(self) -> dict:
         return {"metric": self.metric, "key": self.key, "field": self.field, "value": self.value,
@@ -105,70 +92,10 @@ class Baseline:
                 "window": self.window.to_json() if self.window else None}
 
 
-# (metric, field) -> the target's name where it differs from the field
-TARGET_NAMES: dict[tuple[str, str], str] = {
-    ("hanging", "breached_today"): "breached",
-    ("hanging", "close_rate"): "close_rate",
-    ("campaigns", "total"): "sends",
-    ("campaigns", "conversion_rate"): "conversions",
-    ("funnel", "step_conversion"): "conversion",
-}
-RATES = {("campaigns", "block_share"), ("campaigns", "conversion_rate"), ("hanging", "close_rate"),
-         ("funnel", "step_conversion")}
-
-
-def history_days(day: date) -> list[date]:
-    """The same weekday of the previous WEEKS weeks, newest first (local calendar days: a DST
+def history_days(day: date, weeks: int = 8) -> list[date]:
+    """The same weekday of the previous `weeks` weeks, newest first (local calendar days: a DST
     week is still 7 days back)."""
-    return [day - timedelta(days=7 * k) for k in range(1, WEEKS + 1)]
-
-
-def band(history: Sequence[float], denominators: Sequence[float] | None = None,
-         relative_spread: float | None = None) -> Band | None:
-    """The usual band from the same weekday of the previous weeks (days without data left out).
-    None without a verdict (fewer than MIN_WEEKS values; a rate whose denominator is below
-    MIN_DENOMINATOR).
-
-    `denominators` given: the values are rates, each with its day's denominator; days whose
-    denominator is below MIN_DENOMINATOR are left out before counting.
-    `relative_spread` given (`pooled_spread`): spread = it x expected, instead of 1.4826 x MAD
-    of the 8 values themselves."""
-    if denominators is not None:
-        kept = [(v, n) for v, n in zip(history, denominators, strict=True)
-                if v is not None and n is not None and n >= MIN_DENOMINATOR]
-        values = [v for v, _ in kept]
-    else:
-        values = [v for v in history if v is not None]
-    if len(values) < MIN_WEEKS:
-        return None
-    expected = float(median(values))
-    if relative_spread is None:
-        spread = MAD_SCALE * float(median(abs(v - expected) for v in values))
-    else:
-        spread = relative_spread * expected
-    if denominators is None:
-        floor = max(math.sqrt(expected), 1.0)
-    else:
-        n = float(median(n for _, n in kept))
-        p = min(max(expected, 0.0), 1.0)
-        # one event in n is the rate's granularity, as 1 is a count's
-        floor = max(math.sqrt(p * (1 - p) / n), 1 / n)
-    half = WIDTH * max(spread, floor)
-    return Band(round(expected, 4), round(max(expected - half, 0.0), 4), round(expected + half, 4))
-
-
-def verdict(value: float | None, b: Band | None, denominator: float | None = None) -> str | None:
-    """"low" / "high" when `value` lies outside the band; None inside it or without a verdict (no
-    band, no value, or a rate whose own denominator is below MIN_DENOMINATOR)."""
-    if b is None or value is None:
-        return None
-    if denominator is not None and denominator < MIN_DENOMINATOR:
-        return None
-    if value < b.low:
-        return "low"
-    if value > b.high:
-        return "high"
-    return None
+    return [day - timedelta(days=7 * k) for k in range(1, weeks + 1)]
 
 
 @dataclass(frozen=True)
@@ -195,10 +122,11 @@ class Series:
     numerators: dict[date, float] | None = None  # rates: the count the share is of (exact, unrounded)
     counts: dict[date, float] | None = None  # money: how many payments made it
     slices: tuple[Slice, ...] = ()  # the number split by a dimension, for its drivers
+    number: Number = dataclasses.field(default=UNDECLARED, compare=False, repr=False)  # its declaration
 
     @property
     def target(self) -> str:
-        name = TARGET_NAMES.get((self.metric, self.field), self.field)
+        name = self.number.name if self.number is not UNDECLARED else self.field
         return name if self.key is None else f"{name}.{self.key}"
 
     def value(self, d: date) -> float | None:
@@ -216,77 +144,28 @@ class Series:
         return self.denominators.get(d, 0.0)
 
 
-def pooled_spread(value: Callable[[date], float | None], day: date) -> float | None:
-    """The relative day-to-day noise of D-56 ... D-1 with the weekly pattern taken out: 1.4826 x
-    MAD of (x - m) / m, m being the median of x's own weekday, from up to 56 days instead of 8.
-    Relative, so a quiet weekend and a busy Monday pool together. None when fewer than POOL_MIN
-    days can be used (a weekday counts with at least MIN_WEEKS values and a median above 0)."""
-    groups: dict[int, list[float]] = {}
-    for i in range(1, 7 * WEEKS + 1):
-        d = day - timedelta(days=i)
-        v = value(d)
-        if v is not None:
-            groups.setdefault(d.weekday(), []).append(v)
-    residuals = []
-    for g in groups.values():
-        m = median(g)
-        if len(g) >= MIN_WEEKS and m > 0:
-            residuals += [(v - m) / m for v in g]
-    if len(residuals) < POOL_MIN:
-        return None
-    centre = median(residuals)
-    return MAD_SCALE * float(median(abs(r - centre) for r in residuals))
+# A metric's checked numbers day by day over D-back ... D: (conn, src, cfg, day, scope, back).
+SeriesFn = Callable[..., list[Series]]
 
 
-def baseline_of(s: Series, day: date) -> Baseline:
-    past = history_days(day)
-    hist = [s.value(d) for d in past]
-    dens = [s.denominator(d) for d in past] if s.denominators is not None else None
-    b = band(hist, dens, None if s.denominators is not None else pooled_spread(s.value, day))
-    value = s.value(day)
-    direction = verdict(value, b, s.denominator(day) if s.denominators is not None else None)
-    return Baseline(s.metric, s.key, s.field, value,
-                    b.expected if b else None, b.low if b else None, b.high if b else None, direction)
-
-
-def daily_baselines(conn, src: Source, cfg: MetricConfig, day: ReportDay,
-                    scope: Scope | None = None, metrics: Sequence[str] | None = None) -> list[Baseline]:
-    """Every checked number of D with its band, verdict, shift and drivers (DESIGN section 12):
-    one SQL query per metric over D-84 ... D, then metrics.detector.
-
-    `metrics`: only these metrics' numbers (default: every metric whose source tables exist)."""
-    from metrics.baselines.series import (  # the SQL half, imported here to keep this light
-        METRICS,
-        TABLES,
-        series,
-    )
+def daily_baselines(conn, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
+                    sources: Mapping[str, SeriesFn]) -> list[Baseline]:
+    """Every checked number of D with its verdict, shift and drivers (DESIGN section 12): each
+    metric's `series` over D-84 ... D (its finished days kept in the state schema), then
+    metrics.detector. `sources`: metric name -> its series function (the metric specs')."""
     from metrics.baselines.store import has_store, stored_series
     from metrics.baselines.verdicts import judge_all, with_payer_drivers
 
+    def over(fn: SeriesFn) -> Callable[[int], list[Series]]:
+        return lambda back: fn(conn, src, cfg, day, scope, back)
+
+    computes = {name: over(fn) for name, fn in sources.items()}
     if has_store(conn, src):  # finished days are kept in the state schema: only the rest is computed
-        names = [m for m in METRICS if (metrics is None or m in metrics) and src.has(*TABLES[m])]
-        found = stored_series(conn, src, cfg, day, scope, names,
-                              lambda m, back: series(conn, src, cfg, day, scope, (m,), back))
+        found = stored_series(conn, src, cfg, day, scope, computes)
     else:
-        found = series(conn, src, cfg, day, scope, metrics)
+        found = [s for compute in computes.values() for s in compute(HISTORY_DAYS)]
     out = judge_all(found, day.day, cfg.baselines.holidays)
-    return with_payer_drivers(conn, src, cfg, day, scope, found, out)
-
-
-# the numbers section 8 checked (it had no conversions and no close rates)
-SECTION8 = {("new_payers", f) for f in ("new_payers", "new_payer_revenue", "revenue", "payments")} | {
-    ("hanging", "breached_today"), ("attribution", "sessions"),
-    ("campaigns", "total"), ("campaigns", "block_share"), ("campaigns", "conversion_rate")}
-
-
-def section8_baselines(conn, src: Source, cfg: MetricConfig, day: ReportDay,
-                       scope: Scope | None = None, metrics: Sequence[str] | None = None) -> list[Baseline]:
-    """Section 8's detector as it shipped before section 12 (the benchmark's 'today's'): the
-    same weekday of 8 weeks, one SQL query per metric over D-56 ... D."""
-    from metrics.baselines.series import series
-
-    return [baseline_of(s, day.day) for s in series(conn, src, cfg, day, scope, metrics, back=7 * WEEKS)
-            if (s.metric, s.field) in SECTION8]
+    return with_payer_drivers(conn, src, cfg, day, scope, (found, out))
 
 
 def anomalies(baselines: Sequence[Baseline]) -> list[Baseline]:
