@@ -6,7 +6,7 @@ several shapes, with one-day changes, a conversion incident and a sustained drif
 1. A seeded dataset (bench.datasets: a fixed daily volume over the evaluated months plus the 12
    weeks the first evaluated day's model reads), kept in Postgres for the next run; its session
    store built for every day. One SQL query per metric reads every checked number over the whole
-   range (metrics.baseline_series with a long window), and every payment for the scenarios.
+   range (metrics.baselines.series with a long window), and every payment for the scenarios.
 2. Scenarios (bench.scenarios: the seeded numbers thinned, with a weekly rhythm): flat, steady
    growth (+50% over 8 weeks), decline (-25% over 8 weeks), small (~5 payments a day). Per
    scenario and detector: days per 30 with anything in the block (all numbers together), and the
@@ -37,7 +37,7 @@ from db.engine import database_url, make_engine
 from db.settings import load_settings
 from db.source import inspect_source
 from db.state import migrate
-from metrics import baseline_series
+from metrics.baselines import series as baseline_series
 from metrics.config import load_config
 from metrics.day import ReportDay
 from metrics.detector.check import HISTORY_DAYS

@@ -1,6 +1,6 @@
 """The two detectors the benchmark compares, on the same series, and how it scores them.
 
-- new: DESIGN section 12 as shipped (metrics.baseline_verdicts.judge_all; the block of
+- new: DESIGN section 12 as shipped (metrics.baselines.verdicts.judge_all; the block of
   reports.attention: ranked, at most 5 lines, slices under 5% left out);
 - today's: section 8 as shipped before it (metrics.baselines.baseline_of, pooled spread; its block
   was every anomaly), on the numbers it checked (no conversions, no close rates).
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from metrics.baseline_verdicts import judge, judge_all
 from metrics.baselines import SECTION8, Baseline, Series, baseline_of
+from metrics.baselines.verdicts import judge, judge_all
 from reports.attention import shown
 
 

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from bench.datasets import DatasetSpec
 from bench.measure import Run
+from reports.registry import names
 
-METRICS = ("hanging", "new_payers", "funnel", "attribution", "campaigns")
+METRICS = names()  # the registry's, in digest order
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ too, exactly as under run_polling).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from telegram import BotCommand, BotCommandScopeDefault, Update
@@ -30,7 +32,6 @@ from bot.delivery.deliver import Delivery
 from bot.delivery.flood import MessageRateLimiter
 from bot.delivery.sweep import Sweeper
 from bot.ops.logs import bind_update
-from bot.ops.runner import release, webhook_args
 from bot.ops.telemetry import Telemetry
 from bot.ops.web import instrument
 from bot.schedule import schedule_alerts, schedule_chat, schedule_sweep, unschedule_chat
@@ -40,9 +41,11 @@ from db.i18n import LOCALES, t
 from db.settings import Settings
 from db.state import migrate
 from metrics.config import MetricConfig
-from reports.request import METRICS
+from reports.registry import names as metric_names
 
 log = logging.getLogger("salespulse.bot")
+
+RELEASE_WAIT = 3.0  # seconds the cancelled deliveries get to unwind (their last ledger write)
 
 
 def _file_url(base_url: str) -> str:
@@ -53,7 +56,7 @@ def _file_url(base_url: str) -> str:
 def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
                       clock: Clock | None = None, digest_builder: DigestBuilder | None = None,
                       options: BotOptions | None = None,
-                      names: tuple[str, ...] = METRICS, leads_builder=None) -> Application:
+                      names: tuple[str, ...] | None = None, leads_builder=None) -> Application:
     options = options or BotOptions()
     if digest_builder is None:
         # the daily digest, or a week or month in review (DESIGN section 13)
@@ -90,7 +93,7 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
             schedule_chat(app, sub)
 
     delivery = Delivery(store, cache, options, bot=app.bot, clock=clock, grace=grace,
-                        admin_ids=settings.admin_user_ids, default_locale=settings.locale, names=names,
+                        admin_ids=settings.admin_user_ids, default_locale=settings.locale, names=names or metric_names(),
                         on_migrate=on_migrate, on_deactivate=lambda chat_id: unschedule_chat(app, chat_id),
                         after_digest=buttons.after_digest_hook(app))
     sweeper = Sweeper(delivery, store, clock, grace,
@@ -131,6 +134,28 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.migrated))
     app.add_error_handler(handlers.on_error)
     return app
+
+
+def webhook_args(settings: Settings) -> dict:
+    """Updater.start_webhook's arguments (run_webhook takes the same): listen on the path of
+    TELEGRAM_WEBHOOK_URL; Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token."""
+    return {"listen": settings.webhook_listen, "port": settings.webhook_port,
+            "url_path": urlsplit(settings.telegram_webhook_url).path.lstrip("/"),
+            "webhook_url": settings.telegram_webhook_url,
+            "secret_token": settings.telegram_webhook_secret, "allowed_updates": Update.ALL_TYPES}
+
+
+async def release(app: Application) -> None:
+    """Cancel the deliveries in flight and let them unwind; stop /healthz and /metrics."""
+    delivery = app.bot_data.delivery
+    delivery.cancel_all()
+    try:
+        await asyncio.wait_for(delivery.idle(), RELEASE_WAIT)
+    except TimeoutError:
+        log.warning("deliveries still unwinding after %.0f s; their rows resume at the next start",
+                    RELEASE_WAIT)
+    if app.bot_data.status is not None:
+        await app.bot_data.status.stop()
 
 
 # The command menu, in order; each command's description is the catalogue's command.<name>.

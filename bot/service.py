@@ -10,7 +10,7 @@ import logging
 import time as _time
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -150,8 +150,8 @@ def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg,
     """`stages` (bot.ops.telemetry.Telemetry.stages) wraps the builder's progress to time each stage."""
     def build(day: date, tz: str, locale: str, names: tuple[str, ...], progress: Progress | None = None,
               scope: str | None = None, period: str = "day"):
-        req = report_request(ReportDay(day, tz), locale=locale, scope=scope, metrics=names,
-                             source_schema=source_schema, state_schema=state_schema, period=period)
+        req = replace(report_request(ReportDay(day, tz), locale=locale, scope=scope, metrics=names,
+                                     source_schema=source_schema, state_schema=state_schema), period=period)
         with (stages(progress) if stages is not None else nullcontext(progress)) as step:
             return builder(engine, cfg, req, progress=step)
     return build

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metrics.baseline_slices import NO_OWNER, NO_SESSION
+from metrics.baselines.slices import NO_OWNER, NO_SESSION
 from metrics.review import DIMENSIONS, FIELD_OF, PeriodNumbers
 
 CATCH_ALL = frozenset({NO_OWNER, NO_SESSION})

@@ -1,7 +1,8 @@
 """New paying users: users whose first-ever payment (amount > 0) falls on day D.
 
 One range scan of payments over the series window; the "first ever" check is a per-user probe of
-payments before the window, so the cost follows the window's payers, not the whole history.
+payments before the window, so the cost follows the window's payers, not the whole history. The
+same statement gives the day's report (`compute`) and the checked numbers' history (`series`).
 """
 from __future__ import annotations
 
@@ -12,10 +13,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
+from metrics.baselines import Series
+from metrics.baselines.days import first_day
+from metrics.checked import COUNT, MONEY, Number
 from metrics.common import excluded_event_ids, money, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope, in_scope, scope_params
+
+# The checked numbers (docs/normal.md): all company-wide; money and payers weigh most. In the
+# order the block names them when they are equally certain (a day without payments).
+NUMBERS = (
+    Number("new_payers", "new_payers", COUNT, 4, aliases=("payers",)),
+    Number("new_payers", "payments", COUNT, 4),
+    Number("new_payers", "revenue", MONEY, 4),
+    Number("new_payers", "new_payer_revenue", MONEY, 4),
+)
 
 
 @dataclass(frozen=True)
@@ -121,3 +134,20 @@ def compute(
         week_ago=at(day.day - timedelta(days=7)),
         daily=[at(series_first + timedelta(days=i)) for i in range(cfg.new_payers_series_days)],
     )
+
+
+def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
+           back: int) -> list[Series]:
+    """NUMBERS day by day over D-back ... D, from `compute`'s own statement; money with its count
+    of payments (its band needs to know how many made it)."""
+    rows = conn.execute(sa.text(_sql(src, scope)), {
+        "tz": day.timezone, "window_start": day.midnight(day.day - timedelta(days=back)), "window_end": day.end,
+        "excluded_ids": excluded_event_ids(conn, src, cfg),
+    } | scope_params(scope)).all()
+    first = first_day(conn, src, "payments", "transaction_created_at", day)
+    column = {"new_payers": 1, "new_payer_revenue": 2, "payments": 3, "revenue": 5}  # the JSON's order
+    counts = {"new_payer_revenue": 1, "revenue": 3}  # new payers make their revenue, payments the rest
+    number = {n.field: n for n in NUMBERS}
+    return [Series("new_payers", None, f, first, {r[0]: float(r[i]) for r in rows},
+                   counts={r[0]: float(r[counts[f]]) for r in rows} if f in counts else None, number=number[f])
+            for f, i in column.items()]

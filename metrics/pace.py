@@ -12,7 +12,7 @@ day d (a count's mu, money's log-normal mean). So a month whose weekends are sti
 projected as a straight line. Without enough history for a model (fewer than 3 weeks) there is
 no projection: `projected` is None. On P's last day projected = actual: the plan's result.
 
-The days summed are X's own series (metrics.baseline_series, with the very definitions of the
+The days summed are X's own series (its metric's `series`, with the very definitions of the
 daily digest); a day before the data begin counts 0. docs/plan.md works one month by hand.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from metrics.baselines import Series
+from metrics.baselines.verdicts import projected
 from metrics.periods import Period
 from metrics.targets import MONEY, PLANNED, Target
 
@@ -118,8 +119,6 @@ def planned_series(series: Sequence[Series], metric: str) -> Series | None:
 
 def pace_of(s: Series, target: Target, day: date, holidays: Iterable[date] = ()) -> Pace:
     """`target`'s pace on `day` (in its period) from its number's series `s`."""
-    from metrics.baseline_verdicts import projected
-
     p = target.period
     if not p.contains(day):
         raise ValueError(f"{day} is not in the {p.kind} of {p.start}")

@@ -1,27 +1,27 @@
 """The numbers of a week or a month in review (DESIGN section 13; the definitions: docs/plan.md).
 
 A period's number is the sum of its days' numbers, each day counted as the daily digest counts it
-(metrics.baseline_series: the checked numbers' own SQL over the period's days; so a new payer is
+(each metric's `series`: its checked numbers' own SQL over the period's days; so a new payer is
 new once, on the day of their first payment ever). A number *reaches* a period when its data
 begin on or before the period's first day (and, for sessions, every day of it is in the session
 store, built here when missing); else it is None for that period and is compared with nothing.
 
 The slices of the movers, over the period:
 - channel: revenue by the channel the default attribution model credits (last non-direct click),
-  owner: revenue by the lead owner's tag (metrics.baseline_slices: the money numbers' drivers);
+  owner: revenue by the lead owner's tag (metrics.baselines.slices: the money numbers' drivers);
 - campaign: the revenue metrics.campaigns credits to the period's sends, per campaign;
 - pipeline: the processes that breached their SLA, per pipeline.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics.baselines import Series
+from metrics.baselines import Series, SeriesFn
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.pace import planned_series
@@ -44,12 +44,13 @@ class PeriodNumbers:
 
 @dataclass(frozen=True)
 class Ask:
-    """Which periods to read, for whom: `with_slices` the periods whose movers are compared."""
+    """Which periods to read, for whom, from which metrics' series (metric -> its `series`: those
+    with numbers that sum over days); `with_slices`: the periods whose movers are compared."""
     periods: tuple[Period, ...]      # the first is the period in review, the others compared with it
     timezone: str
     scope: Scope | None
+    sources: Mapping[str, SeriesFn]
     with_slices: frozenset[Period] = frozenset()
-    metrics: tuple[str, ...] = ("new_payers", "hanging", "attribution", "campaigns")
 
 
 def reaches(s: Series | None, p: Period) -> bool:
@@ -97,23 +98,20 @@ def _runs(periods: Sequence[Period]) -> list[list[Period]]:
 
 def read_periods(conn: Connection, src: Source, cfg: MetricConfig, ask: Ask) -> dict[Period, PeriodNumbers]:
     """Every period of `ask`, each contiguous run of them read with one query per metric."""
-    from metrics.baseline_series import TABLES, series
-
-    names = [m for m in ("new_payers", "hanging", "attribution", "campaigns") if m in ask.metrics and src.has(*TABLES[m])]
     out: dict[Period, PeriodNumbers] = {}
     for run in _runs(ask.periods):
         day = ReportDay(run[-1].end, ask.timezone)
         back = (run[-1].end - run[0].start).days
-        if "attribution" in names:
+        if "attribution" in ask.sources:
             _build_sessions(conn, src, cfg, day, [d for p in run for d in p.dates()])
-        found = series(conn, src, cfg, day, ask.scope, names, back)
+        found = [s for fn in ask.sources.values() for s in fn(conn, src, cfg, day, ask.scope, back)]
         wanted = [p for p in run if p in ask.with_slices]
         money = _payer_slices(conn, src, cfg, day, ask.scope, back) if wanted else []
         for p in run:
             got = numbers_of(found, p, whole=p != ask.periods[0])
             if p in ask.with_slices:
                 got.slices.update(_money_slices(money, p))
-                if "campaigns" in names:
+                if "campaigns" in ask.sources:
                     got.slices["campaign"] = campaign_revenue(conn, src, cfg, ReportDay(p.end, ask.timezone),
                                                               p.days, ask.scope)
             out[p] = got
@@ -123,7 +121,7 @@ def read_periods(conn: Connection, src: Source, cfg: MetricConfig, ask: Ask) -> 
 def _build_sessions(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, days: list[date]) -> None:
     """The days of the periods in the session store, from the first web event on (never years of
     empty days before the data begin)."""
-    from metrics.baseline_days import first_day
+    from metrics.baselines.days import first_day
     from metrics.sessions.store import ensure_days
 
     first = first_day(conn, src, "web_events", "happened_at", day)
@@ -133,7 +131,7 @@ def _build_sessions(conn: Connection, src: Source, cfg: MetricConfig, day: Repor
 
 
 def _payer_slices(conn, src, cfg, day: ReportDay, scope, back: int) -> list[Series]:
-    from metrics.baseline_slices import payer_slices
+    from metrics.baselines.slices import payer_slices
 
     return [s for s in payer_slices(conn, src, cfg, day, scope, back) if s.field == "revenue"]
 

@@ -27,7 +27,7 @@ from metrics.scope import Scope, ScopeError, canonical
 log = logging.getLogger(__name__)
 
 TABLE = "targets"
-# A plannable number -> the (metric, field) of its daily series (metrics.baseline_series).
+# A plannable number -> the (metric, field) of its daily series (its metric's `series`).
 # conversions: every campaign channel's credited conversions together.
 PLANNED: dict[str, tuple[str, str]] = {
     "revenue": ("new_payers", "revenue"),

@@ -1,8 +1,8 @@
 """Evaluating alert rules against the source: one reading per rule, and the backtest.
 
 A reading is the value a rule looks at and its outcome (reports.alert_machine.Outcome). State
-targets read metrics.hanging_now at an instant; flow targets read metrics.baselines for one
-complete report day. A failure of any kind becomes an outcome too (FAILED, with the error's
+targets read their metric spec's `state` at an instant (hanging: metrics.hanging.now); flow
+targets read the checked numbers (reports.baselines) for one complete report day. A failure of any kind becomes an outcome too (FAILED, with the error's
 first line), so the caller records it like any other evaluation and the admins hear of it.
 """
 from __future__ import annotations
@@ -15,17 +15,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from db.source import inspect_source
+from db.source import DEFAULT_STATE_SCHEMA, inspect_source
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import parse_scope
 from reports.alert_machine import Outcome, fired_days
 from reports.alert_rules import STATE, UNUSUAL, RuleSpec, holds, metric_of
+from reports.baselines import checked, prepare_store
 from reports.pace_alerts import is_pace, pace_readings
+from reports.registry import REGISTRY
 
 log = logging.getLogger("salespulse.alerts")
 
-Baselines = Callable[..., list]  # metrics.baselines.daily_baselines(conn, src, cfg, day, scope=, metrics=)
+Baselines = Callable[..., list]  # reports.baselines.checked(conn, src, cfg, day, scope=, metrics=)
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,6 @@ def _flow_reading(spec: RuleSpec, found, day: date) -> Reading:
                    detail=None if found.value is not None else f"no value of {spec.target} on {day}")
 
 
-def _default_baselines() -> Baselines:
-    from metrics.baselines import daily_baselines
-
-    return daily_baselines
-
-
 def _first_line(exc: BaseException) -> str:
     from db.engine import redact
 
@@ -81,45 +77,48 @@ def _first_line(exc: BaseException) -> str:
     return redact(f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__)[:500]
 
 
-def read(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSpec, scope: str | None, *,
-         at: datetime | None = None, day: ReportDay | None = None, state_schema: str = "salespulse",
-         baselines: Baselines | None = None) -> Reading:
-    """One reading at instant `at` (state target) or on report day `day` (flow target)."""
-    return read_all(engine, source_schema, cfg, [spec], scope, at=at, day=day, state_schema=state_schema,
-                    baselines=baselines)[0]
+@dataclass(frozen=True)
+class Reader:
+    """Where alert rules read their numbers: the database, its source and state schemas, the
+    metric configuration, and the detector (reports.baselines.checked; tests give section 8's)."""
+    engine: Engine
+    source_schema: str
+    cfg: MetricConfig
+    state_schema: str = DEFAULT_STATE_SCHEMA
+    baselines: Baselines | None = None  # None: the digest's detector (reports.baselines.checked)
+
+    def read(self, spec: RuleSpec, scope: str | None, *, at: datetime | None = None,
+             day: ReportDay | None = None) -> Reading:
+        """One reading at instant `at` (state target) or on report day `day` (flow target)."""
+        return self.read_all([spec], scope, at=at, day=day)[0]
+
+    def read_all(self, specs: list[RuleSpec], scope: str | None, *, at: datetime | None = None,
+                 day: ReportDay | None = None) -> list[Reading]:
+        """The readings of several rules of one scope: the state targets at instant `at`, the flow
+        targets on report day `day`. Each number is computed once for all of them (one read of a
+        state target per scope and check, one baselines query per metric), however many rules
+        read it. A failure other than a lost database connection (raised: the caller retries)
+        becomes a FAILED reading of the rules that needed that number."""
+        import sqlalchemy as sa
+
+        try:
+            return _read_all(self, specs, parse_scope(scope), at, day)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the scope or the source itself: every rule of the group fails
+            log.warning("alerts (scope %s): evaluation failed: %s", scope or "company", _first_line(exc))
+            return [Reading(Outcome.FAILED, at=at, day=day.day if day else None, detail=_first_line(exc))
+                    for _ in specs]
 
 
-def read_all(engine: Engine, source_schema: str, cfg: MetricConfig, specs: list[RuleSpec], scope: str | None, *,
-             at: datetime | None = None, day: ReportDay | None = None, state_schema: str = "salespulse",
-             baselines: Baselines | None = None) -> list[Reading]:
-    """The readings of several rules of one scope: the state targets at instant `at`, the flow
-    targets on report day `day`. Each number is computed once for all of them (one hanging query
-    per scope and check, one baselines query per metric), however many rules read it. A failure
-    other than a lost database connection (raised: the caller retries) becomes a FAILED reading
-    of the rules that needed that number."""
+def _read_all(reader: Reader, specs: list[RuleSpec], scope, at, day) -> list[Reading]:
     import sqlalchemy as sa
 
-    try:
-        return _read_all(engine, source_schema, cfg, specs, scope, at, day, state_schema,
-                         baselines or _default_baselines())
-    except (sa.exc.OperationalError, sa.exc.InterfaceError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the scope or the source itself: every rule of the group fails
-        log.warning("alerts (scope %s): evaluation failed: %s", scope or "company", _first_line(exc))
-        return [Reading(Outcome.FAILED, at=at, day=day.day if day else None, detail=_first_line(exc))
-                for _ in specs]
-
-
-def _read_all(engine, source_schema, cfg, specs, scope, at, day, state_schema, baselines) -> list[Reading]:
-    import sqlalchemy as sa
-
-    from metrics.hanging_now import hanging_at
-
-    parsed = parse_scope(scope)
+    cfg = reader.cfg
     out: list[Reading] = []
-    with engine.connect() as conn:
-        src = inspect_source(conn, source_schema, state_schema)
-        computed: dict[str, object] = {}  # "hanging" or a metric name -> its numbers (or the failure)
+    with reader.engine.connect() as conn:
+        src = inspect_source(conn, reader.source_schema, reader.state_schema)
+        computed: dict[str, object] = {}  # a state target's or a metric's numbers (or the failure)
 
         def numbers(key: str, compute):
             if key not in computed:
@@ -135,33 +134,41 @@ def _read_all(engine, source_schema, cfg, specs, scope, at, day, state_schema, b
             return computed[key]
 
         for spec in specs:
+            if is_pace(spec.target):  # the plan's pace (reports.pace_alerts): the percent of plan projected
+                got = numbers("pace", lambda: pace_readings(conn, src, cfg, day, scope))
+                value = None if isinstance(got, Exception) else got.get(spec.target)
+                out.append(Reading(Outcome.FAILED, day=day.day, detail=_first_line(got)) if isinstance(got, Exception)
+                           else Reading(judge(spec, value), value, day=day.day, detail=None if value is not None else
+                                        f"no plan or no projection of {spec.target} on {day.day}"))
+                continue
+            metric = REGISTRY[metric_of(spec.target)]
             if spec.kind == STATE:
-                if not src.has("events", "events_dict"):
-                    out.append(Reading(Outcome.NODATA, at=at, detail="the source has no events table"))
+                if missing := metric.needs(cfg).missing(src):
+                    out.append(Reading(Outcome.NODATA, at=at, detail=f"the source has no {', '.join(missing)} "
+                                                                     f"table{'s' if len(missing) > 1 else ''}"))
                     continue
-                now = numbers("hanging", lambda: hanging_at(conn, src, cfg, at, parsed))
+                now = numbers(metric.name, lambda m=metric: m.state.read(conn, src, cfg, at, scope))
                 if isinstance(now, Exception):
                     out.append(Reading(Outcome.FAILED, at=at, detail=_first_line(now)))
                     continue
-                value = float(now.total if spec.target == "hanging" else now.by_pipeline[spec.target.partition(".")[2]])
+                _, dot, key = spec.target.partition(".")
+                value = float(now.by_key[key] if dot else now.total)
                 out.append(Reading(judge(spec, value), value, at=at))
-            elif is_pace(spec.target):  # the plan's pace (reports.pace_alerts): percent of plan projected
-                got = numbers("pace", lambda: pace_readings(conn, src, cfg, day, parsed))
-                if isinstance(got, Exception):
-                    out.append(Reading(Outcome.FAILED, day=day.day, detail=_first_line(got)))
-                    continue
-                value = got.get(spec.target)
-                detail = None if value is not None else f"no plan or no projection of {spec.target} on {day.day}"
-                out.append(Reading(judge(spec, value), value, day=day.day, detail=detail))
             else:
-                metric = metric_of(spec.target)
-                found = numbers(metric, lambda m=metric: {
-                    b.target: b for b in baselines(conn, src, cfg, day, scope=parsed, metrics=(m,))})
+                found = numbers(metric.name, lambda m=metric.name: _flow_numbers(reader, conn, src, day, scope, m))
                 if isinstance(found, Exception):
                     out.append(Reading(Outcome.FAILED, day=day.day, detail=_first_line(found)))
                     continue
                 out.append(_flow_reading(spec, found.get(spec.target), day.day))
     return out
+
+
+def _flow_numbers(reader: Reader, conn, src, day: ReportDay, scope, metric: str) -> dict:
+    """Target -> its Baseline on `day`: the session days it reads built first, as a digest does."""
+    conn.commit()  # the store is prepared on connections of its own
+    prepare_store(reader.engine, src, reader.cfg, [day], (metric,))
+    judge_day = reader.baselines or checked
+    return {b.target: b for b in judge_day(conn, src, reader.cfg, day, scope=scope, metrics=(metric,))}
 
 
 @dataclass(frozen=True)
@@ -172,29 +179,36 @@ class BacktestDay:
     firing: bool = False  # the rule is firing on this day (every day of a run, not only its first)
 
 
-def backtest(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSpec, *, last_day: date,
-             days: int, tz: str, scope: str | None = None, state_schema: str = "salespulse",
-             baselines: Baselines | None = None,
+@dataclass(frozen=True)
+class Days:
+    """The report days a backtest replays: the `count` days ending `last` in zone `tz`."""
+    last: date
+    count: int
+    tz: str
+
+    @property
+    def dates(self) -> list[date]:
+        return [self.last - timedelta(days=back) for back in range(self.count - 1, -1, -1)]
+
+
+def backtest(reader: Reader, spec: RuleSpec, days: Days, scope: str | None = None,
              progress: Callable[[date], None] | None = None) -> list[BacktestDay]:
-    """The rule replayed over the `days` report days ending `last_day`: a flow target on each
-    day, a state target at each day's cutoff (the end of the day, as the digest reads hanging).
-    `fired` marks the days whose evaluation would have sent a `firing` message (a rule that
-    keeps firing fires once, the state machine's rule); `firing` every day it holds.
+    """The rule replayed over `days`: a flow target on each day, a state target at each day's
+    cutoff (the end of the day, as the digest reads hanging). `fired` marks the days whose
+    evaluation would have sent a `firing` message (a rule that keeps firing fires once, the state
+    machine's rule); `firing` every day it holds.
 
     A flow target reads its metric's series once for the whole range and judges each day with
-    the digest's detector (metrics.baseline_verdicts), not one query per day; `baselines` given
-    (tests), each day is read through it instead."""
-    dates = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
-    if spec.kind != STATE and baselines is None and not is_pace(spec.target):
-        readings = list(zip(dates, _flow_range(engine, source_schema, cfg, spec, dates, tz, scope, state_schema,
-                                               progress), strict=True))
+    the digest's detector (metrics.baselines.verdicts), not one query per day; a reader with a
+    detector of its own (tests) reads each day through it instead."""
+    dates = days.dates
+    if spec.kind != STATE and reader.baselines is None and not is_pace(spec.target):
+        readings = list(zip(dates, _flow_range(reader, spec, days, scope, progress), strict=True))
     else:
         readings = []
         for d0 in dates:
-            d = ReportDay(d0, tz)
-            r = (read(engine, source_schema, cfg, spec, scope, at=d.end, state_schema=state_schema)
-                 if spec.kind == STATE else
-                 read(engine, source_schema, cfg, spec, scope, day=d, state_schema=state_schema, baselines=baselines))
+            d = ReportDay(d0, days.tz)
+            r = (reader.read(spec, scope, at=d.end) if spec.kind == STATE else reader.read(spec, scope, day=d))
             readings.append((d.day, r))
             if progress is not None:
                 progress(d.day)
@@ -202,29 +216,32 @@ def backtest(engine: Engine, source_schema: str, cfg: MetricConfig, spec: RuleSp
     return [BacktestDay(day, r, i in fired, r.outcome is Outcome.HOLDS) for i, (day, r) in enumerate(readings)]
 
 
-def _flow_range(engine, source_schema, cfg, spec, dates, tz, scope, state_schema, progress) -> list[Reading]:
+def _flow_range(reader: Reader, spec: RuleSpec, days: Days, scope: str | None,
+                progress: Callable[[date], None] | None) -> list[Reading]:
     import sqlalchemy as sa
 
-    from metrics.baseline_series import series
-    from metrics.baseline_verdicts import judge
+    from metrics.baselines.verdicts import judge
     from metrics.detector.check import HISTORY_DAYS
 
-    metric, last = metric_of(spec.target), ReportDay(dates[-1], tz)
+    dates, metric = days.dates, REGISTRY[metric_of(spec.target)]
+    last = ReportDay(dates[-1], days.tz)
     try:
-        with engine.connect() as conn:
-            src = inspect_source(conn, source_schema, state_schema)
-            found = {s.target: s for s in series(conn, src, cfg, last, parse_scope(scope), (metric,),
-                                                  back=len(dates) - 1 + HISTORY_DAYS, built_days=dates)}
+        with reader.engine.connect() as conn:
+            src = inspect_source(conn, reader.source_schema, reader.state_schema)
+            conn.commit()
+            prepare_store(reader.engine, src, reader.cfg, [ReportDay(d, days.tz) for d in dates], (metric.name,))
+            found = {s.target: s for s in metric.series(conn, src, reader.cfg, last, parse_scope(scope),
+                                                          len(dates) - 1 + HISTORY_DAYS)}
             conn.commit()
     except (sa.exc.OperationalError, sa.exc.InterfaceError):
         raise
     except Exception as exc:  # noqa: BLE001 - the rule's error state, as a reading
-        log.warning("alerts backtest (scope %s): %s failed: %s", scope or "company", metric, _first_line(exc))
+        log.warning("alerts backtest (scope %s): %s failed: %s", scope or "company", metric.name, _first_line(exc))
         return [Reading(Outcome.FAILED, day=d, detail=_first_line(exc)) for d in dates]
     out = []
     for d in dates:
         s = found.get(spec.target)
-        out.append(_flow_reading(spec, None if s is None else judge(s, d, cfg.baselines.holidays), d))
+        out.append(_flow_reading(spec, None if s is None else judge(s, d, reader.cfg.baselines.holidays), d))
         if progress is not None:
             progress(d)
     return out

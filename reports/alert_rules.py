@@ -1,10 +1,11 @@
 """Alert rules as people type them: `hanging > 1`, `sessions.Paid Search < 20`, `revenue unusual`.
 
 A rule is a target, an operator and a number, or a target and `unusual` (outside its usual band,
-metrics.baselines). Targets come in two kinds (DESIGN section 8):
+metrics.baselines). The targets are the metric specs' (reports.registry): their checked numbers
+and what they read at an instant. They come in two kinds (docs/alerts.md):
 
 - state targets, `hanging` and `hanging.<pipeline>`: processes hanging at this moment, evaluated
-  every ALERT_INTERVAL_MINUTES at the current instant (metrics.hanging_now);
+  every ALERT_INTERVAL_MINUTES at the current instant (metrics.hanging.now);
 - flow targets, the checked daily numbers named by metrics.baselines.Baseline.target
   (`new_payers`, `revenue`, `breached.<pipeline>`, `sessions.<channel>`, ...), evaluated once per
   complete day, after a delay for late data.
@@ -19,31 +20,61 @@ import re
 from dataclasses import dataclass
 
 from metrics.channels import CHANNELS
+from metrics.checked import CHANNEL, PIPELINE, RATE, SEND_CHANNEL, STEP
 from metrics.config import MetricConfig
-from reports.pace_alerts import pace_target
+from reports.pace_alerts import is_pace, pace_target
+from reports.registry import REGISTRY
 from reports.request import ReportInputError
 
 OPS = ("<", ">", "<=", ">=")
 UNUSUAL = "unusual"
 STATE, FLOW = "state", "flow"
 
-# Company-wide daily numbers (metric new_payers) and their aliases.
-PLAIN_FLOW = {"new_payers": "new_payers", "payers": "new_payers", "new_payer_revenue": "new_payer_revenue",
-              "revenue": "revenue", "payments": "payments", "sessions": "sessions"}
-# Daily numbers per key: the prefix -> which names the key may take ("pipeline", "channel",
-# "campaign channel": the send channels are data, e.g. email, sms, push; "step": a funnel step).
-KEYED_FLOW = {"breached": "pipeline", "close_rate": "pipeline", "sessions": "channel", "sends": "campaign",
-              "block_share": "campaign", "conversions": "campaign", "conversion": "step"}
+# The names a keyed target's key may take, per dimension: what the configuration or the channel
+# grouping fixes is listed; a send channel is data (email, sms, push, ...), so any short word.
+_SEND_CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_EXAMPLE_SEND_CHANNELS = ["email", "sms", "push", "line", "messenger"]
+_UNKNOWN = {PIPELINE: "pipeline", STEP: "step", CHANNEL: "channel", SEND_CHANNEL: "campaign_channel"}
 
-# The metric whose baselines hold a flow target (metrics.baselines.daily_baselines(metrics=...)).
-METRIC_OF = {"new_payers": "new_payers", "new_payer_revenue": "new_payers", "revenue": "new_payers",
-             "payments": "new_payers", "breached": "hanging", "close_rate": "hanging", "sessions": "attribution",
-             "sends": "campaigns", "block_share": "campaigns", "conversions": "campaigns", "conversion": "funnel"}
-RATE_TARGETS = ("block_share", "conversions", "close_rate", "conversion")  # shares in [0, 1]
+
+def _keys(dimension: str, cfg: MetricConfig) -> list[str] | None:
+    """The names a key of `dimension` may take (None: any short word, it is data)."""
+    if dimension == PIPELINE:
+        return [p.name for p in cfg.hanging.pipelines]
+    if dimension == STEP:
+        return list(cfg.funnel.steps[1:])
+    if dimension == CHANNEL:
+        return list(CHANNELS)
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One name a rule may start with, from a metric's spec: a checked number (FLOW) or a number
+    read at an instant (STATE)."""
+    name: str
+    kind: str
+    metric: str
+    key: str | None          # the dimension of `name.<key>`
+    plain: bool              # `name` alone is a target too
+    rate: bool = False       # a share in [0, 1]
+
+
+def targets() -> dict[str, Target]:
+    """Every target name and alias of the registry's specs, in digest order."""
+    out: dict[str, Target] = {}
+    for spec in REGISTRY.values():
+        if spec.state is not None:
+            out[spec.state.name] = Target(spec.state.name, STATE, spec.name, spec.state.key, True)
+        for n in spec.numbers:
+            t = Target(n.name, FLOW, spec.name, n.key, n.total, n.kind == RATE)
+            for word in (n.name, *n.aliases):
+                out.setdefault(word, t)
+    return out
+
 
 _RULE = re.compile(r"^(?P<target>.+?)\s*(?P<op><=|>=|<|>)\s*(?P<num>[-+]?\d+(?:[.,]\d+)?)$")
 _UNUSUAL = re.compile(r"^(?P<target>.+?)\s+unusual$", re.IGNORECASE)
-_CAMPAIGN_CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -60,7 +91,8 @@ class RuleSpec:
 
 
 def metric_of(target: str) -> str:
-    return METRIC_OF[target.partition(".")[0]]
+    """The metric whose numbers hold a target (`sessions.Paid Search` -> attribution)."""
+    return targets()[target.partition(".")[0]].metric
 
 
 def format_number(x: float | None) -> str:
@@ -84,50 +116,36 @@ def usage_error(key: str, /, **kw: object) -> ReportInputError:
 
 
 def known_targets(cfg: MetricConfig) -> list[str]:
-    """The targets to suggest in a message (campaign channels are data, so shown by example)."""
-    pipes = [p.name for p in cfg.hanging.pipelines]
-    return (["hanging", *(f"hanging.{p}" for p in pipes), "new_payers", "new_payer_revenue", "revenue",
-             "payments", *(f"breached.{p}" for p in pipes), *(f"close_rate.{p}" for p in pipes),
-             *(f"conversion.{s}" for s in cfg.funnel.steps[1:]), "sessions", *(f"sessions.{c}" for c in CHANNELS),
-             "sends.email", "block_share.email", "conversions.email", "revenue.pace", "payments.pace.week"])
+    """The targets to suggest in a message (send channels are data, so shown by example)."""
+    out = []
+    for word, t in targets().items():
+        if word != t.name:
+            continue  # an alias
+        keys = (_keys(t.key, cfg) or _EXAMPLE_SEND_CHANNELS[:1]) if t.key else []
+        out += ([t.name] if t.plain else []) + [f"{t.name}.{k}" for k in keys]
+    return out
 
 
 def resolve_target(text: str, cfg: MetricConfig) -> tuple[str, str]:
     """(canonical target, kind) or ReportInputError naming the targets that exist."""
-    pipes = {_norm(p.name): p.name for p in cfg.hanging.pipelines}
     name = _norm(text)
     head, dot, key = name.partition(".")
-    head = head.replace(" ", "_")
-    if dot and (pace := pace_target(head, key)):  # `revenue.pace`: projected percent of plan (section 13)
+    if dot and (pace := pace_target(head.replace(" ", "_"), key)):  # projected percent of plan (section 13)
         return pace, FLOW
-    if head == "hanging":
-        if not dot:
-            return "hanging", STATE
-        if _norm(key) in pipes:
-            return f"hanging.{pipes[_norm(key)]}", STATE
-        return _unknown_key(text, "pipeline", list(pipes.values()))
-    if not dot and head in PLAIN_FLOW:
-        return PLAIN_FLOW[head], FLOW
-    if dot and head in KEYED_FLOW:
-        kind = KEYED_FLOW[head]
-        if kind == "pipeline":
-            if _norm(key) in pipes:
-                return f"{head}.{pipes[_norm(key)]}", FLOW
-            return _unknown_key(text, "pipeline", list(pipes.values()))
-        if kind == "step":
-            steps = {_norm(x): x for x in cfg.funnel.steps[1:]}
-            if _norm(key) in steps:
-                return f"{head}.{steps[_norm(key)]}", FLOW
-            return _unknown_key(text, "step", list(steps.values()))
-        if kind == "channel":
-            channels = {_norm(c): c for c in CHANNELS}
-            if _norm(key) in channels:
-                return f"{head}.{channels[_norm(key)]}", FLOW
-            return _unknown_key(text, "channel", list(CHANNELS))
-        key = key.strip().lower()
-        if _CAMPAIGN_CHANNEL.fullmatch(key):
-            return f"{head}.{key}", FLOW
-        return _unknown_key(text, "campaign_channel", ["email", "sms", "push", "line", "messenger"])
+    t = targets().get(head.replace(" ", "_"))
+    if t is not None and not dot and t.plain:
+        return t.name, t.kind
+    if t is not None and dot and t.key is not None:
+        names = _keys(t.key, cfg)
+        if names is None:
+            word = key.strip().lower()
+            if _SEND_CHANNEL.fullmatch(word):
+                return f"{t.name}.{word}", t.kind
+            return _unknown_key(text, _UNKNOWN[t.key], _EXAMPLE_SEND_CHANNELS)
+        known = {_norm(x): x for x in names}
+        if _norm(key) in known:
+            return f"{t.name}.{known[_norm(key)]}", t.kind
+        return _unknown_key(text, _UNKNOWN[t.key], names)
     raise usage_error("error.alert_unknown_target", text=text, known=", ".join(known_targets(cfg)))
 
 
@@ -145,7 +163,7 @@ def parse_rule(args: list[str] | str, cfg: MetricConfig) -> RuleSpec:
         target, kind = resolve_target(m.group("target"), cfg)
         if kind == STATE:
             raise usage_error("error.alert_no_band", target=target)
-        if target.partition(".")[2].startswith("pace"):  # a percent of plan, no band (reports.pace_alerts)
+        if is_pace(target):  # a percent of plan has no band (reports.pace_alerts)
             raise usage_error("error.alert_pace_unusual", target=target)
         return RuleSpec(target, UNUSUAL, None, kind)
     m = _RULE.match(text)
@@ -153,6 +171,6 @@ def parse_rule(args: list[str] | str, cfg: MetricConfig) -> RuleSpec:
         raise usage_error("error.alert_not_a_rule", text=text)
     target, kind = resolve_target(m.group("target"), cfg)
     number = float(m.group("num").replace(",", "."))
-    if target.partition(".")[0] in RATE_TARGETS and not 0 <= number <= 1:
+    if not is_pace(target) and targets()[target.partition(".")[0]].rate and not 0 <= number <= 1:
         raise usage_error("error.alert_share", target=target, num=m.group("num"))
     return RuleSpec(target, m.group("op"), number, kind)

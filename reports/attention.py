@@ -1,4 +1,4 @@
-"""The digest's "needs attention" block and the usual band in words (DESIGN sections 8 and 12).
+"""The digest's "needs attention" block (docs/normal.md).
 
 Each anomaly is one line: the number as today's, then its usual band, e.g. "▼ 3 new payers,
 usually 14–25", then the slice that moved it most ("· Paid Search −6"); a sustained shift reads
@@ -8,8 +8,9 @@ percent. A number inside its band reads as today's number with "as usual" and th
 of arrows against D-1 and D-7, which are noise on small numbers.
 
 The block (DESIGN section 12): at most MAX_LINES lines, ranked by significance (-log10 of the
-verdict's tail probability) x the number's business weight (metrics.detector.numbers: money and
-payers first, then conversions, volumes, per-channel volumes); a slice under MIN_SHARE of its
+verdict's tail probability) x the number's business weight (its metric's declaration,
+metrics.checked: money and payers first, then conversions, volumes, per-channel volumes); a
+slice under MIN_SHARE of its
 total never leads the digest, it stays in the JSON. The rules a reader needs: docs/normal.md.
 """
 from __future__ import annotations
@@ -21,11 +22,12 @@ from dataclasses import replace
 from charts.labels import shorten
 from charts.names import channel_name, shown_name
 from db.i18n import known, t
-from db.i18n.formats import DASH, fmt_money, fmt_num, fmt_pct, fmt_short_date
+from db.i18n.formats import fmt_money, fmt_num, fmt_short_date
 from metrics.baselines import Baseline, Driver
-from metrics.detector.numbers import NUMBERS
+from metrics.checked import CHANNEL, MONEY
+from reports.bands import fmt_band, fmt_value
+from reports.registry import numbers
 
-MONEY = {"revenue", "new_payer_revenue"}
 # A target's words are the catalogue's attention.what.<name> ({v}: today's value, {key}: the
 # pipeline or channel), attention.one.<name> when the value is exactly 1 (where it differs).
 MAX_LINES = 5  # the block opens the message and is read in seconds
@@ -36,30 +38,13 @@ MAX_SIGNIFICANCE = 15.0  # -log10 of a tail probability, capped (a zero where 50
 ARROW = {"low": "▼", "high": "▲"}
 
 
-def fmt_value(b: Baseline, x: float | None, loc: str) -> str:
-    if b.is_rate:
-        return fmt_pct(x, loc)
-    if b.field in MONEY:
-        return fmt_money(None if x is None else round(x), loc)
-    return fmt_num(x, loc)
-
-
-def fmt_band(b: Baseline, loc: str) -> str:
-    """"14–25": the band's ends as the day's numbers would read."""
-    if b.low is None or b.high is None:
-        return DASH
-    if b.is_rate or b.field in MONEY:
-        return f"{fmt_value(b, b.low, loc)}–{fmt_value(b, b.high, loc)}"
-    return f"{fmt_num(math.ceil(b.low - 1e-9), loc)}–{fmt_num(math.floor(b.high + 1e-9), loc)}"
-
-
 def _name(b: Baseline) -> str:
     name = b.target.split(".", 1)[0] if b.key is not None else b.target
     return "sessions.key" if name == "sessions" and b.key is not None else name
 
 
 def _key(b: Baseline, loc: str) -> str:
-    return shorten(channel_name(b.key, loc) if b.metric == "attribution" else shown_name(b.key or "", loc), 40)
+    return shorten(channel_name(b.key, loc) if b.number.key == CHANNEL else shown_name(b.key or "", loc), 40)
 
 
 def describe(b: Baseline, loc: str) -> str:
@@ -91,7 +76,7 @@ def _driver(b: Baseline, d: Driver, loc: str) -> str:
     key = channel_name(d.key, loc) if d.dimension == "channel" else shorten(d.key, 30)
     change = d.value - d.expected
     sign = "+" if change > 0 else "−"
-    size = fmt_money(abs(round(change)), loc) if b.field in MONEY else fmt_num(abs(round(change)), loc)
+    size = fmt_money(abs(round(change)), loc) if b.number.kind == MONEY else fmt_num(abs(round(change)), loc)
     return f"{key} {sign}{size}"
 
 
@@ -108,10 +93,11 @@ def ranked(baselines: Sequence[Baseline]) -> list[Baseline]:
     """The anomalies that may open the digest, most important first: significance x weight;
     slices under MIN_SHARE of their total left out (they stay in the JSON)."""
     found = [b for b in baselines if b.direction is not None and (b.share is None or b.share >= MIN_SHARE)]
-    # ties (several numbers certain at once, e.g. a day without payments) in the table's order
-    order = {key: i for i, key in enumerate(NUMBERS)}
-    return sorted(found, key=lambda b: (-significance(b) * b.spec.weight,
-                                        order.get((b.metric, b.field, b.key is not None), len(order))))
+    # ties (several numbers certain at once, e.g. a day without payments): the weightier first,
+    # then in the order the metrics declare their numbers (metrics.checked)
+    order = {(n.metric, n.field): i for i, n in enumerate(numbers())}
+    return sorted(found, key=lambda b: (-significance(b) * b.weight, -b.weight,
+                                        order.get((b.metric, b.field), len(order)), b.key is not None))
 
 
 def shown(baselines: Sequence[Baseline]) -> tuple[list[Baseline], int]:
@@ -130,12 +116,3 @@ def attention_lines(baselines: Sequence[Baseline], loc: str) -> list[str]:
         return []
     lines = [t("attention.attention", loc)] + [describe(b, loc) for b in items]
     return lines + [t("attention.more", loc, n=more)] if more else lines
-
-
-def band_note(b: Baseline | None, loc: str) -> str | None:
-    """'(as usual, 14–25)' / '(⚠️ usually 14–25)' for a number with a verdict; None without one
-    (the caller keeps its arrows)."""
-    if b is None or b.low is None or b.value is None:
-        return None
-    key = "unusual" if b.direction else "usual"
-    return "(" + t(f"attention.{key}", loc, band=fmt_band(b, loc)) + ")"

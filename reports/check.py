@@ -16,9 +16,8 @@ from db import catalog as cat
 from db.contract import CONTRACT, TARGETS, TIME, Table
 from db.source import SOURCE_TABLES, Source, relations
 from db.sql import qualified
-from metrics.config import PURCHASE, MetricConfig
-from reports.request import METRICS
-from reports.requirements import requirements
+from metrics.config import MetricConfig
+from reports.registry import REGISTRY
 
 OK, INFO, WARN, ERROR = "ok", "info", "warn", "error"
 STATEMENT_TIMEOUT_MS = 60_000
@@ -162,11 +161,8 @@ def _event_findings(conn: Connection, schema: str, cfg: MetricConfig) -> tuple[l
     """Configured event names absent from events_dict, per metric that names them."""
     existing = cat.event_names(conn, qualified(schema, "events_dict"))
     present = set(existing)
-    uses = {
-        "hanging": [n for p in cfg.hanging.pipelines for n in (p.start, *p.end_events)],
-        "funnel": [s for s in cfg.funnel.steps if s != PURCHASE],
-        "experiments": list(cfg.excluded_events),
-    }
+    uses = {name: list(spec.needs(cfg).events) for name, spec in REGISTRY.items()}
+    uses["experiments"] = list(cfg.excluded_events)
     missing_by_metric = {m: list(dict.fromkeys(n for n in names if n not in present)) for m, names in uses.items()}
     missing_by_metric = {m: names for m, names in missing_by_metric.items() if names}
     used_by: dict[str, list[str]] = {}
@@ -188,7 +184,7 @@ def _event_findings(conn: Connection, schema: str, cfg: MetricConfig) -> tuple[l
 
 
 def run_check(engine: Engine, schema: str, cfg: MetricConfig, data_timezone: str = "UTC",
-              names: tuple[str, ...] = METRICS) -> CheckReport:
+              names: tuple[str, ...] | None = None) -> CheckReport:
     report = CheckReport(schema, data_timezone)
     usable: set[str] = set()
     missing_events: dict[str, list[str]] = {}
@@ -225,7 +221,7 @@ def run_check(engine: Engine, schema: str, cfg: MetricConfig, data_timezone: str
         conn.rollback()
     src = Source(schema=schema, tables=frozenset(usable & set(SOURCE_TABLES)))
     broken = {f.table: f.text for f in reversed(report.findings) if f.level == ERROR and f.table in found}
-    for name in names:
+    for name in names or tuple(REGISTRY):
         report.metrics.append(_verdict(name, cfg, src, broken, missing_events))
     return report
 
@@ -256,7 +252,7 @@ def _names(names: list[str]) -> str:
 
 def _verdict(name: str, cfg: MetricConfig, src: Source, broken: dict[str, str],
              missing_events: dict[str, list[str]]) -> MetricVerdict:
-    needs = requirements(name, cfg)
+    needs = REGISTRY[name].needs(cfg)
     missing = needs.missing(src)
     reasons = [broken[t] for t in missing if t in broken]
     absent = [t for t in missing if t not in broken]

@@ -20,14 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from db.source import Source, inspect_source
-from metrics import attribution
-from metrics.baseline_series import METRICS as CHECKED_METRICS
-from metrics.baselines import Baseline, anomalies, daily_baselines
+from metrics.baselines import Baseline, anomalies
 from metrics.config import MetricConfig
 from metrics.scope import Scope, scope_params, scope_users_sql
-from reports.registry import CHARTS, REGISTRY
+from reports.baselines import checked, prepare_store, store_days
+from reports.registry import REGISTRY
+from reports.registry import charts as chart_specs
 from reports.request import ReportInputError, ReportRequest
-from reports.requirements import requirements
 from reports.serialize import jsonable
 
 log = logging.getLogger(__name__)
@@ -95,11 +94,11 @@ def compute_metrics(engine: Engine, src: Source, cfg: MetricConfig, req: ReportR
     step = progress or (lambda _stage: None)
     outcomes: dict[str, MetricOutcome] = {}
     with engine.connect() as conn:
-        if {"attribution", "funnel"} & set(req.metrics) and src.has(*attribution.TABLES):
+        if store_days(src, cfg, [req.day], req.metrics) is not None:
             step("sessions")
-            _prepare_sessions(engine, src, cfg, req)
+            prepare_store(engine, src, cfg, [req.day], req.metrics)
         for name in req.metrics:
-            needs = requirements(name, cfg)
+            needs = REGISTRY[name].needs(cfg)
             reason = needs.skip_reason(src)
             step(name)
             if reason:
@@ -119,33 +118,17 @@ def compute_baselines(engine: Engine, src: Source, cfg: MetricConfig, req: Repor
 
     Like a metric, a failure here is logged and leaves the digest without baselines rather than
     without a digest; a lost connection propagates (the database is down)."""
-    names = [n for n in CHECKED_METRICS if n in outcomes and outcomes[n].result is not None]
-    if not names:
+    ran = [n for n, o in outcomes.items() if o.result is not None and REGISTRY[n].series is not None]
+    if not ran:
         return []
     try:
         with engine.connect() as conn, conn.begin():
-            return daily_baselines(conn, src, cfg, req.day, req.scope, names)
+            return checked(conn, src, cfg, req.day, req.scope, ran)
     except sa.exc.OperationalError:
         raise
     except Exception:
         log.exception("baselines failed for %s", req.day.day)
         return []
-
-
-def _prepare_sessions(engine: Engine, src: Source, cfg: MetricConfig, req: ReportRequest) -> None:
-    """The session store brought up to date before the metrics read it, in a stage of its own
-    (the slow part of a first report): synced (new rows, changed links: the funnel's channels read
-    them) and, for attribution, its window's days built, a day per transaction on two connections.
-    A failure is logged; the metrics that needed the store then report it themselves."""
-    from metrics.sessions.backfill import prepare
-
-    days = attribution.window_days(cfg, req.day) if "attribution" in req.metrics else []
-    try:
-        prepare(engine, attribution.store(src, cfg, req.day), days, workers=2)
-    except sa.exc.OperationalError:
-        raise
-    except Exception:
-        log.exception("building the sessions of %s failed", req.day.day)
 
 
 def check_scope_source(src: Source, scope: Scope | None) -> None:
@@ -197,7 +180,7 @@ def build_digest(engine: Engine, cfg: MetricConfig, req: ReportRequest, *, with_
         if with_charts:
             if progress:
                 progress("charts")
-            charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines, charts=CHARTS)]
+            charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines, charts=chart_specs())]
             charts += [Chart(n, png) for n, png in burnups(pace, locale)]  # the plan's burn-ups
         lines = build_lines(outcomes, day, locale, scope=label, scope_users=users, baselines=baselines)
         text = fit([x.text for x in with_pace(lines, pace, locale, baselines)], MESSAGE_LIMIT, locale)

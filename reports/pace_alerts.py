@@ -37,9 +37,11 @@ def pace_readings(conn, src, cfg, day, scope) -> dict[str, float | None]:
     """Every pace target of the scope's plans on report day `day`: projected percent of plan
     (None: no projection yet)."""
     from metrics.pace_series import daily_pace
+    from reports.registry import REGISTRY, series_of
 
+    ran = [n for n, s in REGISTRY.items() if not s.needs(cfg).missing(src)]
     out: dict[str, float | None] = {}
-    for p in daily_pace(conn, src, cfg, day, scope):
+    for p in daily_pace(conn, src, cfg, day, scope, series_of(ran)):
         suffix = "pace" if p.period.kind == "month" else "pace.week"
         out[f"{p.metric}.{suffix}"] = None if p.projected_share is None else round(p.projected_share * 100, 2)
     return out

@@ -21,7 +21,7 @@ from metrics.config import MetricConfig
 from metrics.pace import Pace
 from reports.attention import attention_lines
 from reports.request import ReportRequest
-from reports.sections.common import Line
+from reports.specs.common import Line
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,11 @@ def compute_pace(engine: Engine, src: Source, cfg: MetricConfig, req: ReportRequ
     baselines, a failure is logged and leaves the digest without pace; a lost connection
     propagates (the database is down)."""
     from metrics.pace_series import daily_pace
+    from reports.registry import series_of
 
     try:
         with engine.connect() as conn, conn.begin():
-            return daily_pace(conn, src, cfg, req.day, req.scope, list(ran))
+            return daily_pace(conn, src, cfg, req.day, req.scope, series_of(list(ran)))
     except sa.exc.OperationalError:
         raise
     except Exception:

@@ -1,89 +1,98 @@
-"""Every metric of the digest, in digest order, in one place: its name and title, the words that
-ask for it, how it is computed, its text section, its CSV rows and its chart.
+"""Every metric of the digest, in digest order: one spec each (reports.spec.MetricSpec), and the
+one place the rest of SalesPulse asks which metrics, numbers, charts and words there are.
 
-Adding a metric: a metrics/ module (compute), a reports/sections/ module (text, csv_rows), a
-charts/ module (render), a rule in reports.requirements (the tables it needs, derived from the
-metric configuration), one line in REGISTRY below, and its title and button label
-(`[metric]`, `[button]`) in charts/i18n/locales/en.toml (other languages fall back to English). reports.request (names and aliases),
-reports.text (order, sections, CSV), reports.requirements and the charts of a digest all read
-REGISTRY.
-
-Every `compute` here takes (conn, src, cfg, day, scope=None): `scope` is a metrics.scope.Scope
-(None: company-wide), passed to each metric under the keyword it uses.
+The built-in metrics' specs are reports/specs/<name>.py. Another metric is a folder of its own
+(`register_folder`, or the METRIC_PLUGINS setting): its module `metric.py` with a `SPEC`, its
+`.sql`, its chart module and its words (`en.toml`, other languages optional); nothing else of
+SalesPulse changes (docs/architecture.md).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import importlib
+import sys
+import types
+from pathlib import Path
 
 from charts.spec import ChartSpec
-from metrics import attribution, campaigns, funnel, hanging, new_payers, touches
+from db.i18n import add_catalogue
+from metrics.baselines import SeriesFn
+from metrics.checked import Number
 from metrics.config import MetricConfig
-from reports import requirements as needs
 from reports.requirements import Requirements
-from reports.sections import attribution as attribution_text
-from reports.sections import campaigns as campaigns_text
-from reports.sections import funnel as funnel_text
-from reports.sections import hanging as hanging_text
-from reports.sections import new_payers as new_payers_text
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    name: str
-    title: str  # catalogue key (db.i18n) of how the text names it ("⚠️ Funnel skipped: …")
-    compute: Callable[..., Any]
-    needs: Callable[[MetricConfig], Requirements]  # the tables it needs, from the configuration
-    text: Callable[..., list]  # (result, locale, bands) -> reports.sections.common.Line items
-    csv_rows: Callable[[str, Any], list[tuple]]  # (name, result) -> (metric, section, name, field, value)
-    chart: ChartSpec | None = None  # None: the metric has no chart
-    aliases: tuple[str, ...] = ()  # other words people type for it (lower case)
-    button: str = ""  # catalogue key of its short label on the bot's buttons
-
-
-def funnel_with_channels(conn, src, cfg, day, scope=None):
-    """The funnel, broken down by acquisition channel too when web tracking exists."""
-    if not src.has(*attribution.TABLES):
-        return funnel.compute(conn, src, cfg, day, scope=scope)
-    return funnel.compute(
-        conn, src, cfg, day,
-        channels=lambda reach: touches.user_channel(conn, src, cfg, day, list(reach.users)),
-        scope=scope,
-    )
-
-
-def _attribution(conn, src, cfg, day, scope=None):
-    return attribution.compute(conn, src, cfg, day, users=scope)
-
-
-def _campaigns(conn, src, cfg, day, scope=None):
-    return campaigns.compute(conn, src, cfg, day, scope=scope)
-
-
-def _spec(name: str, compute, rule, section, chart: ChartSpec | None,
-          aliases: tuple[str, ...] = ()) -> MetricSpec:
-    """`rule`: its reports.requirements function; `section`: the reports.sections module with its
-    text and csv_rows. Its title and button label are the catalogue's metric.<name> and
-    button.<name> (charts/i18n/locales)."""
-    return MetricSpec(name, f"metric.{name}", compute, rule, section.text, section.csv_rows, chart, aliases,
-                      f"button.{name}")
-
+from reports.spec import MetricSpec
+from reports.specs import attribution, campaigns, funnel, hanging, new_payers
 
 # Digest order: what is stuck first, then money, then why.
-REGISTRY: dict[str, MetricSpec] = {s.name: s for s in (
-    #     name, compute, tables, section, chart, aliases
-    _spec("hanging", hanging.compute, needs.hanging, hanging_text,
-          ChartSpec("charts.hanging", "chart.hanging.title"), ("processes",)),
-    _spec("new_payers", new_payers.compute, needs.new_payers, new_payers_text,
-          ChartSpec("charts.new_payers", "chart.payers.title", banded=True), ("payers", "newpayers", "new-payers")),
-    _spec("funnel", funnel_with_channels, needs.funnel, funnel_text,
-          ChartSpec("charts.funnel", "chart.funnel.title")),
-    _spec("attribution", _attribution, needs.attribution, attribution_text,
-          ChartSpec("charts.attribution", "chart.attr.title"), ("channels",)),
-    _spec("campaigns", _campaigns, needs.campaigns, campaigns_text,
-          ChartSpec("charts.campaigns", "chart.camp.title"), ("campaign",)),
-)}
+REGISTRY: dict[str, MetricSpec] = {}
 
-# The charts of a digest, in digest order (charts.render draws them; charts never import reports).
-CHARTS: dict[str, ChartSpec] = {name: s.chart for name, s in REGISTRY.items() if s.chart is not None}
+
+def register(spec: MetricSpec) -> MetricSpec:
+    """Add (or replace) a metric; it comes after the ones already there."""
+    taken = {a for s in REGISTRY.values() if s.name != spec.name for a in (s.name, *s.aliases)}
+    clash = {spec.name, *spec.aliases} & taken
+    if clash:
+        raise ValueError(f"metric {spec.name!r}: {', '.join(sorted(clash))} already names another metric")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    REGISTRY.pop(name, None)
+
+
+def register_folder(folder: Path | str) -> MetricSpec:
+    """A metric from a folder of its own: the folder becomes the package `salespulse_metric_<its
+    name>`, whose `metric` module holds the SPEC (so its chart is `<package>.<module>` and its SQL
+    sits beside it); its words come from the `<lang>.toml` files there."""
+    folder = Path(folder).resolve()
+    if not (folder / "metric.py").exists():
+        raise ValueError(f"{folder} holds no metric.py: a metric folder needs its module (with SPEC) there")
+    package = types.ModuleType(f"salespulse_metric_{folder.name}")
+    package.__path__ = [str(folder)]
+    sys.modules[package.__name__] = package
+    for words in sorted(folder.glob("*.toml")):
+        add_catalogue(words.stem, words)
+    return register(importlib.import_module(f"{package.__name__}.metric").SPEC)
+
+
+def names() -> tuple[str, ...]:
+    """The metrics, in digest order."""
+    return tuple(REGISTRY)
+
+
+def aliases() -> dict[str, str]:
+    """A word people type -> the metric it names."""
+    return {alias: name for name, spec in REGISTRY.items() for alias in spec.aliases}
+
+
+def charts() -> dict[str, ChartSpec]:
+    """The charts of a digest, in digest order (charts.render draws them; charts never import reports)."""
+    return {name: s.chart for name, s in REGISTRY.items() if s.chart is not None}
+
+
+def numbers() -> list[Number]:
+    """Every checked number, metric by metric in digest order, each metric's in its own order."""
+    return [n for s in REGISTRY.values() for n in s.numbers]
+
+
+def number(metric: str, field: str) -> Number | None:
+    return next((n for n in numbers() if (n.metric, n.field) == (metric, field)), None)
+
+
+def series_of(metrics: tuple[str, ...] | list[str]) -> dict[str, SeriesFn]:
+    """The series functions of these metrics (those that have checked numbers): the metric whose
+    numbers weigh most first (money and payers lead the JSON's `baselines`), then digest order."""
+    found = [s for n, s in REGISTRY.items() if n in metrics and s.series is not None]
+    found.sort(key=lambda s: -max((n.weight for n in s.numbers), default=0))
+    return {s.name: s.series for s in found}
+
+
+
+
+def requirements(name: str, cfg: MetricConfig) -> Requirements:
+    """What metric `name` needs under `cfg`: its spec's `needs`."""
+    return REGISTRY[name].needs(cfg)
+
+
+for _spec in (hanging.SPEC, new_payers.SPEC, funnel.SPEC, attribution.SPEC, campaigns.SPEC):
+    register(_spec)

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from db.i18n import FALLBACK, LOCALES, LocalizedError, lookup
 from db.source import DEFAULT_STATE_SCHEMA
 from metrics.day import ReportDay
 from metrics.scope import Scope, ScopeError, parse_scope
-from reports.registry import REGISTRY
-
-METRICS = tuple(REGISTRY)  # digest order
-ALIASES = {alias: name for name, spec in REGISTRY.items() for alias in spec.aliases}
+from reports.registry import aliases, names
 
 
 class ReportInputError(LocalizedError):
@@ -31,7 +28,7 @@ class ReportRequest:
     day: ReportDay
     locale: str = FALLBACK
     scope: Scope | None = None  # None: the whole company
-    metrics: tuple[str, ...] = METRICS
+    metrics: tuple[str, ...] = field(default_factory=names)  # every metric of the registry
     source_schema: str = "public"
     state_schema: str = DEFAULT_STATE_SCHEMA
     # "day", or "week" / "month": the period in review that ends on `day` (reports.review)
@@ -39,11 +36,11 @@ class ReportRequest:
 
 
 def report_request(day: ReportDay, *, locale: str = FALLBACK, scope: str | None = None,
-                   metrics: tuple[str, ...] = METRICS, source_schema: str = "public",
-                   state_schema: str = DEFAULT_STATE_SCHEMA, period: str = "day") -> ReportRequest:
+                   metrics: tuple[str, ...] | None = None, source_schema: str = "public",
+                   state_schema: str = DEFAULT_STATE_SCHEMA) -> ReportRequest:
     """The request for a scope given as text ("team:north & region:msk"): a bad one is a
     ReportInputError in the reader's language, before anything is computed."""
-    return ReportRequest(day, locale, parse_report_scope(scope), metrics, source_schema, state_schema, period)
+    return ReportRequest(day, locale, parse_report_scope(scope), metrics or names(), source_schema, state_schema)
 
 
 def parse_report_scope(text: str | None) -> Scope | None:
@@ -57,7 +54,7 @@ def parse_report_scope(text: str | None) -> Scope | None:
 class Asked:
     """What `/report …` asked for: a day and the metrics (all of them unless one was named)."""
     day: date
-    metrics: tuple[str, ...] = METRICS
+    metrics: tuple[str, ...] = field(default_factory=names)
 
 
 @functools.cache  # the catalogue is fixed for the process; every /report asks again
@@ -88,9 +85,9 @@ def parse_date(text: str | None, today: date) -> date:
 
 
 def parse_metric(text: str) -> str:
-    name = ALIASES.get(text.strip().lower(), text.strip().lower())
-    if name not in METRICS:
-        raise ReportInputError("error.unknown_metric", text=text, metrics=", ".join(METRICS))
+    name = aliases().get(text.strip().lower(), text.strip().lower())
+    if name not in names():
+        raise ReportInputError("error.unknown_metric", text=text, metrics=", ".join(names()))
     return name
 
 
@@ -131,4 +128,4 @@ def parse_request(args: list[str], today: date) -> Asked:
             metric = parse_metric(arg)
         else:
             raise ReportInputError("error.report_args")
-    return Asked(parse_date(day_text, today), (metric,) if metric else METRICS)
+    return Asked(parse_date(day_text, today), (metric,) if metric else names())

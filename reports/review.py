@@ -71,6 +71,15 @@ def review_period(req: ReportRequest) -> Period:
     return p
 
 
+def summed_sources(src, cfg: MetricConfig, metrics) -> dict:
+    """The series of the request's metrics that have numbers summing over days and can run on
+    this source (a funnel's conversions do not add up to a month's)."""
+    from reports.registry import REGISTRY, series_of
+
+    return {n: fn for n, fn in series_of(list(metrics)).items()
+            if any(x.sums for x in REGISTRY[n].numbers) and not REGISTRY[n].needs(cfg).missing(src)}
+
+
 def plan_results(conn, src, p: Period, now: PeriodNumbers, scope) -> list[Pace]:
     """Each plan of the period with what the period did: a pace with no day left."""
     from metrics.targets import targets_for
@@ -89,8 +98,8 @@ def build_review(engine: Engine, cfg: MetricConfig, req: ReportRequest, *, with_
     p = review_period(req)
     src = read_source(engine, req)
     users = count_scope_users(engine, src, req.scope) if req.scope else None
-    ask = Ask((p, p.previous(), p.year_before()), req.day.timezone, req.scope,
-              frozenset({p, p.previous()}), req.metrics)
+    ask = Ask((p, p.previous(), p.year_before()), req.day.timezone, req.scope, summed_sources(src, cfg, req.metrics),
+              frozenset({p, p.previous()}))
     step("sessions")
     with engine.connect() as conn, conn.begin():
         got = read_periods(conn, src, cfg, ask)

@@ -11,7 +11,7 @@ Both cut at line boundaries only, ending with a '…' line when something was le
 Order: the "needs attention" block first (the numbers outside their usual band, DESIGN section
 8; reports.attention), then stuck pipelines, money, funnel, channels, campaigns, then one line per
 skipped part saying why. Money numbers with a band read "as usual, 14–25" instead of arrows.
-Each metric's own section and CSV rows live in reports/sections/, named by its reports.registry
+Each metric's own section and CSV rows live in reports/specs/, named by its reports.registry
 spec; this module orders, fits and frames them.
 """
 from __future__ import annotations
@@ -29,12 +29,11 @@ from metrics.day import ReportDay
 from reports.attention import attention_lines
 from reports.i18n import skip_reason
 from reports.registry import REGISTRY
-from reports.sections.common import Line
+from reports.specs.common import Line
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 LINE_MAX = 240  # no single line may eat the budget (500-character event names)
-ORDER = tuple(REGISTRY)  # a metric not in the registry comes after these
 
 
 def metric_title(name: str, locale: str) -> str:
@@ -43,12 +42,16 @@ def metric_title(name: str, locale: str) -> str:
     return t(spec.title, locale) if spec is not None else name
 
 
+def _order(outcomes: dict) -> tuple[str, ...]:
+    """Digest order; a metric not in the registry comes after those that are."""
+    return tuple(REGISTRY) + tuple(n for n in outcomes if n not in REGISTRY)
+
+
 def tg_len(text: str) -> int:
     """Telegram's length: UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2
 
 
-SECTIONS = {name: spec.text for name, spec in REGISTRY.items()}
 
 
 def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None = None,
@@ -63,18 +66,18 @@ def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None =
         lines.append(Line(""))
         lines.extend(Line(x, True) for x in attention)
     skipped = []
-    for name in ORDER + tuple(n for n in outcomes if n not in ORDER):
+    for name in _order(outcomes):
         o = outcomes.get(name)
         if o is None:
             continue
-        if o.result is None or name not in SECTIONS:
+        if o.result is None or name not in REGISTRY:
             reason = skip_reason(o.skipped or "no result", loc)
             skipped.append(Line(t("digest.skipped", loc, metric=metric_title(name, loc), reason=reason), True))
             continue
         lines.append(Line(""))
         # the metric's company-wide usual bands (new payers print them as "as usual, 14–25")
         bands = {b.field: b for b in baselines if b.metric == name and b.key is None}
-        lines.extend(SECTIONS[name](o.result, loc, bands))
+        lines.extend(REGISTRY[name].text(o.result, loc, bands))
     if skipped:
         lines.append(Line(""))
         lines.extend(skipped)
@@ -119,7 +122,7 @@ def render_csv(outcomes: dict, day: ReportDay, scope: str | None = None) -> str:
     writer.writerow(("digest", "report", "", "timezone", day.timezone))
     if scope is not None:
         writer.writerow(("digest", "report", "", "scope", scope))
-    for name in ORDER + tuple(n for n in outcomes if n not in ORDER):
+    for name in _order(outcomes):
         o = outcomes.get(name)
         if o is None:
             continue

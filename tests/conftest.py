@@ -28,10 +28,25 @@ def run_metrics(engine, schema: str, cfg, day, names: tuple[str, ...] | None = N
              scope: str | None = None):
     """reports.digest.compute_metrics for a request made the way the command line makes it."""
     from reports.digest import compute_metrics, read_source
-    from reports.request import METRICS, report_request
+    from reports.request import report_request
 
-    req = report_request(day, scope=scope, metrics=names or METRICS, source_schema=schema, state_schema=state_schema)
+    req = report_request(day, scope=scope, metrics=names, source_schema=schema, state_schema=state_schema)
     return compute_metrics(engine, read_source(engine, req), cfg, req)
+
+
+def checked_series(conn, src, cfg, day, scope=None, metrics=None, back=None):
+    """Every checked number's series of these metrics (default: all with numbers) over D-back ...
+    D, from their specs, with the session days the sessions' series reads built first (D and its
+    weekdays, as the digest's sessions stage does)."""
+    from metrics.attribution.series import store_days
+    from metrics.detector.check import HISTORY_DAYS
+    from metrics.sessions.store import ensure_days
+    from reports.registry import names, series_of
+
+    wanted = tuple(metrics or names())
+    if "attribution" in wanted and src.has("web_events", "payments"):
+        ensure_days(conn, src, cfg.attribution, day.timezone, store_days(day))
+    return [s for fn in series_of(wanted).values() for s in fn(conn, src, cfg, day, scope, back or HISTORY_DAYS)]
 
 
 @contextmanager

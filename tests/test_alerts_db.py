@@ -13,9 +13,8 @@ from bot.alerts.store import AlertStore
 from db.state import migrate
 from metrics import hanging
 from metrics.day import ReportDay
-from metrics.hanging_now import hanging_at
-from reports.alert_eval import Reading, backtest, due_day, read, read_all
-from reports.alert_eval import read as read_with
+from metrics.hanging.now import hanging_at
+from reports.alert_eval import Days, Reader, Reading, backtest, due_day
 from reports.alert_machine import Outcome, State
 from reports.alert_rules import parse_rule
 
@@ -64,11 +63,11 @@ def test_state_readings_and_the_scope(source, cfg):
     source.tags((1, "team:north"), (2, "team:south"))
     total = parse_rule("hanging > 1", cfg)
     pipe = parse_rule("hanging.second_line >= 2", cfg)
-    r = read(source.engine, source.schema, cfg, total, None, at=at(day, 12))
+    r = Reader(source.engine, source.schema, cfg).read(total, None, at=at(day, 12))
     assert (r.outcome, r.value, r.at) == (Outcome.HOLDS, 2.0, at(day, 12))
-    assert read(source.engine, source.schema, cfg, pipe, None, at=at(day, 11)).outcome is Outcome.CLEAR
+    assert Reader(source.engine, source.schema, cfg).read(pipe, None, at=at(day, 11)).outcome is Outcome.CLEAR
     # the scope counts only its users: team:north holds user 1 only
-    north = read(source.engine, source.schema, cfg, total, "team:north", at=at(day, 12))
+    north = Reader(source.engine, source.schema, cfg).read(total, "team:north", at=at(day, 12))
     assert (north.outcome, north.value) == (Outcome.CLEAR, 1.0)
 
 
@@ -85,13 +84,13 @@ def weekly_payers(source, today: int):
 def test_flow_readings_from_the_baselines(source, cfg):
     """The reading's plumbing, with section 8's detector (its bands are worked out by hand here;
     section 12's reading: test_flow_readings_from_the_detector)."""
-    from metrics.baselines import section8_baselines
+    from reports.baselines import section8
 
     weekly_payers(source, today=3)
     day = ReportDay(D)
 
-    def read(*a, **kw):
-        return read_with(*a, baselines=section8_baselines, **kw)
+    def read(engine, schema, cfg_, spec, scope, **kw):
+        return Reader(engine, schema, cfg_, baselines=section8).read(spec, scope, **kw)
 
     # median 20, half-width 3 sqrt(20) = 13.4164: usually 6.5836-33.4164, and 3 is low
     r = read(source.engine, source.schema, cfg, parse_rule("payers unusual", cfg), None, day=day)
@@ -115,13 +114,13 @@ def test_a_failing_evaluation_is_an_error_reading_not_a_crash(source, cfg):
     def broken(*a, **kw):
         raise ValueError("no such column: total")
 
-    r = read(source.engine, source.schema, cfg, parse_rule("revenue > 1", cfg), None, day=ReportDay(D),
-             baselines=broken)
+    r = Reader(source.engine, source.schema, cfg, baselines=broken).read(parse_rule("revenue > 1", cfg), None,
+                                                                         day=ReportDay(D))
     assert r.outcome is Outcome.FAILED and r.detail == "ValueError: no such column: total"
 
 
 def test_rules_reading_the_same_numbers_share_one_query_and_a_failure_stays_with_its_metric(source, cfg):
-    from metrics.baselines import section8_baselines
+    from reports.baselines import section8 as section8_baselines
 
     weekly_payers(source, today=3)
     second_line(source)
@@ -134,21 +133,21 @@ def test_rules_reading_the_same_numbers_share_one_query_and_a_failure_stays_with
         return section8_baselines(conn, src, cfg_, day, scope, metrics)  # its band, worked out above
 
     specs = [parse_rule(t, cfg) for t in ("new_payers < 5", "revenue unusual", "sends.email > 1", "payments > 2")]
-    got = read_all(source.engine, source.schema, cfg, specs, None, day=ReportDay(D), baselines=spy)
+    got = Reader(source.engine, source.schema, cfg, baselines=spy).read_all(specs, None, day=ReportDay(D))
     assert asked == [("new_payers",), ("campaigns",)]  # once per metric, not once per rule
     assert [(r.outcome, r.value) for r in got] == [(Outcome.HOLDS, 3.0), (Outcome.HOLDS, 30.0),
                                                    (Outcome.FAILED, None), (Outcome.HOLDS, 3.0)]
     assert got[2].detail == "RuntimeError: campaigns are broken today"
     # state targets of one scope: one hanging query answers them all, at one instant
     states = [parse_rule(t, cfg) for t in ("hanging > 1", "hanging.second_line >= 2", "hanging.first_line > 0")]
-    got = read_all(source.engine, source.schema, cfg, states, None, at=at(date(2024, 3, 12), 12))
+    got = Reader(source.engine, source.schema, cfg).read_all(states, None, at=at(date(2024, 3, 12), 12))
     assert [(r.outcome, r.value) for r in got] == [(Outcome.HOLDS, 2.0), (Outcome.HOLDS, 2.0), (Outcome.CLEAR, 0.0)]
     # a scope the source cannot take fails every rule of the group, politely
-    bad = read_all(source.engine, source.schema, cfg, states[:2], "bad tag!", at=at(date(2024, 3, 12), 12))
+    bad = Reader(source.engine, source.schema, cfg).read_all(states[:2], "bad tag!", at=at(date(2024, 3, 12), 12))
     assert [r.outcome for r in bad] == [Outcome.FAILED, Outcome.FAILED] and "ScopeError" in bad[0].detail
     # a company without the CJM events has nothing hanging to count: no data, not an error
     source.drop_tables("events")
-    (r,) = read_all(source.engine, source.schema, cfg, states[:1], None, at=at(date(2024, 3, 12), 12))
+    (r,) = Reader(source.engine, source.schema, cfg).read_all(states[:1], None, at=at(date(2024, 3, 12), 12))
     assert (r.outcome, r.detail) == (Outcome.NODATA, "the source has no events table")
 
 
@@ -157,16 +156,14 @@ def test_backtest_counts_entries_into_firing(source, cfg):
     source.payments((2000, at(D - timedelta(days=3), 9), 5),   # D-3: one new payer
                     (2001, at(D - timedelta(days=1), 9), 5),   # D-1: one
                     (2002, at(D - timedelta(days=1), 9), 5))   # ... and another: two
-    out = backtest(source.engine, source.schema, cfg, parse_rule("new_payers < 1", cfg), last_day=D, days=5,
-                   tz="UTC")
+    out = backtest(Reader(source.engine, source.schema, cfg), parse_rule("new_payers < 1", cfg), Days(D, 5, "UTC"))
     # D-4 0 (fires), D-3 1, D-2 0 (fires again), D-1 2, D 0 (fires)
     assert [(b.day, b.reading.value, b.fired) for b in out] == [
         (D - timedelta(days=4), 0.0, True), (D - timedelta(days=3), 1.0, False),
         (D - timedelta(days=2), 0.0, True), (D - timedelta(days=1), 2.0, False), (D, 0.0, True)]
     # a state target is read at each day's end; it fires once while it holds
     second_line(source)
-    out = backtest(source.engine, source.schema, cfg, parse_rule("hanging.second_line >= 1", cfg),
-                   last_day=date(2024, 3, 12), days=3, tz="UTC")
+    out = backtest(Reader(source.engine, source.schema, cfg), parse_rule("hanging.second_line >= 1", cfg), Days(date(2024, 3, 12), 3, "UTC"))
     # end of 03-10: users 1, 3, 4 opened at 10:00 that day, 14 h old: none hangs; end of 03-11:
     # 1 and 4 (38 h), 2 is 12 h old; end of 03-12: 1 and 2 (4 closed that morning)
     assert [(b.reading.value, b.fired) for b in out] == [(0.0, False), (2.0, True), (2.0, False)]
@@ -312,11 +309,11 @@ def test_flow_readings_from_the_detector(source, cfg):
             uid += 1
             rows.append((uid, at(D - timedelta(days=k), 12), 10))
     source.payments(*rows)
-    r = read(source.engine, source.schema, cfg, parse_rule("payers unusual", cfg), None, day=ReportDay(D))
+    r = Reader(source.engine, source.schema, cfg).read(parse_rule("payers unusual", cfg), None, day=ReportDay(D))
     assert (r.outcome, r.value, r.direction) == (Outcome.HOLDS, 0.0, "low")
     # D-1's zero, 3.2 Poisson standard deviations out, keeps 30% of its weight: 9.7, not 10
     assert r.expected == pytest.approx(9.7, abs=0.05) and r.low >= 1
-    out = backtest(source.engine, source.schema, cfg, parse_rule("payers unusual", cfg), last_day=D, days=4, tz="UTC")
+    out = backtest(Reader(source.engine, source.schema, cfg), parse_rule("payers unusual", cfg), Days(D, 4, "UTC"))
     assert [(b.day, b.reading.value, b.reading.outcome, b.fired, b.firing) for b in out] == [
         (D - timedelta(days=3), 10.0, Outcome.CLEAR, False, False),
         (D - timedelta(days=2), 10.0, Outcome.CLEAR, False, False),

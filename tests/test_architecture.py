@@ -67,12 +67,6 @@ def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
     return out
 
 
-# Until issue 24's metric spec lands (the baselines and the registry's two circles, the alert
-# evaluation's and the series' loose parameters): these must still fail, and say so when fixed.
-PENDING = pytest.mark.xfail(strict=True, reason="issue 24: the metric spec is not in yet")
-
-
-@PENDING
 def test_no_import_circles():
     graph = grimp.build_graph(*PACKAGES, cache_dir=None)
     # a package's __init__ that hands on names of its own modules is not a circle of design
@@ -89,7 +83,6 @@ def test_files_fit_in_one_sitting():
     assert long == {}
 
 
-@PENDING
 @pytest.mark.parametrize("folder", ["reports", "metrics"])
 def test_no_clump_of_parameters(folder):
     clumps = []

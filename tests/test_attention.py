@@ -4,10 +4,12 @@ from datetime import date
 
 from metrics.baselines import Baseline, Driver, WindowSum
 from reports.attention import attention_lines, describe, ranked, significance
+from reports.registry import number
 
 
 def B(field, value, expected, low, high, direction, metric="new_payers", key=None, **kw):
-    return Baseline(metric, key, field, value, expected, low, high, direction, **kw)
+    """A Baseline of a declared number (its kind, weight and target from its metric's spec)."""
+    return Baseline(metric, key, field, value, expected, low, high, direction, number=number(metric, field), **kw)
 
 
 def test_an_anomaly_names_its_driver():

@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from metrics import touches
-from metrics.attribution_models import CONVERSION, NULL, START, markov_shares
+from metrics.attribution import touches
+from metrics.attribution.models import CONVERSION, NULL, START, markov_shares
 from metrics.day import ReportDay
 from tests.conftest import statements
 from tests.test_attribution_fixtures import D, at, by_channel, make_web

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from db.state import migrate
-from metrics import attribution, touches
+from metrics import attribution
+from metrics.attribution import touches
 from metrics.day import ReportDay
 from metrics.sessions import scope_name
 from metrics.sessions.store import ensure_days, rebuild_sessions, sync_scope, update_sessions

@@ -13,11 +13,15 @@ import sqlalchemy as sa
 from db.seed import seed
 from db.source import inspect_source
 from db.state import migrate
-from metrics import attribution, baseline_series, campaigns, hanging, new_payers
-from metrics.baselines import SECTION8, anomalies, section8_baselines
+from metrics import attribution, campaigns, hanging, new_payers
+from metrics.baselines import anomalies
+from metrics.baselines.days import weekdays_of
+from metrics.baselines.section8 import SECTION8
 from metrics.day import ReportDay
 from metrics.scope import Scope
 from metrics.sessions.store import ensure_days
+from reports.baselines import section8 as section8_baselines
+from tests.conftest import checked_series
 
 UTC = ZoneInfo("UTC")
 MSK = ZoneInfo("Europe/Moscow")  # UTC+3 all year
@@ -131,9 +135,9 @@ def test_breaches_per_day_use_each_days_cutoff(source, cfg):
     source.payments((9, at(D, 7), 100), (10, at(D + days(1), 7), 100))
     b = baselines(source, cfg, metrics=("hanging",))
     with source.engine.connect() as conn:
-        s = {x.key: x for x in baseline_series.series(conn, source.src, cfg, ReportDay(D), metrics=("hanging",))
+        s = {x.key: x for x in checked_series(conn, source.src, cfg, ReportDay(D), metrics=("hanging",))
              if x.field == "breached_today"}
-        for d in baseline_series._days(ReportDay(D)):
+        for d in weekdays_of(ReportDay(D)):
             day = {p.name: p.breached_today for p in hanging.compute(conn, source.src, cfg, ReportDay(d)).pipelines}
             assert {k: x.value(d) for k, x in s.items()} == day, d
     second = s["Second line"]
@@ -188,19 +192,19 @@ def test_series_equal_the_metrics_day_by_day(engine, seeded, cfg, tz, day, scope
     rd, sc = ReportDay(day, tz), Scope.parse(scope) if scope else None
     with engine.begin() as conn:
         src = inspect_source(conn, schema, state)
-        series = baseline_series.series(conn, src, cfg, rd, sc)
+        series = checked_series(conn, src, cfg, rd, sc)
         # only the 9 days read were built in the session store, not the history before them
         built = conn.execute(sa.text(f'select local_day from "{state}".attribution_days d '
                                      f"join \"{state}\".attribution_scopes s using (scope) "
                                      "where s.scope like :tz"), {"tz": f"%|{tz}|%"}).scalars().all()
-        assert sorted(built) == baseline_series._days(rd)
+        assert sorted(built) == weekdays_of(rd)
     got = {(s.metric, s.key, s.field): s for s in series}
     # section 12 adds the funnel's conversions and the close rates (tests/test_detector_db.py)
     assert {k[0] for k in got} == {"new_payers", "hanging", "funnel", "attribution", "campaigns"}
     got = {k: s for k, s in got.items() if k[::2] in SECTION8}
     assert len({k[0] for k in got}) == 4
     checked = 0
-    for d in baseline_series._days(rd):
+    for d in weekdays_of(rd):
         with engine.begin() as conn:
             expected = per_day(conn, inspect_source(conn, schema, state), cfg, ReportDay(d, tz), sc)
         for k, v in expected.items():
@@ -227,7 +231,7 @@ def test_a_dst_week_keeps_local_days(source, cfg):
     rows.append((uid + 2, at(dd + days(1), 0, 0, tz=ber), 10))  # D+1: not D
     source.payments(*rows)
     with source.engine.connect() as conn:
-        s = next(x for x in baseline_series.series(conn, source.src, cfg, ReportDay(dd, "Europe/Berlin"),
+        s = next(x for x in checked_series(conn, source.src, cfg, ReportDay(dd, "Europe/Berlin"),
                                                    metrics=("new_payers",)) if x.field == "new_payers")
     assert [s.value(dd - days(7 * k)) for k in range(9)] == [2, 3, 5, 4, 4, 6, 4, 5, 4]
     b = baselines(source, cfg, day=dd, tz="Europe/Berlin", metrics=("new_payers",))["new_payers"]

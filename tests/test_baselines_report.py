@@ -10,9 +10,10 @@ import pytest
 from db.seed import Volumes, seed
 from db.source import inspect_source
 from db.state import migrate
-from metrics.baselines import Baseline, daily_baselines
+from metrics.baselines import Baseline
 from metrics.day import ReportDay
 from reports.attention import attention_lines, describe
+from reports.baselines import checked as daily_baselines
 from reports.text import render_caption, render_text
 from tests.test_cli import salespulse
 
@@ -80,7 +81,10 @@ def test_normal_days_before_are_rarely_flagged(payers_data, engine, cfg):
 
 
 def B(field, value, expected, low, high, direction, metric="new_payers", key=None):
-    return Baseline(metric, key, field, value, expected, low, high, direction)
+    """A Baseline of a declared number (its kind, weight and target from its metric's spec)."""
+    from reports.registry import number
+
+    return Baseline(metric, key, field, value, expected, low, high, direction, number=number(metric, field))
 
 
 def test_attention_words_in_both_languages():
@@ -144,14 +148,14 @@ def test_digest_text_opens_with_the_block_and_reads_bands(cfg):
 
 def test_new_payers_chart_shades_the_band(cfg):
     from charts.render import render_all
-    from reports.registry import CHARTS
+    from reports.registry import charts as chart_specs
     from tests.test_text import normal
 
     outcomes = normal()
     day = ReportDay(date(2024, 3, 14), "UTC")
     base = [B("new_payers", 1, 40, 10, 60, "low"), B("revenue", 1, 4000, 1000, 9000, "low")]
-    shaded = dict(render_all(outcomes, day, "en", base, CHARTS))["new_payers"]
-    plain = dict(render_all(outcomes, day, "en", (), CHARTS))["new_payers"]
+    shaded = dict(render_all(outcomes, day, "en", base, chart_specs()))["new_payers"]
+    plain = dict(render_all(outcomes, day, "en", (), chart_specs()))["new_payers"]
     assert shaded.startswith(b"\x89PNG") and shaded != plain
     # The shade itself, not only its legend entry: band-coloured pixels (charts.new_payers.BAND_COLOR
     # at 35% over white) fill D's column, the right edge of the panels, only when bands are given.

@@ -194,10 +194,10 @@ async def test_a_scoped_chat_gets_scoped_alerts_and_errors_go_to_the_admins(tg, 
 async def test_flow_rules_read_the_complete_day_after_the_delay(tg, engine, schema, source, monkeypatch):
     # the bands below are section 8's, worked out by hand; the bot reads whatever detector the
     # readings use (section 12's readings: tests/test_alerts_db.py::test_flow_readings_from_the_detector)
-    from metrics.baselines import section8_baselines
     from reports import alert_eval
+    from reports.baselines import section8
 
-    monkeypatch.setattr(alert_eval, "_default_baselines", lambda: section8_baselines)
+    monkeypatch.setattr(alert_eval, "checked", section8)
     weekly = [18, 20, 22, 20, 19, 21, 20, 20]  # new payers on the 8 Thursdays before 03-14
     d = date(2024, 3, 14)
     uid = 0

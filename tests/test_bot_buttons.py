@@ -13,7 +13,9 @@ import pytest
 from bot.commands.buttons import menu_markup, parse_press
 from db.i18n import t
 from db.settings import LOCALES
-from reports.request import METRICS
+from reports.registry import names
+
+METRICS = names()
 from tests.faketg import ADMIN, GROUP, USER, BotHarness, fake_digest, fast_options
 
 NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)  # yesterday is 2024-03-14

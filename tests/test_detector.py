@@ -11,16 +11,18 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from metrics.baselines import Series, baseline_of
+from metrics import new_payers
+from metrics.baselines import Series
+from metrics.baselines.section8 import baseline_of
 from metrics.detector.check import HISTORY_DAYS, History, check
 from metrics.detector.drivers import Part, contributions
-from metrics.detector.numbers import COUNT, MONEY, NUMBERS, RATE, TAILS
+from metrics.detector.numbers import COUNT, MONEY, RATE, TAILS
 from metrics.detector.project import project
 from metrics.detector.tails import Predictive, flagged
 
 D = date(2024, 3, 14)  # a Thursday
 PROFILE = (1.0, 1.0, 1.0, 1.0, 1.0, 0.7, 0.5)  # Monday ... Sunday
-PAYERS = NUMBERS["new_payers", "new_payers", False].tail  # weight 4: 3e-3 a side
+PAYERS = new_payers.NUMBERS[0].tail(keyed=False)  # new payers weigh 4: 3e-3 a side
 
 
 def days_to(n: int, last: date = D) -> list[date]:

@@ -9,12 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from db.state import migrate
-from metrics import baseline_funnel, baseline_series, hanging
-from metrics.baseline_slices import as_slices, payer_slices
-from metrics.baseline_store import store_key
-from metrics.baselines import daily_baselines
+from metrics import hanging
+from metrics.baselines.slices import as_slices, payer_slices
+from metrics.baselines.store import store_key
 from metrics.day import ReportDay
+from metrics.funnel import series as baseline_funnel
 from metrics.sessions.store import ensure_days
+from reports.baselines import checked as daily_baselines
+from tests.conftest import checked_series
 
 UTC = ZoneInfo("UTC")
 D = date(2024, 3, 14)  # a Thursday
@@ -52,7 +54,7 @@ def test_a_steps_daily_conversion_counts_the_users_whose_window_closes_that_day(
     # zero payment is no purchase
     source.payments((6, at(D - days(1), 8), 100), (8, at(D - days(1), 8), 0))
     with source.engine.connect() as conn:
-        got = {s.key: s for s in baseline_funnel.conversions(conn, source.src, cfg2, ReportDay(D), None, back=3)}
+        got = {s.key: s for s in baseline_funnel.series(conn, source.src, cfg2, ReportDay(D), None, back=3)}
     b, buy = got["B"], got["purchase"]
     assert (b.metric, b.field) == ("funnel", "step_conversion")
     # D: due 1 2 3 4 5 8 (7 is an experiment user; 8's B came before its A), converted 1 3 5
@@ -63,7 +65,7 @@ def test_a_steps_daily_conversion_counts_the_users_whose_window_closes_that_day(
     assert b.first_day == D - days(30) + days(2)  # the first event's day + 48 h
     # a 24-hour window: 1 (B 23 h after A) converts, 5's B (37 h after 08:00) does not
     with source.engine.connect() as conn:
-        short = {s.key: s for s in baseline_funnel.conversions(conn, source.src, two_steps(cfg, 24),
+        short = {s.key: s for s in baseline_funnel.series(conn, source.src, two_steps(cfg, 24),
                                                                 ReportDay(D), None, back=3)}
     # closing on D-1 now: 1 2 3 4 5 8 (their A on D-2); converted only 1: 5's B comes 37 h after
     # its earliest A (the one counted), 3's and 4's on D, 8's before its A
@@ -80,7 +82,7 @@ def test_a_pipelines_close_rate_is_the_share_of_its_due_processes_not_hanging_at
         (5, S2, at(D - days(2), 10)), (5, E2, at(D - days(1), 9)),       # D 20:00, open: breached
     )                                                                    # 5: due D-1, closed
     with source.engine.connect() as conn:
-        s = {(x.key, x.field): x for x in baseline_series.series(conn, source.src, cfg, ReportDay(D), metrics=("hanging",))}
+        s = {(x.key, x.field): x for x in checked_series(conn, source.src, cfg, ReportDay(D), metrics=("hanging",))}
         metric = {p.name: p.breached_today for p in hanging.compute(conn, source.src, cfg, ReportDay(D)).pipelines}
     breached, rate = s["Second line", "breached_today"], s["Second line", "close_rate"]
     assert breached.values[D] == 2 == metric["Second line"]  # users 1 and 4, as the metric counts them
@@ -159,7 +161,7 @@ def test_the_detector_across_a_dst_week_and_a_holiday(source, cfg, state):
     with source.engine.begin() as conn:
         b = {x.target: x for x in daily_baselines(conn, source.src, cfg2, ReportDay(dd, "Europe/Berlin"),
                                                   metrics=("new_payers",))}
-        s = next(x for x in baseline_series.series(conn, source.src, cfg2, ReportDay(dd, "Europe/Berlin"),
+        s = next(x for x in checked_series(conn, source.src, cfg2, ReportDay(dd, "Europe/Berlin"),
                                                    metrics=("new_payers",)) if x.field == "new_payers")
     # every local day holds its 10, the 23-hour Sunday too; the holiday 0
     assert {s.value(dd - days(k)) for k in range(60) if dd - days(k) != holiday} == {10.0}
@@ -197,12 +199,13 @@ def test_finished_days_are_kept_and_read_back(source, cfg, state, engine):
     # a payment added on a kept day is not read again; on a recent day it is
     source.payments((last + 1, at(D - days(20), 12), 10), (last + 2, at(D - days(2), 12), 10))
     with source.engine.begin() as conn:
-        s = {x.field: x for x in baseline_series.series(conn, source.src, cfg, ReportDay(D), metrics=("new_payers",))}
-        from metrics.baseline_store import stored_series
+        s = {x.field: x for x in checked_series(conn, source.src, cfg, ReportDay(D), metrics=("new_payers",))}
+        from metrics.baselines.store import stored_series
 
         st = {x.field: x for x in stored_series(
-            conn, source.src, cfg, ReportDay(D), None, ["new_payers"],
-            lambda m, back: baseline_series.series(conn, source.src, cfg, ReportDay(D), None, (m,), back))}
+            conn, source.src, cfg, ReportDay(D), None,
+            {"new_payers": lambda back: checked_series(conn, source.src, cfg, ReportDay(D), None, ("new_payers",),
+                                                       back)})}
     assert (s["new_payers"].value(D - days(20)), st["new_payers"].value(D - days(20))) == (11, 10)
     assert s["new_payers"].value(D - days(2)) == st["new_payers"].value(D - days(2)) == 11
     # another configuration is another store: nothing of this one is read

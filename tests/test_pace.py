@@ -124,15 +124,16 @@ def test_pace_arithmetic_and_its_edges():
 
 
 def test_pace_alerts_read_the_projected_percent_of_plan(engine, cfg, month):
-    from reports.alert_eval import backtest, read
+    from reports.alert_eval import Days, Reader, backtest
     from reports.alert_machine import Outcome
     from reports.alert_rules import parse_rule
     from reports.request import ReportInputError
 
     schema, state = month
+    reader = Reader(engine, schema, cfg, state)
 
     def reading(rule: str, scope=None):
-        return read(engine, schema, cfg, parse_rule(rule, cfg), scope, day=ReportDay(D, "UTC"), state_schema=state)
+        return reader.read(parse_rule(rule, cfg), scope, day=ReportDay(D, "UTC"))
 
     r = reading("revenue.pace < 90")
     assert (r.outcome, r.value) == (Outcome.CLEAR, pytest.approx((4_100_000 + 3_700_000 * E) / 75_000, abs=0.01))
@@ -143,8 +144,7 @@ def test_pace_alerts_read_the_projected_percent_of_plan(engine, cfg, month):
     assert week.outcome is Outcome.NODATA and "no plan" in week.detail       # no plan for the week
     with pytest.raises(ReportInputError, match="no usual band"):
         parse_rule("revenue.pace unusual", cfg)
-    days = backtest(engine, schema, cfg, parse_rule("revenue.pace > 103", cfg), last_day=D, days=3, tz="UTC",
-                    state_schema=state)
+    days = backtest(reader, parse_rule("revenue.pace > 103", cfg), Days(D, 3, "UTC"))
     assert [d.day for d in days] == [D - timedelta(days=2), D - timedelta(days=1), D]
     assert all(d.reading.value is not None for d in days) and days[-1].firing
 

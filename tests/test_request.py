@@ -3,7 +3,10 @@ from datetime import date
 
 import pytest
 
-from reports.request import METRICS, ReportInputError, parse_request
+from reports.registry import names
+from reports.request import ReportInputError, parse_request
+
+METRICS = names()
 
 TODAY = date(2024, 3, 15)
 

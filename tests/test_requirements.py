@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from db.source import Source
 from metrics.day import ReportDay
-from reports.requirements import requirements
+from reports.registry import requirements
 from tests.conftest import run_metrics
 from tests.test_attribution_fixtures import make_web
 

@@ -11,6 +11,7 @@ metrics.campaigns' own (a crediting rule of its own, tested in tests/test_campai
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -91,8 +92,8 @@ def _mover(now: pd.Series, before: pd.Series, catch_all: str) -> tuple[str, floa
 
 
 def test_the_month_names_its_biggest_mover_as_pandas_counts_it(engine, cfg, company):
-    req = report_request(ReportDay(date(2026, 3, 31), "UTC"), source_schema=company, state_schema=f"{company}_state",
-                         period="month")
+    req = replace(report_request(ReportDay(date(2026, 3, 31), "UTC"), source_schema=company,
+                                 state_schema=f"{company}_state"), period="month")
     review = build_report(engine, cfg, req, with_charts=False)
     doc = review.to_json()
     pay = _payments(engine, company, cfg)

@@ -27,7 +27,7 @@ from metrics import attribution, campaigns, funnel, hanging, new_payers
 from metrics.day import ReportDay
 from metrics.scope import Scope, ScopeError
 from metrics.sessions.store import ensure_days
-from reports.registry import funnel_with_channels
+from reports.specs.funnel import with_channels as funnel_with_channels
 from tests.test_attribution_fixtures import make_web
 
 UTC = ZoneInfo("UTC")

@@ -40,8 +40,15 @@ except ImportError:  # pragma: no cover - depends on the install
     pytest.skip("PySpark is not installed (pip install -e '.[spark]')", allow_module_level=True)
 
 from db.socket_bridge import socket_path
+from metrics.sessions import SessionStore
 from metrics.sessions.spark_job import SparkOptions, jdbc_jar, spark_session
-from metrics.sessions.spark_store import SparkBuildError, build_with_spark, jdbc_for, jdbc_from_url
+from metrics.sessions.spark_store import (
+    SparkBuildError,
+    SparkInput,
+    build_with_spark,
+    jdbc_for,
+    jdbc_from_url,
+)
 
 TEST_CONF = (
     # tiny inputs: interpreted plans start faster than compiled ones, and one small heap suffices
@@ -107,7 +114,7 @@ def build_both(source, engine, spark, jdbc, cfg, tz: str) -> tuple[dict, dict]:
         for t in ("attribution_sessions", "attribution_links", "attribution_days", "attribution_scopes"):
             conn.exec_driver_sql(f'delete from "{pg.src.state_schema}".{t}; delete from "{sp.src.state_schema}".{t}')
     pg.update(cfg, tz=tz)
-    build_with_spark(spark, engine, sp.src, cfg.attribution, tz, jdbc)
+    build_with_spark(spark, engine, SessionStore(sp.src, cfg.attribution, tz), SparkInput(jdbc))
     return store(pg, cfg, tz), store(sp, cfg, tz)
 
 
@@ -186,17 +193,17 @@ def test_a_range_build_keeps_the_other_days_and_a_changed_watermark_starts_over(
     w.rows(_fixture_rows())
     sp = _web(source, engine, "s")
     attr = cfg.attribution
-    build_with_spark(spark, engine, sp.src, attr, "UTC", jdbc, first=D.date(), last=D.date())
+    build_with_spark(spark, engine, SessionStore(sp.src, attr, "UTC"), SparkInput(jdbc, first=D.date(), last=D.date()))
     assert [d for (d,) in store(sp, cfg, "UTC")["days"]] == [D.date()]
     # the day before, same watermark: added beside the built day
-    build_with_spark(spark, engine, sp.src, attr, "UTC", jdbc, first=D.date() - timedelta(days=1),
-                     last=D.date() - timedelta(days=1))
+    build_with_spark(spark, engine, SessionStore(sp.src, attr, "UTC"),
+                     SparkInput(jdbc, first=D.date() - timedelta(days=1), last=D.date() - timedelta(days=1)))
     pg = _web(source, engine, "p")
     pg.update(cfg)
     assert store(sp, cfg, "UTC") == store(pg, cfg, "UTC")
     # a new row: the next Spark build of one day starts the scope over at the new watermark
     w.rows([{"anonymous_id": "x30", "user_id": 12, "happened_at": _at(11, 10)}])
-    build_with_spark(spark, engine, sp.src, attr, "UTC", jdbc, first=D.date(), last=D.date())
+    build_with_spark(spark, engine, SessionStore(sp.src, attr, "UTC"), SparkInput(jdbc, first=D.date(), last=D.date()))
     got = store(sp, cfg, "UTC")
     assert [d for (d,) in got["days"]] == [D.date()] and got["watermark"] == [(len(_fixture_rows()) + 1,)]
     assert {s[0] for s in got["sessions"]} >= {"u:12"} and "a:x30" not in {s[0] for s in got["sessions"]}
@@ -271,7 +278,7 @@ def test_cli_spark_from_parquet_equals_postgres_and_the_report_numbers_match(sou
     assert by_spark == by_pg and len(by_pg["sessions"]) > 100
     # the JDBC path lands on the same store
     jdbc_state = _web(source, engine, "j")
-    build_with_spark(spark, engine, jdbc_state.src, cfg.attribution, tz, jdbc)
+    build_with_spark(spark, engine, SessionStore(jdbc_state.src, cfg.attribution, tz), SparkInput(jdbc))
     assert store(jdbc_state, cfg, tz) == by_pg
 
     def attribution(state: str) -> dict:
@@ -323,6 +330,6 @@ def test_a_unix_socket_database_builds_through_the_loopback_bridge(source, engin
     sp, pg = _web(source, engine, "s"), _web(source, engine, "p")
     with jdbc_for(url) as j:
         assert j.url.startswith("jdbc:postgresql://127.0.0.1:")
-        build_with_spark(spark, engine, sp.src, cfg.attribution, "UTC", j)
+        build_with_spark(spark, engine, SessionStore(sp.src, cfg.attribution, "UTC"), SparkInput(j))
     pg.update(cfg)
     assert store(sp, cfg, "UTC") == store(pg, cfg, "UTC")

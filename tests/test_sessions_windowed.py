@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from db.state import migrate
-from metrics import attribution, touches
+from metrics import attribution
+from metrics.attribution import touches
 from metrics.day import ReportDay
 from metrics.sessions import scope_name
 from metrics.sessions.store import ensure_days

@@ -22,6 +22,6 @@ def test_steps_and_compose():
 
 
 def test_campaigns_file_has_its_steps_in_order():
-    names = list(steps("metrics", "campaigns.sql"))
+    names = list(steps("metrics.campaigns", "campaigns.sql"))
     assert names[0] == "fees (channel, fee)" and names[-1] == "report"
     assert names.index("period_sends") < names.index("period_touches") < names.index("ranked_credits")

@@ -28,7 +28,7 @@ from bot.service import BotOptions, Clock, DatabaseDown, is_db_outage
 from bot.subscriptions import Store
 from db.i18n import t
 from metrics.day import ReportDay
-from reports.alert_eval import Reading, due_day, read_all
+from reports.alert_eval import Reader, Reading, due_day
 from reports.alert_machine import Notice, Outcome
 from reports.alert_rules import STATE, format_number
 
@@ -73,7 +73,7 @@ class AlertRunner:
     def __init__(self, *, bot: Bot, store: AlertStore, subs: Store, engine, source_schema: str,
                  state_schema: str, cfg, clock: Clock, options: BotOptions, interval: timedelta,
                  late: timedelta, default_tz: str, default_locale: str, notify_admins: Notify,
-                 on_migrate: OnMigrate, ready: Callable[[], bool] = lambda: True, reader=read_all,
+                 on_migrate: OnMigrate, ready: Callable[[], bool] = lambda: True, reader: Reader | None = None,
                  telemetry: Telemetry | None = None):
         self.bot, self.store, self.subs = bot, store, subs
         self.engine, self.source_schema, self.state_schema, self.cfg = engine, source_schema, state_schema, cfg
@@ -82,7 +82,7 @@ class AlertRunner:
         self.default_tz, self.default_locale = default_tz, default_locale
         self.notify_admins = notify_admins
         self.on_migrate = on_migrate  # the digest's migration: subscription, rules, job, admins
-        self.reader = reader
+        self.reader = reader or Reader(engine, source_schema, cfg, state_schema)
         self.telemetry = telemetry  # counts evaluations by state for /metrics
         self.ready = ready  # the state schema is migrated (bot.delivery.sweep does it, once the database answers)
         self._lock = asyncio.Lock()
@@ -132,9 +132,8 @@ class AlertRunner:
         for (scope, day), group in groups.items():
             if self._closed:
                 return
-            got = await asyncio.to_thread(
-                self.reader, self.engine, self.source_schema, self.cfg, [r.spec for r in group], scope,
-                at=now if day is None else None, day=day, state_schema=self.state_schema)
+            got = await asyncio.to_thread(self.reader.read_all, [r.spec for r in group], scope,
+                                          at=now if day is None else None, day=day)
             readings += [(rule, reading, scope) for rule, reading in zip(group, got, strict=True)]
         for rule, reading, scope in readings:
             bind(chat=rule.chat_id, metric=rule.spec.target)

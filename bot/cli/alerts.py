@@ -52,6 +52,7 @@ def backtest(args: argparse.Namespace, settings: Settings) -> int:
     from db.engine import check_connection, engine_from_settings
     from metrics.config import load_config
     from metrics.scope import ScopeError, canonical
+    from reports.alert_eval import Days, Reader
     from reports.alert_eval import backtest as replay
     from reports.alert_machine import TRANSITIONS
     from reports.alert_rules import parse_rule
@@ -76,8 +77,8 @@ def backtest(args: argparse.Namespace, settings: Settings) -> int:
     check_connection(engine)
     bar = tqdm(total=args.days, unit="day", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
     try:
-        out = replay(engine, settings.source_schema, cfg, spec, last_day=until, days=args.days, tz=tz,
-                     scope=scope, state_schema=settings.state_schema, progress=lambda _d: bar.update(1))
+        reader = Reader(engine, settings.source_schema, cfg, settings.state_schema)
+        out = replay(reader, spec, Days(until, args.days, tz), scope, progress=lambda _d: bar.update(1))
     finally:
         bar.close()
     fired = [b.day for b in out if b.fired]

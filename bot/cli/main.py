@@ -25,7 +25,8 @@ from db.settings import Settings, SettingsError, check_timezone, load_settings
 from db.state import migrate
 from metrics.config import ConfigError, load_config
 from metrics.day import ReportDay
-from reports.request import METRICS, ReportInputError, parse_date, parse_metric, report_request
+from reports.registry import names as metric_names
+from reports.request import ReportInputError, parse_date, parse_metric, report_request
 
 log = logging.getLogger("salespulse")
 
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", help="compute the digest for one day")
     r.add_argument("--date", default="yesterday", help="YYYY-MM-DD, today or yesterday (default)")
-    r.add_argument("--metric", action="append", help=f"one of {', '.join(METRICS)}; repeatable; default all")
+    r.add_argument("--metric", action="append", help=f"one of {', '.join(metric_names())}; repeatable; default all")
     r.add_argument("--format", choices=("json", "text", "png"), default="text")
     r.add_argument("--out", type=Path, help="directory for --format png (default OUT_DIR or ./out)")
     r.add_argument("--timezone", help="report time zone (default REPORT_TIMEZONE)")
@@ -88,7 +89,7 @@ def cmd_report(args, settings: Settings) -> int:
         day, names = req.day.day, ()
     else:
         day = parse_date(args.date, today_in(tz))
-        names = tuple(dict.fromkeys(parse_metric(m) for m in args.metric)) if args.metric else METRICS
+        names = tuple(dict.fromkeys(parse_metric(m) for m in args.metric)) if args.metric else metric_names()
         req = report_request(ReportDay(day, tz), locale=settings.locale, scope=args.scope, metrics=names,
                              source_schema=settings.source_schema, state_schema=settings.state_schema)
     cfg = load_config(settings.metrics_config)

@@ -3,6 +3,7 @@
 over yet is refused with the last complete one named (its pace is in the daily digest)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from bot.cli.usage import UsageError
@@ -27,5 +28,6 @@ def request(args, settings, tz: str, today: date) -> ReportRequest:
                          "(the daily digest shows the pace of the current one)")
     if args.stuck_leads:
         raise UsageError("--stuck-leads lists one day's stuck leads; leave out --period")
-    return report_request(ReportDay(period.end, tz), locale=settings.locale, scope=args.scope,
-                          source_schema=settings.source_schema, state_schema=settings.state_schema, period=kind)
+    req = report_request(ReportDay(period.end, tz), locale=settings.locale, scope=args.scope,
+                         source_schema=settings.source_schema, state_schema=settings.state_schema)
+    return replace(req, period=kind)

@@ -200,8 +200,14 @@ def _build_spark(args, settings: Settings, engine, src, cfg, tz: str, first, las
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
+        from metrics.sessions import SessionStore
         from metrics.sessions.spark_job import SparkOptions, jdbc_jar, spark_session
-        from metrics.sessions.spark_store import SparkBuildError, build_with_spark, jdbc_for
+        from metrics.sessions.spark_store import (
+            SparkBuildError,
+            SparkInput,
+            build_with_spark,
+            jdbc_for,
+        )
     except ImportError:
         raise UsageError("--engine spark needs PySpark: pip install 'salespulse[spark]' (and Java 17)") from None
     opts = SparkOptions(args.master, args.shuffle_partitions, args.jdbc_jar)
@@ -213,7 +219,7 @@ def _build_spark(args, settings: Settings, engine, src, cfg, tz: str, first, las
     master = spark.sparkContext.master  # spark-submit's, when it was given there
     try:
         with jdbc_for(engine.url, settings.data_timezone, local=master.startswith("local")) as jdbc:
-            done = build_with_spark(spark, engine, src, cfg, tz, jdbc, args.parquet, first, last)
+            done = build_with_spark(spark, engine, SessionStore(src, cfg, tz), SparkInput(jdbc, args.parquet, first, last))
     except SparkBuildError as exc:
         raise UsageError(str(exc)) from None
     except (Py4JJavaError, PySparkException) as exc:

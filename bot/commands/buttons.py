@@ -24,7 +24,8 @@ from bot.service import retry_db
 from db.i18n import t
 from metrics.day import ReportDay
 from reports.registry import REGISTRY
-from reports.request import METRICS, report_request
+from reports.registry import names as metric_names
+from reports.request import report_request
 
 log = logging.getLogger("salespulse.bot.buttons")
 
@@ -53,7 +54,7 @@ def parse_press(data: str | None) -> Press | None:
         return Press("leads", day) if metric is None else None
     if metric is None:
         return Press("digest", day)
-    return Press("metric", day, metric) if metric in METRICS else None
+    return Press("metric", day, metric) if metric in metric_names() else None
 
 
 def local_today(clock, tz: str) -> date:
@@ -104,7 +105,7 @@ def after_digest_hook(app):
 
 
 def _menu_names(sub) -> tuple[str, ...]:
-    return (sub.metrics if sub is not None and sub.metrics else None) or METRICS
+    return (sub.metrics if sub is not None and sub.metrics else None) or metric_names()
 
 
 async def send_chat_digest(context: BotContext, chat_id: int, sub, day: date, tz: str,

@@ -26,7 +26,8 @@ from bot.subscriptions import KEEP
 from db.i18n import LOCALES, t
 from db.settings import SettingsError, parse_hhmm
 from metrics.scope import ScopeError, canonical
-from reports.request import METRICS, ReportInputError, parse_request
+from reports.registry import names as metric_names
+from reports.request import ReportInputError, parse_request
 
 log = logging.getLogger("salespulse.bot.commands")
 
@@ -71,7 +72,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def help_(update: Update, context: BotContext) -> None:
     _, settings, _ = _ctx(context)
-    await _reply(update, t("bot.help", settings.locale, metrics=", ".join(METRICS),
+    await _reply(update, t("bot.help", settings.locale, metrics=", ".join(metric_names()),
                            time=f"{settings.default_delivery_time:%H:%M}", tz=settings.report_timezone)
                  + "\n" + t("bot.help_scopes", settings.locale) + "\n" + t("bot.help_alerts", settings.locale)
                  + "\n" + t("bot.help_periods", settings.locale))
@@ -96,7 +97,7 @@ async def report(update: Update, context: BotContext) -> None:
         await _reply(update, t("bot.report_bad", loc, error=exc.text(loc)))
         return
     # No argument can name a scope: the chat's own (chat_scope) is the only one it ever gets.
-    names = sub.metrics if req.metrics == METRICS and sub is not None and sub.metrics else req.metrics
+    names = sub.metrics if req.metrics == metric_names() and sub is not None and sub.metrics else req.metrics
     shown = ChatProgress(context.bot, chat_id, loc, req.day, delivery.options.progress_interval)
     await shown.start()
     await send_chat_digest(context, chat_id, sub, req.day, tz, loc, names, progress=shown)

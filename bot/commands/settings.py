@@ -24,7 +24,7 @@ from bot.schedule import next_run, schedule_chat
 from db.i18n import LOCALES, t
 from metrics.scope import COMPANY, ScopeError, canonical
 from reports.registry import REGISTRY
-from reports.request import METRICS
+from reports.registry import names as metric_names
 
 log = logging.getLogger("salespulse.bot.settings")
 
@@ -71,9 +71,9 @@ def _picker(screen: str, sub, loc: str, scopes: list[str]) -> tuple[str, InlineK
         buttons = [Button((mark if s == sub.scope else "") + scope_label(s, loc), callback_data=f"s:scope={s or COMPANY}")
                    for s in options if len(f"s:scope={s or COMPANY}".encode()) <= _CALLBACK_LIMIT]
         return t("bot.settings_pick_scope", loc), _grid(buttons, loc, 2)
-    on = sub.metrics or METRICS
+    on = sub.metrics or metric_names()
     return t("bot.settings_pick_metrics", loc), _grid(
-        [Button(("✅ " if n in on else "▫️ ") + t(REGISTRY[n].button, loc), callback_data=f"s:m={n}") for n in METRICS], loc, 2)
+        [Button(("✅ " if n in on else "▫️ ") + t(REGISTRY[n].button, loc), callback_data=f"s:m={n}") for n in metric_names()], loc, 2)
 
 
 def _change(field: str, value: str, sub) -> dict | None:
@@ -95,11 +95,11 @@ def _change(field: str, value: str, sub) -> dict | None:
             return {"scope": canonical(value)}
         except ScopeError:
             return None
-    if field == "m" and value in METRICS:
-        on = set(sub.metrics or METRICS) ^ {value}
+    if field == "m" and value in metric_names():
+        on = set(sub.metrics or metric_names()) ^ {value}
         if not on:
             return {}
-        return {"metrics": None if on == set(METRICS) else tuple(n for n in METRICS if n in on)}
+        return {"metrics": None if on == set(metric_names()) else tuple(n for n in metric_names() if n in on)}
     return None
 
 

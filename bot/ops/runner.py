@@ -13,42 +13,19 @@ import logging
 import os
 import signal
 import threading
-from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.ext import Application
 
+from bot.app import build_application, webhook_args
 from bot.ops.logs import install_redaction
 from db.settings import Settings
 from metrics.config import MetricConfig
 
 log = logging.getLogger("salespulse.bot")
 
-RELEASE_WAIT = 3.0    # seconds the cancelled deliveries get to unwind (their last ledger write)
 STOP_DEADLINE = 9.0   # seconds from the signal to a hard exit, before the SIGKILL at 10
-
-
-def webhook_args(settings: Settings) -> dict:
-    """Updater.start_webhook's arguments (run_webhook takes the same): listen on the path of
-    TELEGRAM_WEBHOOK_URL; Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token."""
-    return {"listen": settings.webhook_listen, "port": settings.webhook_port,
-            "url_path": urlsplit(settings.telegram_webhook_url).path.lstrip("/"),
-            "webhook_url": settings.telegram_webhook_url,
-            "secret_token": settings.telegram_webhook_secret, "allowed_updates": Update.ALL_TYPES}
-
-
-async def release(app: Application) -> None:
-    """Cancel the deliveries in flight and let them unwind; stop /healthz and /metrics."""
-    delivery = app.bot_data.delivery
-    delivery.cancel_all()
-    try:
-        await asyncio.wait_for(delivery.idle(), RELEASE_WAIT)
-    except TimeoutError:
-        log.warning("deliveries still unwinding after %.0f s; their rows resume at the next start",
-                    RELEASE_WAIT)
-    if app.bot_data.status is not None:
-        await app.bot_data.status.stop()
 
 
 def _on_stop_signal(app: Application, signum: int) -> None:
@@ -80,8 +57,6 @@ def _hard_exit() -> None:
 
 def run_bot(settings: Settings, cfg: MetricConfig, engine: Engine) -> None:
     """Poll (or serve the webhook) until SIGTERM or SIGINT; post_init migrates the state schema."""
-    from bot.app import build_application
-
     install_redaction(settings.telegram_bot_token)
     app = build_application(settings, cfg, engine)
     log.info("SalesPulse bot starting (%s; admins: %s)",

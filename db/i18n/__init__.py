@@ -42,13 +42,24 @@ def _files() -> dict[str, object]:
 LOCALES: tuple[str, ...] = tuple(sorted(_files(), key=lambda lang: (lang != FALLBACK, lang)))
 
 
+# A metric from a folder of its own brings its words in files of its own (reports.registry).
+_EXTRA: dict[str, list] = {}
+
+
+def add_catalogue(locale: str, path) -> None:
+    """More messages of a language from the file at `path` (a metric's own words)."""
+    _EXTRA.setdefault(locale, []).append(path)
+    messages.cache_clear()
+
+
 @cache
 def messages(locale: str) -> dict[str, str]:
     """The language's own messages (no fallback), flat: {'digest.hanging': '…', …}."""
     source = _files().get(locale)
-    if source is None:
-        return {}
-    return _flatten(tomllib.loads(source.read_text(encoding="utf-8")))
+    out = _flatten(tomllib.loads(source.read_text(encoding="utf-8"))) if source is not None else {}
+    for extra in _EXTRA.get(locale, ()):
+        out |= _flatten(tomllib.loads(extra.read_text(encoding="utf-8")))
+    return out
 
 
 def norm_locale(locale: str | None) -> str:

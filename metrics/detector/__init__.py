@@ -7,6 +7,6 @@
 - drivers: the slice that moved an unusual number most;
 - project: the expected values of the days after D (the plan's pace, DESIGN section 13).
 
-No SQL and no dates here: metrics.baseline_series reads the numbers, metrics.baseline_verdicts
+No SQL and no dates here: metrics.baselines.series reads the numbers, metrics.baselines.verdicts
 turns them into the Baselines the digest, the JSON and the alert rules read.
 """

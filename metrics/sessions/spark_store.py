@@ -27,17 +27,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from db.socket_bridge import SocketBridge, server_address, socket_path, via_loopback
-from db.source import Source
 from db.sql import qualified
-from metrics.config import AttributionConfig
 from metrics.day import local_midnight
-from metrics.sessions import lock_key, scope_name
+from metrics.sessions import SessionStore, lock_key
 from metrics.sessions.rules import SESSION_COLUMNS
 from metrics.sessions.spark_job import EVENT_COLUMNS, SparkBuildError, keyed_events, latest_links
 from metrics.sessions.spark_job import sessions as spark_sessions
 from metrics.sessions.store import analyze_store, mark_built, reset_scope
 
-__all__ = ["SparkBuildError", "build_with_spark", "jdbc_for", "jdbc_from_url", "publish"]
+__all__ = ["SparkBuildError", "SparkInput", "build_with_spark", "jdbc_for", "jdbc_from_url", "publish"]
 
 _EPOCH = "timestamptz 'epoch' + {} * interval '1 microsecond'"  # exact: integral microseconds
 
@@ -125,9 +123,20 @@ def _us_sql(col: str) -> str:
     return f"(extract(epoch from {col}::timestamptz) * 1000000)::bigint"
 
 
-def _postgres_inputs(spark, engine: Engine, jdbc: Jdbc, src: Source, tz: str,
-                     first: date | None, last: date | None, partitions: int):
+@dataclass(frozen=True)
+class SparkInput:
+    """Where a Spark build reads its web events (the source Postgres over `jdbc`, or the Parquet
+    files under `parquet`) and which days it builds ([first, last]; None: from the first to the
+    last web event's day). The store is written over `jdbc` either way."""
+    jdbc: Jdbc
+    parquet: str | None = None
+    first: date | None = None
+    last: date | None = None
+
+
+def _postgres_inputs(spark, engine: Engine, store: SessionStore, inp: SparkInput, partitions: int):
     """(events of the range, link candidates, watermark, first, last) from the source Postgres."""
+    src, tz, jdbc, first, last = store.src, store.tz, inp.jdbc, inp.first, inp.last
     web = src.table("web_events")
     with engine.connect() as conn:
         high, lo, hi = conn.execute(sa.text(
@@ -152,7 +161,7 @@ def _postgres_inputs(spark, engine: Engine, jdbc: Jdbc, src: Source, tz: str,
     return events, candidates, high, first, last
 
 
-def _parquet_inputs(spark, path: str, data_timezone: str, tz: str, first: date | None, last: date | None):
+def _parquet_inputs(spark, path: str, data_timezone: str, tz: str, days: tuple[date | None, date | None]):
     from pyspark.sql import functions as F
 
     from metrics.sessions.spark_job import events_from_parquet
@@ -161,6 +170,7 @@ def _parquet_inputs(spark, path: str, data_timezone: str, tz: str, first: date |
     high, lo, hi = events.agg(F.max("id"), F.min("us"), F.max("us")).first()
     if high is None:
         raise SparkBuildError(f"{path}: no web events in the Parquet files")
+    first, last = days
     return events, events, int(high), first or _day_of_us(lo, tz), last or _day_of_us(hi, tz)
 
 
@@ -180,10 +190,11 @@ def _write(df, jdbc: Jdbc, table: str) -> None:
      .options(**jdbc.props()).save())
 
 
-def publish(engine: Engine, src: Source, cfg: AttributionConfig, tz: str, high: int,
-            first: date, last: date, s_tab: str, l_tab: str) -> tuple[int, int, int]:
-    """Move the staged rows into the store in one transaction; (events, sessions, links)."""
-    scope = scope_name(src, cfg, tz)
+def publish(engine: Engine, store: SessionStore, high: int, days: tuple[date, date],
+            staged: tuple[str, str]) -> tuple[int, int, int]:
+    """Move the staged rows (tables of sessions, links) into the store's days [first, last] in
+    one transaction; (events, sessions, links)."""
+    src, scope, (first, last), (s_tab, l_tab) = store.src, store.scope, days, staged
     p = {"scope": scope, "high": high, "first": first, "last": last, "key": lock_key(src, scope)}
     scopes, sessions = src.state_table("attribution_scopes"), src.state_table("attribution_sessions")
     with engine.begin() as conn:
@@ -211,16 +222,17 @@ def publish(engine: Engine, src: Source, cfg: AttributionConfig, tz: str, high: 
     return int(events), int(count), int(links)
 
 
-def build_with_spark(spark, engine: Engine, src: Source, cfg: AttributionConfig, tz: str, jdbc: Jdbc,
-                     parquet: str | None = None, first: date | None = None, last: date | None = None) -> SparkBuild:
-    """Build the store's days [first, last] (None: from the first to the last web event's day)
-    on `spark`, from `parquet` (a directory of Parquet files) or else the source Postgres."""
+def build_with_spark(spark, engine: Engine, store: SessionStore, inp: SparkInput) -> SparkBuild:
+    """Build the store's days of `inp` on `spark`, from its Parquet files or else the source
+    Postgres."""
     began = time.perf_counter()
+    src, cfg, tz, jdbc = store.src, store.rules, store.tz, inp.jdbc
     partitions = max(1, spark.sparkContext.defaultParallelism)
-    if parquet:
-        events, candidates, high, first, last = _parquet_inputs(spark, parquet, jdbc.data_timezone, tz, first, last)
+    if inp.parquet:
+        events, candidates, high, first, last = _parquet_inputs(spark, inp.parquet, jdbc.data_timezone, tz,
+                                                                (inp.first, inp.last))
     else:
-        events, candidates, high, first, last = _postgres_inputs(spark, engine, jdbc, src, tz, first, last, partitions)
+        events, candidates, high, first, last = _postgres_inputs(spark, engine, store, inp, partitions)
     if last < first:
         raise SparkBuildError(f"--until {last} is before --since {first}; give --since on or before it")
     links = latest_links(candidates, high).cache()
@@ -230,10 +242,9 @@ def build_with_spark(spark, engine: Engine, src: Source, cfg: AttributionConfig,
     try:
         _write(links, jdbc, l_tab.replace('"', ""))
         _write(spark_sessions(keyed, cfg, tz), jdbc, s_tab.replace('"', ""))
-        events_n, sessions_n, links_n = publish(engine, src, cfg, tz, high, first, last, s_tab, l_tab)
+        events_n, sessions_n, links_n = publish(engine, store, high, (first, last), (s_tab, l_tab))
     finally:
         links.unpersist()
         with engine.begin() as conn:
             conn.exec_driver_sql(f"drop table if exists {s_tab}; drop table if exists {l_tab}")
-    return SparkBuild(scope_name(src, cfg, tz), first, last, high, events_n, sessions_n, links_n,
-                      time.perf_counter() - began)
+    return SparkBuild(store.scope, first, last, high, events_n, sessions_n, links_n, time.perf_counter() - began)

@@ -1,5 +1,5 @@
 """Baselines: the checked numbers of finished days, so a digest reads 12 weeks of history from
-here and computes only the days it lacks and the last week (metrics.baseline_store).
+here and computes only the days it lacks and the last week (metrics.baselines.store).
 
 A *store* names one set of numbers: source schema, report time zone, scope, and a hash of the
 metric configuration they were computed with (a changed pipeline or funnel step is a new store,

@@ -13,7 +13,7 @@ Definitions (DESIGN section 4; T = cutoff = end of report day D in the report ti
   median_hours_from_start = median over the users who reached the step of (reached - t1) in
   hours, rounded to 2 places (None when nobody reached it).
 
-SQL finds the reached instants (metrics/funnel_sql.py); Python holds only the cohort's reached
+SQL finds the reached instants (metrics/funnel/sql.py); Python holds only the cohort's reached
 times and, for clustering, the events of a bounded, deterministic sample of it.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from metrics.clusters import cluster_users
 from metrics.common import event_ids, excluded_event_ids, ratio
 from metrics.config import PURCHASE, MetricConfig
 from metrics.day import ReportDay
-from metrics.funnel_sql import cohort_events_sql, reach_sql
+from metrics.funnel.sql import cohort_events_sql, reach_sql
 from metrics.scope import Scope, scope_params
 
 

@@ -1,4 +1,4 @@
-"""The checked numbers' series (metrics.baseline_series) through the detector (metrics.detector):
+"""The checked numbers' series (metrics.baselines.series) through the detector (metrics.detector):
 one Baseline per number, with its band, verdict, sustained shift and drivers (DESIGN section 12).
 
 The glue between dates and the detector's positions: a Series becomes a History over D-84 ... D
@@ -16,9 +16,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from metrics.baselines import Baseline, Series, WindowSum
+from metrics.checked import COUNT, MONEY, RATE, UNDECLARED
 from metrics.detector.check import HISTORY_DAYS, History, Verdict, check
 from metrics.detector.drivers import Part, contributions
-from metrics.detector.numbers import MONEY, RATE
 
 MAX_DRIVERS = 3
 log = logging.getLogger(__name__)
@@ -45,15 +45,14 @@ def history_of(s: Series, day: date, holidays: Iterable[date] = (), back: int = 
 
 
 def _kind(s: Series) -> str:
-    from metrics.detector.numbers import spec_of
-
-    return spec_of(s.metric, s.field, s.key is not None).kind
+    """The number's declared kind; a hand-built series without a declaration by its shape."""
+    if s.number is not UNDECLARED:
+        return s.number.kind
+    return RATE if s.denominators is not None else COUNT
 
 
 def _tail(s: Series) -> float:
-    from metrics.detector.numbers import spec_of
-
-    return spec_of(s.metric, s.field, s.key is not None).tail
+    return s.number.tail(s.key is not None)
 
 
 def judge(s: Series, day: date, holidays: Iterable[date] = ()) -> Baseline:
@@ -72,7 +71,7 @@ def to_baseline(s: Series, day: date, v: Verdict) -> Baseline:
         w = v.window
         window = WindowSum(w.days, w.value, w.expected, w.low, w.high)
     return Baseline(s.metric, s.key, s.field, v.value, v.expected, v.low, v.high, v.direction,
-                    since=since, p=v.p, window=window)
+                    since=since, p=v.p, window=window, number=s.number)
 
 
 def with_drivers(b: Baseline, s: Series, day: date, holidays: Iterable[date] = ()) -> Baseline:
@@ -87,7 +86,7 @@ def with_drivers(b: Baseline, s: Series, day: date, holidays: Iterable[date] = (
     for sl in s.slices:
         sub = Series(s.metric, s.key, s.field, s.first_day, sl.values, sl.denominators,
                      s.known if sl.known is None else sl.known,
-                     numerators=sl.values if sl.denominators is not None else None)
+                     numerators=sl.values if sl.denominators is not None else None, number=s.number)
         parts.append(Part(sl.dimension, sl.key, history_of(sub, day, holidays)))
     return replace(b, drivers=tuple(contributions(parts, span, b.direction)[:MAX_DRIVERS]))
 
@@ -116,41 +115,39 @@ def with_shares(baselines: list[Baseline], series: Sequence[Series], day: date) 
         x = sum(src.get(d, 0.0) for d in last)
         own.append(x)
         if s.key is not None:
-            sums[s.metric, _share_of(s)] = sums.get((s.metric, _share_of(s)), 0.0) + x
+            sums[s.metric, _whole(s)] = sums.get((s.metric, _whole(s)), 0.0) + x
     out = []
     for b, s, x in zip(baselines, series, own, strict=True):
-        total = sums.get((s.metric, _share_of(s)), 0.0)
-        share = round(x / total, 4) if s.key is not None and total > 0 and _is_slice(s) else None
+        total = sums.get((s.metric, _whole(s)), 0.0)
+        share = round(x / total, 4) if s.key is not None and total > 0 and s.number.parts else None
         out.append(replace(b, share=share))
     return out
 
 
-def _share_of(s: Series) -> str:
-    """Campaign channels' rates are shares of all sends, like their sends."""
-    return "total" if s.metric == "campaigns" else s.field
+def _whole(s: Series) -> str:
+    """The field whose keyed values make the whole `s` is a part of (a send channel's rates: its
+    sends, metrics.checked.Number.share_of)."""
+    return s.number.share_of or s.field
 
 
-def _is_slice(s: Series) -> bool:
-    """A pipeline's close rate and a funnel step are numbers of their own, not parts of a total."""
-    return (s.metric, s.field) not in {("hanging", "close_rate"), ("funnel", "step_conversion")}
-
-
-def with_payer_drivers(conn, src, cfg, day, scope, series: Sequence[Series], out: list[Baseline]) -> list[Baseline]:
+def with_payer_drivers(conn, src, cfg, day, scope, judged: tuple[Sequence[Series], list[Baseline]]) -> list[Baseline]:
     """The money numbers' drivers, read only when one of them is unusual: their slices cost a
-    query of their own (metrics.baseline_slices; its finished days kept like the numbers'),
-    which an ordinary day does without."""
+    query of their own (metrics.baselines.slices; its finished days kept like the numbers'),
+    which an ordinary day does without. `judged`: the series and their Baselines, in one order."""
     from dataclasses import replace
 
-    from metrics.baseline_slices import SLICES, as_slices, payer_slices
-    from metrics.baseline_store import has_store, stored_series
+    from metrics.baselines.slices import SLICES, as_slices, payer_slices
+    from metrics.baselines.store import has_store, stored_series
+
+    series, out = judged
 
     if not any(b.direction and b.metric == "new_payers" for b in out):
         return out
     try:
         with conn.begin_nested():  # a driver is an extra: its failure leaves the verdicts as they are
             if has_store(conn, src):
-                found = stored_series(conn, src, cfg, day, scope, [SLICES],
-                                      lambda _m, back: payer_slices(conn, src, cfg, day, scope, back))
+                found = stored_series(conn, src, cfg, day, scope,
+                                      {SLICES: lambda back: payer_slices(conn, src, cfg, day, scope, back)})
             else:
                 found = payer_slices(conn, src, cfg, day, scope, HISTORY_DAYS)
     except sa.exc.OperationalError:

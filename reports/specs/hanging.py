@@ -3,11 +3,18 @@ from __future__ import annotations
 
 from charts.labels import shorten
 from charts.names import shown_name
+from charts.spec import ChartSpec
 from db.i18n import t
 from db.i18n.formats import fmt_num
-from metrics.hanging import HangingResult
+from metrics import hanging
+from metrics.checked import PIPELINE
+from metrics.config import MetricConfig
+from metrics.hanging import HangingResult, series
+from metrics.hanging.now import hanging_at
 from reports.owners import owner_lines
-from reports.sections.common import NAME_MAX, Line, rows
+from reports.requirements import EVENTS, Optional, Requirements
+from reports.spec import MetricSpec, StateTarget
+from reports.specs.common import NAME_MAX, Line, rows
 
 
 def text(r: HangingResult, loc: str, bands=None) -> list[Line]:
@@ -41,3 +48,21 @@ def csv_rows(name: str, r: HangingResult) -> list[tuple]:
         for o in p.by_owner:
             out += [(name, f"owner: {p.name}", o.owner or "", f, getattr(o, f)) for f in ("hanging", "breached_today")]
     return out
+
+
+def needs(cfg: MetricConfig) -> Requirements:
+    purchase = any(p.ends_on_purchase for p in cfg.hanging.pipelines)
+    return Requirements(
+        "hanging", EVENTS,
+        (Optional(("payments",), "pipelines ending on purchase close by their end events only"),)
+        if purchase else (),
+        why="start and end events of the pipelines",
+        events=tuple(n for p in cfg.hanging.pipelines for n in (p.start, *p.end_events)),
+    )
+
+
+SPEC = MetricSpec(
+    "hanging", hanging.compute, needs, text, csv_rows, ChartSpec("charts.hanging", "chart.hanging.title"),
+    aliases=("processes",), numbers=series.NUMBERS, series=series.series,
+    state=StateTarget("hanging", PIPELINE, hanging_at),
+)

@@ -25,14 +25,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics.baseline_days import first_day
 from metrics.baselines import Series
+from metrics.baselines.days import first_day
+from metrics.checked import RATE, STEP, Number
 from metrics.common import event_ids, excluded_event_ids, not_excluded
 from metrics.config import PURCHASE, MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope, in_scope, scope_params
 
 TABLES = ("events", "events_dict")
+NUMBERS = (Number("funnel", "step_conversion", RATE, 3, key=STEP, total=False, target="conversion",
+                  parts=False),)
 
 
 def _occurrences(src: Source, step: str, k: int, alias: str) -> tuple[str, str]:
@@ -81,7 +84,7 @@ def funnel_sql(src: Source, steps: Sequence[str], scope: Scope | None) -> str:
     return f"with {ctes}\n{selects}"
 
 
-def conversions(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
+def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
                 back: int) -> list[Series]:
     """One rate Series per funnel step after the first (key: the step's configured name)."""
     steps = cfg.funnel.steps
@@ -102,5 +105,6 @@ def conversions(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay
     start = first_day(conn, src, "events", "happened_at", day)
     first_data = None if start is None else start + timedelta(days=-(-w // 24))
     return [Series("funnel", steps[k - 1], "step_conversion", first_data,
-                   {d: round(done[k][d] / n, 4) for d, n in due[k].items() if n}, due[k], numerators=done[k])
+                   {d: round(done[k][d] / n, 4) for d, n in due[k].items() if n}, due[k], numerators=done[k],
+                   number=NUMBERS[0])
             for k in range(2, len(steps) + 1)]

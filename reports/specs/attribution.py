@@ -3,10 +3,15 @@ from __future__ import annotations
 
 from charts.labels import shorten
 from charts.names import channel_name, model_name
+from charts.spec import ChartSpec
 from db.i18n import t
 from db.i18n.formats import fmt_count, fmt_money, fmt_num, fmt_pct
-from metrics.attribution import AttributionResult
-from reports.sections.common import Line, rows
+from metrics import attribution
+from metrics.attribution import AttributionResult, series
+from metrics.config import MetricConfig
+from reports.requirements import Requirements, exclusion
+from reports.spec import MetricSpec
+from reports.specs.common import Line, rows
 
 CHANNEL_FIELDS = ("sessions", "users", "conversions", "revenue")
 
@@ -36,3 +41,25 @@ def csv_rows(name: str, r: AttributionResult) -> list[tuple]:
         for c in channels:
             out += rows(name, model, c.channel, c, CHANNEL_FIELDS)
     return out
+
+
+def needs(cfg: MetricConfig) -> Requirements:
+    return Requirements(
+        "attribution", attribution.TABLES, exclusion(cfg),
+        why="sessions from web_events, credited with payments",
+    )
+
+
+def _compute(conn, src, cfg, day, scope=None):
+    return attribution.compute(conn, src, cfg, day, users=scope)
+
+
+def _store_days(cfg: MetricConfig, day) -> list:
+    """The window its journeys read, and the days its checked numbers need."""
+    return sorted(set(attribution.window_days(cfg, day)) | set(series.store_days(day)))
+
+
+SPEC = MetricSpec(
+    "attribution", _compute, needs, text, csv_rows, ChartSpec("charts.attribution", "chart.attr.title"),
+    aliases=("channels",), numbers=series.NUMBERS, series=series.series, store_days=_store_days,
+)

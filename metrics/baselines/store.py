@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -47,30 +47,29 @@ def has_store(conn: Connection, src: Source) -> bool:
 
 
 def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
-                  metrics: Sequence[str] | None, compute) -> list[Series]:
-    """The series of D-84 ... D: kept days from the store, the others from `compute(metric, back)`
-    (metrics.baseline_series.series for one metric over D-back ... D), whose finished days are
-    kept for the next digest."""
+                  computes: Mapping[str, Callable[[int], list[Series]]]) -> list[Series]:
+    """The series of D-84 ... D: kept days from the store, the others from `computes[metric](back)`
+    (the metric's series over D-back ... D), whose finished days are kept for the next digest."""
     store = store_key(src, cfg, day.timezone, scope)
     table = src.state_table("baseline_days")
     first = day.day - timedelta(days=HISTORY_DAYS)
     recent = day.day - timedelta(days=RECENT_DAYS - 1)
     out: list[Series] = []
-    for metric in metrics:
+    for metric, compute in computes.items():
         kept = {d: rows for d, rows in conn.execute(sa.text(
             f"select day, numbers from {table} where store = :store and metric = :metric "
             "and day >= :first and day < :recent"), {"store": store, "metric": metric, "first": first,
                                                     "recent": recent})}
         lacking = [first + timedelta(days=i) for i in range((recent - first).days) if first + timedelta(days=i) not in kept]
         start = min(lacking, default=recent)
-        fresh = compute(metric, (day.day - start).days)
+        fresh = compute((day.day - start).days)
         done = _finished(fresh, start, recent)
         if done:
             conn.execute(sa.text(
                 f"insert into {table} (store, metric, day, numbers) values (:store, :metric, :day, cast(:n as jsonb)) "
                 "on conflict (store, metric, day) do update set numbers = excluded.numbers, computed_at = now()"),
                 [{"store": store, "metric": metric, "day": d, "n": json.dumps(rows)} for d, rows in done.items()])
-        out.extend(_merge(metric, fresh, {d: r for d, r in kept.items() if d < start}))
+        out.extend(_merge(fresh, {d: r for d, r in kept.items() if d < start}))
     return out
 
 
@@ -94,7 +93,7 @@ def _finished(fresh: list[Series], start: date, recent: date) -> dict[date, list
     return out
 
 
-def _merge(metric: str, fresh: list[Series], kept: dict[date, list]) -> list[Series]:
+def _merge(fresh: list[Series], kept: dict[date, list]) -> list[Series]:
     """The fresh series with the kept days added (a key seen only in kept days gets a series)."""
     if not kept:
         return fresh
@@ -107,7 +106,8 @@ def _merge(metric: str, fresh: list[Series], kept: dict[date, list]) -> list[Ser
                 like = next((s for s in fresh if s.field == field), template)
                 rate = like.denominators is not None
                 by[key, field] = Series(like.metric, key, field, first, {}, {} if rate else None, like.known,
-                                        {} if rate else None, None if like.counts is None else {})
+                                        {} if rate else None, None if like.counts is None else {},
+                                        number=like.number)
     merged = {}
     for (key, field), s in by.items():
         values, dens = dict(s.values), None if s.denominators is None else dict(s.denominators)
@@ -121,9 +121,9 @@ def _merge(metric: str, fresh: list[Series], kept: dict[date, list]) -> list[Ser
         known = None if s.known is None else s.known | frozenset(kept)
         merged[key, field] = replace(s, values=values, denominators=dens, numerators=nums, counts=counts,
                                      known=known, first_day=s.first_day or min(kept))
+    # a total whose drivers are its own keyed values (all sessions: the channels) gets them merged too
     out = list(merged.values())
-    total = merged.get((None, "sessions"))
-    if metric == "attribution" and total is not None:  # all sessions' drivers: the channels, merged too
-        slices = tuple(Slice("channel", s.key, s.values) for s in out if s.key is not None)
-        out = [replace(s, slices=slices) if s is total else s for s in out]
-    return out
+    return [replace(s, slices=tuple(Slice(s.number.key, k.key, k.values) for k in out
+                                    if k.key is not None and k.field == s.field))
+            if s.key is None and s.slices and all(x.dimension == s.number.key for x in s.slices) else s
+            for s in out]

@@ -73,7 +73,7 @@ class CampaignResult:
     human_clicks_checked: bool = True  # False when there is no web_events table
 
 
-def _human_click(src: Source, end: str = ":end") -> str:
+def human_click(src: Source, end: str = ":end") -> str:
     """SQL predicate on a touch `t` (user_id, kind, at): a click with web activity around it,
     reading web events before `end` (a bind parameter, or a column: the baselines' daily series).
 
@@ -122,9 +122,9 @@ def _sql(src: Source, scope: Scope | None = None, until: str | None = None) -> s
         "not_excluded": not_excluded(src, "s.user_id"),
         "in_scope": in_scope(src, scope, "s.user_id"),
         "touches_of_sends": touches_of_sends_sql(src.table("message_interactions")),
-        "human_click": _human_click(src),
+        "human_click": human_click(src),
     }
-    return compose(steps("metrics", "campaigns.sql"), fragments, until)
+    return compose(steps("metrics.campaigns", "campaigns.sql"), fragments, until)
 
 
 def _row(r) -> CampaignRow:

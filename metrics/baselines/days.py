@@ -1,4 +1,4 @@
-"""The days a baseline's SQL reads, and the day a series' data begin (metrics.baseline_series and
+"""The days a baseline's SQL reads, and the day a series' data begin (metrics.baselines.series and
 its siblings)."""
 from __future__ import annotations
 

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 from charts.labels import shorten
+from charts.spec import ChartSpec
 from db.i18n import t
 from db.i18n.formats import DASH, fmt_money, fmt_num
-from metrics.campaigns import CampaignResult
-from reports.sections.common import Line, rows
+from metrics import campaigns
+from metrics.campaigns import CampaignResult, series
+from metrics.config import MetricConfig
+from reports.requirements import Optional, Requirements, exclusion
+from reports.spec import MetricSpec
+from reports.specs.common import Line, rows
 
 CAMPAIGN_FIELDS = ("sent", "blocked", "failed", "opens", "human_clicks", "open_conversions",
                    "click_conversions", "revenue", "cost", "roas")
@@ -46,3 +51,23 @@ def csv_rows(name: str, r: CampaignResult) -> list[tuple]:
             out += rows(name, section, label, c, CAMPAIGN_FIELDS)
             out += [(name, section, label, f"blocked:{k}", v) for k, v in c.blocked_by_reason.items()]
     return out
+
+
+def needs(cfg: MetricConfig) -> Requirements:
+    return Requirements(
+        "campaigns", ("message_sends", "message_interactions", "payments"),
+        (Optional(("web_events",), "no click counts as human (there is no web activity to check it against), "
+                                   "so every conversion is an open conversion"),)
+        + exclusion(cfg),
+        why="sends, their opens and clicks, and the payments after them",
+    )
+
+
+def _compute(conn, src, cfg, day, scope=None):
+    return campaigns.compute(conn, src, cfg, day, scope=scope)
+
+
+SPEC = MetricSpec(
+    "campaigns", _compute, needs, text, csv_rows, ChartSpec("charts.campaigns", "chart.camp.title"),
+    aliases=("campaign",), numbers=series.NUMBERS, series=series.series,
+)

@@ -1,5 +1,5 @@
-"""The pipelines' daily series for the baselines: processes past SLA during each day and the
-close rate, in one SQL statement per pipeline over D-back ... D (metrics.baseline_series).
+"""The pipelines' checked numbers (NUMBERS) day by day: processes past SLA during each day and the
+close rate, in one SQL statement per pipeline over D-back ... D.
 
 A process breaches on the local day of its deadline start + SLA, so each start event maps to one
 day d; it is *due* there when it is the user's latest start before d's cutoff T_d and lies in the
@@ -18,12 +18,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics.baseline_days import first_day, window
 from metrics.baselines import Series
+from metrics.baselines.days import first_day, window
+from metrics.checked import COUNT, PIPELINE, RATE, Number
 from metrics.common import event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
 from metrics.scope import Scope, in_scope, scope_params
+
+NUMBERS = (
+    Number("hanging", "breached_today", COUNT, 2, key=PIPELINE, total=False, target="breached"),
+    Number("hanging", "close_rate", RATE, 3, key=PIPELINE, total=False, parts=False),
+)
+BREACHED, CLOSE_RATE = NUMBERS
 
 
 def _breach_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
@@ -73,27 +80,28 @@ group by d.day
 """
 
 
-def breaches(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
-              back: int) -> list[Series]:
-    excluded = excluded_event_ids(conn, src, cfg)
+def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
+           back: int) -> list[Series]:
     first_event = first_day(conn, src, "events", "happened_at", day)
     days = window(day, back)
     out = []
     for p in cfg.hanging.pipelines:
         first = None if first_event is None else first_event + timedelta(days=math.ceil(p.sla_hours / 24))
-        breached, due = _breach_counts(conn, src, cfg, day, p, days, excluded, scope)
-        out.append(Series("hanging", p.name, "breached_today", first, breached))
+        breached, due = _breach_counts(conn, src, cfg, day, p, (days, scope))
+        out.append(Series("hanging", p.name, "breached_today", first, breached, number=BREACHED))
         # the close rate: of the processes due on d (deadline in d), the share not hanging at d's end
         closed = {d: n - breached.get(d, 0.0) for d, n in due.items()}
         out.append(Series("hanging", p.name, "close_rate", first,
-                          {d: round(c / due[d], 4) for d, c in closed.items() if due[d]}, due, numerators=closed))
+                          {d: round(c / due[d], 4) for d, c in closed.items() if due[d]}, due, numerators=closed,
+                          number=CLOSE_RATE))
     return out
 
 
 def _breach_counts(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, p: Pipeline,
-                   days: list[date], excluded: list[int], scope: Scope | None
-                   ) -> tuple[dict[date, float], dict[date, float]]:
-    """(breached on d, due on d) per day."""
+                   over: tuple[list[date], Scope | None]) -> tuple[dict[date, float], dict[date, float]]:
+    """(breached on d, due on d) per day of `over`'s days, for `over`'s scope."""
+    days, scope = over
+    excluded = excluded_event_ids(conn, src, cfg)
     ids = event_ids(conn, src, (p.start, *p.end_events))
     if not ids[p.start]:
         return {}, {}

@@ -27,6 +27,11 @@ class HangingNow:
     by_pipeline: dict[str, int]  # pipeline name -> processes hanging at `at`
 
     @property
+    def by_key(self) -> dict[str, int]:
+        """What reports.spec.StateTarget reads: the pipeline's count."""
+        return self.by_pipeline
+
+    @property
     def total(self) -> int:
         return sum(self.by_pipeline.values())
 

@@ -1,13 +1,18 @@
 """New payers and money: D against its usual band, or against D-1 and D-7 without one."""
 from __future__ import annotations
 
+from charts.spec import ChartSpec
 from db.i18n import t
 from db.i18n.formats import fmt_money, fmt_num
+from metrics import new_payers
 from metrics.baselines import Baseline
+from metrics.config import MetricConfig
 from metrics.new_payers import NewPayersResult
-from reports.attention import band_note
+from reports.bands import band_note
 from reports.i18n import fmt_changes
-from reports.sections.common import Line, rows
+from reports.requirements import Requirements, exclusion
+from reports.spec import MetricSpec
+from reports.specs.common import Line, rows
 
 DAY_FIELDS = ("new_payers", "new_payer_revenue", "payments", "paying_users", "revenue")
 
@@ -37,3 +42,14 @@ def csv_rows(name: str, r: NewPayersResult) -> list[tuple]:
     for d in r.daily:
         out += rows(name, "daily", d.date.isoformat(), d, DAY_FIELDS)
     return out
+
+
+def needs(cfg: MetricConfig) -> Requirements:
+    return Requirements("new_payers", ("payments",), exclusion(cfg), why="the payments")
+
+
+SPEC = MetricSpec(
+    "new_payers", new_payers.compute, needs, text, csv_rows,
+    ChartSpec("charts.new_payers", "chart.payers.title", banded=True), aliases=("payers", "newpayers", "new-payers"),
+    numbers=new_payers.NUMBERS, series=new_payers.series,
+)

@@ -2,7 +2,7 @@
 
 Sessions come from the session store (metrics.sessions), which the digest brings up to date and
 builds for `window_days` before any metric runs: this metric only reads it. Channels come from
-metrics.channels; credit from metrics.attribution_models.
+metrics.channels; credit from metrics.attribution.models.
 Payments whose user has no session in the lookback window are *unattributed*: every model's list
 ends with a row whose channel is "Unattributed" (0 sessions, 0 users) when there are any, so
 each model's conversions add up to D's payments; the same numbers are in `unattributed_*`.
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics.attribution_models import (
+from metrics.attribution.models import (
     MARKOV,
     RULE_MODELS,
     journeys_sql,
@@ -117,7 +117,7 @@ group by grouping sets ((channel), ())
 
 # The journeys of D's payments feed three queries (unattributed payments, rule credits, Markov
 # transitions): built once per report into temporary tables, which these CTEs read back under the
-# names the queries of metrics.attribution_models use.
+# names the queries of metrics.attribution.models use.
 _JOURNEYS = "with payments_d as (select * from _payments_d), journeys as (select * from _journeys)"
 
 

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 from charts.labels import shorten
 from charts.names import event_name, segment_name
+from charts.spec import ChartSpec
 from db.i18n import t
 from db.i18n.formats import fmt_num, fmt_pct, fmt_short_date
-from metrics.funnel import FunnelResult
-from reports.sections.common import NAME_MAX, Line, rows
+from metrics import attribution, funnel
+from metrics.attribution import touches
+from metrics.config import PURCHASE, MetricConfig
+from metrics.funnel import FunnelResult, series
+from reports.requirements import EVENTS, Optional, Requirements
+from reports.spec import MetricSpec
+from reports.specs.common import NAME_MAX, Line, rows
 
 STEP_FIELDS = ("users", "conversion_from_start", "conversion_from_previous", "median_hours_from_start")
 
@@ -51,3 +57,37 @@ def csv_rows(name: str, r: FunnelResult) -> list[tuple]:
         for s in seg.steps:
             out += rows(name, section, s.event, s, STEP_FIELDS)
     return out
+
+
+def needs(cfg: MetricConfig) -> Requirements:
+    purchase = PURCHASE in cfg.funnel.steps
+    optional = [Optional(("web_events", "payments"), "no breakdown of the cohort by acquisition channel")]
+    if not purchase:
+        optional.insert(0, Optional(("payments",), "payments are not among the cohort's events for clustering"))
+    return Requirements(
+        "funnel", EVENTS + (("payments",) if purchase else ()), tuple(optional),
+        why="the funnel steps" + (" (the step purchase reads payments)" if purchase else ""),
+        events=tuple(s for s in cfg.funnel.steps if s != PURCHASE),
+    )
+
+
+def with_channels(conn, src, cfg, day, scope=None):
+    """The funnel, broken down by acquisition channel too when web tracking exists (the first
+    touches read the session store's links, synced by the digest's sessions stage)."""
+    if not src.has(*attribution.TABLES):
+        return funnel.compute(conn, src, cfg, day, scope=scope)
+    return funnel.compute(
+        conn, src, cfg, day,
+        channels=lambda reach: touches.user_channel(conn, src, cfg, day, list(reach.users)),
+        scope=scope,
+    )
+
+
+def _store_days(cfg: MetricConfig, day) -> list:
+    return []  # no day built: the channels read the links only
+
+
+SPEC = MetricSpec(
+    "funnel", with_channels, needs, text, csv_rows, ChartSpec("charts.funnel", "chart.funnel.title"),
+    numbers=series.NUMBERS, series=series.series, store_days=_store_days,
+)

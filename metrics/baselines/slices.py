@@ -30,7 +30,7 @@ from metrics.scope import Scope, in_scope, scope_params
 from metrics.sessions import SessionStore
 
 NO_SESSION, NO_OWNER = "(none)", "(no owner)"
-SLICES = "new_payers:slices"  # their name in the store of finished days (metrics.baseline_store)
+SLICES = "new_payers:slices"  # their name in the store of finished days (metrics.baselines.store)
 FIELDS = ("new_payers", "new_payer_revenue", "payments", "revenue")
 
 

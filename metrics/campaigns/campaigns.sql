@@ -1,4 +1,4 @@
--- The campaigns metric (metrics/campaigns.py, whose docstring has the definitions) as named steps:
+-- The campaigns metric (metrics/campaigns/__init__.py, whose docstring has the definitions) as named steps:
 -- each step is one CTE reading the steps above it; the last is the query's result. db.sql.compose
 -- joins them; compose(..., until="step") reads any step on its own.
 -- {placeholders} are SQL the code builds: quoted tables {sends}, {touches}, {payments}; predicates
