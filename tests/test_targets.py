@@ -114,3 +114,15 @@ def test_seed_adds_a_plausible_plan(engine):
     assert {r.period_start.weekday() for r in rows if r.period == "week"} == {0}
     with engine.begin() as conn:
         conn.exec_driver_sql(f'drop schema "{schema}" cascade')
+
+
+def test_every_plannable_number_is_a_checked_number_that_sums():
+    from metrics.targets import PLANNED
+    from reports.registry import number
+
+    for name, (metric, field) in PLANNED.items():
+        if name == "conversions":  # the send channels' credited conversions added up (metrics.pace)
+            assert number(metric, "conversion_rate") is not None
+            continue
+        n = number(metric, field)
+        assert n is not None and n.sums and n.total and n.name == name, name
