@@ -10,6 +10,7 @@ ReportRequest whose `period` is "week" or "month" and whose day is the period's 
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,6 +24,8 @@ from metrics.periods import KINDS, Period, ending
 from metrics.review import TOTALS, Ask, PeriodNumbers, read_periods
 from reports.digest import Chart, build_digest, count_scope_users, read_source
 from reports.request import ReportInputError, ReportRequest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,22 @@ def summed_sources(src, cfg: MetricConfig, metrics) -> dict:
 
 
 def plan_results(conn, src, p: Period, now: PeriodNumbers, scope) -> list[Pace]:
-    """Each plan of the period with what the period did: a pace with no day left."""
+    """Each plan of the period with what the period did: a pace with no day left. A plan that
+    cannot be read (a broken view) leaves the review without it, logged, as the digest does."""
+    import sqlalchemy as sa
+
     from metrics.targets import targets_for
 
+    try:
+        with conn.begin_nested():
+            found = targets_for(conn, src, p.end, scope, kinds=(p.kind,))
+    except sa.exc.OperationalError:
+        raise
+    except Exception:
+        log.exception("the plan of the %s of %s failed", p.kind, p.start)
+        return []
     return [Pace(t.metric, t.scope, p, t.value, p.end, tuple(now.daily[t.metric][d] for d in p.dates()), ())
-            for t in targets_for(conn, src, p.end, scope, kinds=(p.kind,)) if t.metric in now.daily]
+            for t in found if t.metric in now.daily]
 
 
 def build_review(engine: Engine, cfg: MetricConfig, req: ReportRequest, *, with_charts: bool = True,

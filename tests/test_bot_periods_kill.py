@@ -11,9 +11,10 @@ from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from bot.delivery.periods import last_run
 from bot.subscriptions import Store
 from db.state import migrate
-from metrics.periods import last_complete
+from metrics.periods import containing
 from tests.botproc import start_bot, until
 from tests.faketg import TOKEN, FakeTelegram
 
@@ -21,7 +22,8 @@ ADMIN, GROUP = 42, -4343
 
 
 async def test_one_weekly_digest_through_a_hard_kill_and_restarts(source, engine, database_url, tmp_path):
-    week = last_complete("week", datetime.now(UTC).date())
+    # the week the bot owes: the one before its last Monday run at 00:05 (as its sweep computes it)
+    week = containing("week", last_run("week", time(0, 5), "UTC", datetime.now(UTC)).date() - timedelta(days=1))
     source.payments(*[(u, datetime.combine(week.start + timedelta(days=u % 7), time(12), UTC), 1000 * u)
                       for u in range(1, 8)])
     schema = f"wk_{uuid.uuid4().hex[:8]}"
