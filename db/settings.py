@@ -36,6 +36,7 @@ class Settings:
     telegram_api_base_url: str | None = None
     admin_user_ids: frozenset[int] = frozenset()
     metrics_config: Path | None = None
+    metric_plugins: tuple[Path, ...] = ()  # folders of metrics of one's own (reports.registry.register_folder)
     default_delivery_time: time = time(8, 45)
     delivery_grace_hours: float = 4.0
     embedded_data_dir: Path = Path(".pgdata")
@@ -111,7 +112,7 @@ def _port(key: str, value: str) -> int:
 
 
 def _service(get) -> dict:
-    """The settings of running as a service (DESIGN section 14): logs, metrics, webhook."""
+    """The settings of running as a service (docs/operations.md): logs, metrics, webhook."""
     kwargs: dict = {}
     if (v := get("LOG_FORMAT")) is not None:
         if v.lower() not in ("text", "json"):
@@ -188,6 +189,12 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         kwargs["admin_user_ids"] = _admins(v)
     if (v := get("METRICS_CONFIG")) is not None:
         kwargs["metrics_config"] = Path(v)
+    if (v := get("METRIC_PLUGINS")) is not None:
+        folders = tuple(Path(p) for p in v.split(os.pathsep) if p.strip())
+        if missing := [str(f) for f in folders if not (f / "metric.py").is_file()]:
+            raise SettingsError(f"METRIC_PLUGINS={v!r}: {', '.join(missing)} holds no metric.py; give folders of "
+                                f"metrics of your own, separated by {os.pathsep!r} (docs/architecture.md)")
+        kwargs["metric_plugins"] = folders
     if (v := get("DEFAULT_DELIVERY_TIME")) is not None:
         kwargs["default_delivery_time"] = parse_hhmm("DEFAULT_DELIVERY_TIME", v)
     if (v := get("DELIVERY_GRACE_HOURS")) is not None:

@@ -4,7 +4,7 @@ Composition only: metrics compute numbers, charts draw them, text.py words them.
 source tables are absent is skipped with a reason, never an error; a metric that fails is
 reported as failed without taking the rest of the digest down.
 
-A scope (DESIGN section 9; text such as "team:north & region:msk") restricts every metric to the
+A scope (docs/scopes.md; text such as "team:north & region:msk") restricts every metric to the
 scope's users. It needs the optional user_tags table: without it a scoped report is an input
 error; a scope nobody is in gives a report of zeros whose text says so.
 """
@@ -57,7 +57,7 @@ class Digest:
     csv: str = ""
     scope: str | None = None  # canonical scope text ("region:msk & team:north"); None: company-wide
     scope_users: int | None = None  # users in the scope; None when company-wide
-    baselines: list[Baseline] = field(default_factory=list)  # DESIGN section 8: every checked number
+    baselines: list[Baseline] = field(default_factory=list)  # docs/normal.md: every checked number
 
     def to_json(self) -> dict:
         return {

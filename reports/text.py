@@ -8,8 +8,8 @@ digest needs no bold/links. Lengths are counted in UTF-16 code units, as Telegra
 - render_text: the whole summary, <= 4096 (a message).
 - render_caption: the compact version, <= 1024 (an album caption): headline lines only.
 Both cut at line boundaries only, ending with a '…' line when something was left out.
-Order: the "needs attention" block first (the numbers outside their usual band, DESIGN section
-8; reports.attention), then stuck pipelines, money, funnel, channels, campaigns, then one line per
+Order: the "needs attention" block first (the numbers outside their usual band,
+docs/normal.md; reports.attention), then stuck pipelines, money, funnel, channels, campaigns, then one line per
 skipped part saying why. Money numbers with a band read "as usual, 14–25" instead of arrows.
 Each metric's own section and CSV rows live in reports/specs/, named by its reports.registry
 spec; this module orders, fits and frames them.

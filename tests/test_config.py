@@ -1,4 +1,4 @@
-"""Settings and metric configuration: defaults match DESIGN, bad values name key, value and fix."""
+"""Settings and metric configuration: defaults match the README and docs, bad values name key, value and fix."""
 from pathlib import Path
 
 import pytest

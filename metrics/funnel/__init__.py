@@ -1,6 +1,6 @@
 """Conversion funnel: a cohort of new step-1 users, how far each got, broken down by segment.
 
-Definitions (DESIGN section 4; T = cutoff = end of report day D in the report time zone):
+Definitions (docs/metrics.md; T = cutoff = end of report day D in the report time zone):
 
 - cohort window: the cohort_days calendar days ending D in the report time zone, [start, T).
 - cohort: users whose FIRST-EVER step-1 event falls in the cohort window (a user with an earlier
