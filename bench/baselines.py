@@ -42,15 +42,22 @@ from metrics.day import ReportDay
 from metrics.detector.check import HISTORY_DAYS
 from metrics.sessions import SessionStore
 from metrics.sessions.backfill import day_range, prepare
-from reports.baselines import series as checked_series
+from reports.registry import names, series_of
 
 SHAPES = ("flat", "growth", "decline", "small")
+
+
+def checked_series(conn, src, cfg, tz: str, what: tuple) -> list:
+    """(metrics or None for all, days back): their checked numbers from REPORT_DAY back."""
+    metrics, back = what
+    day = ReportDay(REPORT_DAY, tz)
+    return [s for fn in series_of(metrics or names()).values() for s in fn(conn, src, cfg, day, None, back)]
 
 
 def extract(engine, schema: str, state: str, cfg, tz: str, first: date, metrics=None):
     with engine.begin() as conn:
         src = inspect_source(conn, schema, state)
-        return checked_series(conn, src, cfg, ReportDay(REPORT_DAY, tz), metrics=metrics, back=(REPORT_DAY - first).days)
+        return checked_series(conn, src, cfg, tz, (metrics, (REPORT_DAY - first).days))
 
 
 def with_incident(engine, schema, state, cfg, tz, first, start):
@@ -59,8 +66,7 @@ def with_incident(engine, schema, state, cfg, tz, first, start):
         tx = conn.begin()
         src = inspect_source(conn, schema, state)
         n = conversion_incident(conn, src, start, tz)
-        got = checked_series(conn, src, cfg, ReportDay(REPORT_DAY, tz), metrics=("funnel", "hanging"),
-                                     back=(REPORT_DAY - first).days)
+        got = checked_series(conn, src, cfg, tz, (("funnel", "hanging"), (REPORT_DAY - first).days))
         tx.rollback()
     return got, n
 

@@ -53,13 +53,13 @@ def prepare_store(engine: Engine, src: Source, cfg: MetricConfig, days: Sequence
 
 
 def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None,
-           metrics: Sequence[str] | None = None, back: int | None = None) -> list[Series]:
-    """Every checked number's daily values over D-back ... D (default the detector's 12 weeks),
-    of these metrics (default: all with numbers), read where the store has built them."""
+           metrics: Sequence[str] | None = None) -> list[Series]:
+    """Every checked number's daily values over the detector's 12 weeks before D and D, of these
+    metrics (default: all with numbers), read where the store has built them. (Another window:
+    each metric's series function, reports.registry.series_of.)"""
     from metrics.detector.check import HISTORY_DAYS
 
-    return [s for fn in series_of(metrics or names()).values()
-            for s in fn(conn, src, cfg, day, scope, HISTORY_DAYS if back is None else back)]
+    return [s for fn in series_of(metrics or names()).values() for s in fn(conn, src, cfg, day, scope, HISTORY_DAYS)]
 
 
 def section8(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None,

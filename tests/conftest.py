@@ -39,14 +39,14 @@ def checked_series(conn, src, cfg, day, scope=None, metrics=None, back=None):
     D, from their specs, with the session days the sessions' series reads built first (D and its
     weekdays, as the digest's sessions stage does)."""
     from metrics.attribution.series import store_days
+    from metrics.detector.check import HISTORY_DAYS
     from metrics.sessions.store import ensure_days
-    from reports.baselines import series
-    from reports.registry import names
+    from reports.registry import names, series_of
 
     wanted = tuple(metrics or names())
     if "attribution" in wanted and src.has("web_events", "payments"):
         ensure_days(conn, src, cfg.attribution, day.timezone, store_days(day))
-    return series(conn, src, cfg, day, scope, wanted, back)
+    return [s for fn in series_of(wanted).values() for s in fn(conn, src, cfg, day, scope, back or HISTORY_DAYS)]
 
 
 @contextmanager
