@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from metrics.baselines_config import BaselinesConfig, baselines_config
+from metrics.enabled import enabled_config
 
 PURCHASE = "purchase"
+# The funnel's cohort (docs/metrics.md): users whose first-ever step 1 is in the window, or
+# everyone who did step 1 in the window (GA4's closed funnel).
+FUNNEL_COHORTS = ("first", "window")
 ATTRIBUTION_MODELS = (
     "last_non_direct",
     "first_touch",
@@ -60,6 +64,7 @@ class FunnelConfig:
     conversion_days: int
     clusters: int
     max_cluster_users: int
+    cohort: str = "first"  # one of FUNNEL_COHORTS
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class MetricConfig:
     # lang -> {configured pipeline or step name: its name in that language} ([display.<lang>])
     display: dict[str, dict[str, str]] = field(default_factory=dict)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    # metric -> "auto", "on" or "off" (metrics.enabled); a metric not named is "auto"
+    enabled: dict[str, str] = field(default_factory=dict)
 
     @property
     def excluded_events(self) -> tuple[str, ...]:
@@ -258,8 +265,9 @@ def load_config(path: Path | None = None) -> MetricConfig:
     r = _Reader(data, origin)
 
     funnel_steps = r.strs("funnel.steps", allow_empty=False)
-    if len(funnel_steps) < 1:
-        raise r.fail("funnel.steps", funnel_steps, "at least one step")
+    cohort = r.str_("funnel.cohort")
+    if cohort not in FUNNEL_COHORTS:
+        raise r.fail("funnel.cohort", cohort, " or ".join(f'"{c}"' for c in FUNNEL_COHORTS))
     model = r.str_("attribution.model")
     if model not in ATTRIBUTION_MODELS:
         raise r.fail("attribution.model", model, "one of " + ", ".join(ATTRIBUTION_MODELS))
@@ -279,6 +287,7 @@ def load_config(path: Path | None = None) -> MetricConfig:
             conversion_days=r.int_("funnel.conversion_days", 1, 366),
             clusters=r.int_("funnel.clusters", 1, 20),
             max_cluster_users=r.int_("funnel.max_cluster_users", 100, 10_000_000),
+            cohort=cohort,
         ),
         new_payers_series_days=r.int_("new_payers.series_days", 1, 366),
         attribution=AttributionConfig(
@@ -297,4 +306,5 @@ def load_config(path: Path | None = None) -> MetricConfig:
         ),
         display=_display(r, pipelines, funnel_steps, own_display),
         baselines=baselines_config(r),
+        enabled=enabled_config(r),
     )

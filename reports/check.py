@@ -17,6 +17,7 @@ from db.contract import CONTRACT, TIME, Table
 from db.source import SOURCE_TABLES, Source, relations
 from db.sql import qualified
 from metrics.config import MetricConfig
+from reports.readiness import IS_OFF, readiness
 from reports.registry import REGISTRY
 
 OK, INFO, WARN, ERROR = "ok", "info", "warn", "error"
@@ -36,6 +37,8 @@ class MetricVerdict:
     runs: bool
     reason: str = ""  # why it is skipped
     notes: tuple[str, ...] = ()  # what it leaves out when it runs
+    off: bool = False  # not running is what the configuration asks for (reports.readiness)
+    hint: str = ""  # the configuration key that would change the verdict
 
 
 @dataclass
@@ -47,7 +50,8 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return all(m.runs for m in self.metrics)
+        """Every metric the configuration enables can run (and there is at least one)."""
+        return all(m.runs or m.off for m in self.metrics) and any(m.runs for m in self.metrics)
 
     def to_json(self) -> dict:
         tables: dict[str, list[dict]] = {}
@@ -58,15 +62,15 @@ class CheckReport:
             "schema": self.schema,
             "data_timezone": self.data_timezone,
             "tables": tables,
-            "metrics": {m.name: {"runs": m.runs, "reason": m.reason or None, "notes": list(m.notes)}
-                        for m in self.metrics},
+            "metrics": {m.name: {"runs": m.runs, "off": m.off, "reason": m.reason or None,
+                                 "hint": m.hint or None, "notes": list(m.notes)} for m in self.metrics},
         }
 
     def lines(self) -> list[str]:
         out = [f"{f.table}: {f.level}: {f.text}" for f in self.findings]
         for m in self.metrics:
-            verdict = "runs" if m.runs else f"skipped: {m.reason}"
-            out.append(f"metric {m.name}: {verdict}" + "".join(f"; {n}" for n in m.notes))
+            verdict = "runs" if m.runs else f"off — {m.reason}" if m.off else f"skipped: {m.reason}"
+            out.append(f"metric {m.name}: {verdict}" + "".join(f"; {n}" for n in (m.hint, *m.notes) if n))
         return out
 
 
@@ -219,9 +223,10 @@ def run_check(engine: Engine, schema: str, cfg: MetricConfig, data_timezone: str
                 usable.add(name)
         conn.rollback()
     src = Source(schema=schema, tables=frozenset(usable & set(SOURCE_TABLES)))
+    present = Source(schema=schema, tables=frozenset(set(found) & set(SOURCE_TABLES)))
     broken = {f.table: f.text for f in reversed(report.findings) if f.level == ERROR and f.table in found}
     for name in names or tuple(REGISTRY):
-        report.metrics.append(_verdict(name, cfg, src, broken, missing_events))
+        report.metrics.append(_verdict(name, cfg, src, present, broken, missing_events))
     return report
 
 
@@ -230,14 +235,16 @@ def _names(names: list[str]) -> str:
     return f"{len(names)} configured events ({shown}, …)" if len(names) > 2 else f"event {shown}"
 
 
-def _verdict(name: str, cfg: MetricConfig, src: Source, broken: dict[str, str],
+def _verdict(name: str, cfg: MetricConfig, src: Source, present: Source, broken: dict[str, str],
              missing_events: dict[str, list[str]]) -> MetricVerdict:
+    """`src`: the usable tables; `present`: every table that exists, usable or not (a broken one
+    makes a metric unable to run, never off)."""
     needs = REGISTRY[name].needs(cfg)
+    ready = readiness(needs, cfg, present)
+    if not ready.runs:
+        return MetricVerdict(name, False, ready.reason, off=ready.state == IS_OFF, hint=ready.hint)
     missing = needs.missing(src)
     reasons = [broken[t] for t in missing if t in broken]
-    absent = [t for t in missing if t not in broken]
-    if absent:
-        reasons.insert(0, f"no table {', '.join(absent)}")
     if not missing and missing_events.get(name):
         reasons.append(f"{_names(missing_events[name])} not in events_dict")
     notes = tuple(needs.notes(src))
