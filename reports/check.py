@@ -1,7 +1,8 @@
 """`salespulse check`: the configured source against the data contract, before the first report.
 
 Read-only: one READ ONLY transaction, each table probed under its own savepoint so a broken view
-is one finding, not the end of the check. Findings are data (Finding, MetricVerdict); the CLI
+is one finding, not the end of the check. Whether the indexes serve through views, and whether
+the planner has statistics, is reports.check_planner's (plain EXPLAIN, no row read). Findings are data (Finding, MetricVerdict); the CLI
 prints them one per line or as JSON.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from db.contract import CONTRACT, TIME, Table
 from db.source import SOURCE_TABLES, Source, relations
 from db.sql import qualified
 from metrics.config import MetricConfig
+from reports.check_planner import probe_verdicts, statistics_verdicts
 from reports.readiness import IS_OFF, readiness
 from reports.registry import REGISTRY
 
@@ -146,18 +148,16 @@ def _check_table(conn: Connection, schema: str, t: Table, kind: str,
     col_findings, usable = _check_columns(t, cols, data_tz)
     out += col_findings
     index_findings, time_indexed = [], kind not in ("table", "partitioned table")
+    present = list(t.indexes)  # on a view: the planner says which serve (reports.check_planner)
     if kind in ("table", "partitioned table"):
         found = cat.indexes(conn, schema, t.name)
         time_indexed = bool(t.time_column) and _has_index(found, (t.time_column,), t.name, leaves)
-        for ix in t.indexes:
-            if not _has_index(found, ix.columns, t.name, leaves):
-                index_findings.append(Finding(
-                    t.name, WARN, f"no index on ({', '.join(ix.columns)}) for {ix.why}; run: "
-                    + index_statement(schema, t.name, ix, bool(leaves))))
-    elif t.indexes:
-        wanted = "; ".join(f"({', '.join(ix.columns)})" for ix in t.indexes)
-        index_findings.append(Finding(
-            t.name, INFO, f"a {kind}: the tables under it need indexes equivalent to {wanted}"))
+        present = [ix for ix in t.indexes if _has_index(found, ix.columns, t.name, leaves)]
+        index_findings += [Finding(t.name, WARN, f"no index on ({', '.join(ix.columns)}) for {ix.why}; run: "
+                                   + index_statement(schema, t.name, ix, bool(leaves)))
+                           for ix in t.indexes if ix not in present]
+    probed = [ix for ix in present if set(ix.columns + ix.include) <= set(cols)]
+    index_findings += [Finding(v.table, v.level, v.text) for v in probe_verdicts(conn, schema, t, kind, probed)]
     return out + [_size(conn, schema, t, kind, cols, time_indexed)] + index_findings, usable
 
 
@@ -221,6 +221,8 @@ def run_check(engine: Engine, schema: str, cfg: MetricConfig, data_timezone: str
             report.findings += findings
             if ok:
                 usable.add(name)
+        report.findings += [Finding(v.table, v.level, v.text)
+                            for v in statistics_verdicts(conn, schema, [n for n in CONTRACT if n in found])]
         conn.rollback()
     src = Source(schema=schema, tables=frozenset(usable & set(SOURCE_TABLES)))
     present = Source(schema=schema, tables=frozenset(set(found) & set(SOURCE_TABLES)))

@@ -8,7 +8,7 @@ import pytest
 
 from reports.sections import funnel as funnel_text
 from reports.serialize import jsonable
-from tests.test_funnel import STEPS, A, B, C, fcfg, march, run, table  # noqa: F401 (fcfg: a fixture)
+from tests.test_funnel import STEPS, A, B, C, march, run, table
 
 D = date(2024, 3, 14)  # UTC; cohort window (7 days) = [03-08 00:00, 03-15 00:00)
 
@@ -28,12 +28,12 @@ def load_returning_customers(source):
 
 
 def with_cohort(cfg, cohort):
-    return dataclasses.replace(cfg, funnel=dataclasses.replace(cfg.funnel, cohort=cohort))
+    return dataclasses.replace(cfg, funnel=dataclasses.replace(cfg.funnel, steps=STEPS, clusters=2, cohort=cohort))
 
 
-def test_first_counts_new_leads_only(source, fcfg):
+def test_first_counts_new_leads_only(source, cfg):
     load_returning_customers(source)
-    r = run(source, with_cohort(fcfg, "first"))
+    r = run(source, with_cohort(cfg, "first"))
     assert (r.cohort, r.cohort_users) == ("first", 2)  # users 2 and 4: 1 and 5 had step 1 before, 3 none in it
     assert table(r) == [
         (2, 1.0, 1.0, 0.0),
@@ -43,9 +43,9 @@ def test_first_counts_new_leads_only(source, fcfg):
     ]
 
 
-def test_window_counts_everyone_with_step_1_in_the_window(source, fcfg):
+def test_window_counts_everyone_with_step_1_in_the_window(source, cfg):
     load_returning_customers(source)
-    r = run(source, with_cohort(fcfg, "window"))
+    r = run(source, with_cohort(cfg, "window"))
     assert (r.cohort, r.cohort_users) == ("window", 4)  # users 1, 2, 4, 5; user 3's step 1 is before
     assert table(r) == [
         (4, 1.0, 1.0, 0.0),  # user 2 once, from its first step 1 in the window
@@ -59,16 +59,16 @@ def test_window_counts_everyone_with_step_1_in_the_window(source, fcfg):
     ("first", "🔻 Funnel 8 Mar–14 Mar, new leads: 2 → 1 purchase (50%)"),
     ("window", f"🔻 Funnel 8 Mar–14 Mar, everyone who did «{A}»: 4 → 1 purchase (25%)"),
 ])
-def test_digest_and_json_name_the_cohort(source, fcfg, cohort, headline):
+def test_digest_and_json_name_the_cohort(source, cfg, cohort, headline):
     load_returning_customers(source)
-    r = run(source, with_cohort(fcfg, cohort))
+    r = run(source, with_cohort(cfg, cohort))
     assert funnel_text.text(r, "en")[0].text == headline
     assert jsonable(r)["cohort"] == cohort
     assert ("funnel", "cohort", "", "cohort", cohort) in funnel_text.csv_rows("funnel", r)
 
 
-def test_empty_window_cohort_says_who_is_missing(source, fcfg):
+def test_empty_window_cohort_says_who_is_missing(source, cfg):
     source.events((3, A, march(5, 10)), (3, B, march(10, 10)))
-    r = run(source, with_cohort(fcfg, "window"))
+    r = run(source, with_cohort(cfg, "window"))
     assert funnel_text.text(r, "en")[0].text == f"🔻 Funnel 8 Mar–14 Mar: nobody did «{A}»"
     assert funnel_text.text(r, "ru")[0].text == f"🔻 Воронка 08.03–14.03: ни у кого не было «{A}»"
