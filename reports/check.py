@@ -18,6 +18,7 @@ from db.contract import CONTRACT, TIME, Table
 from db.source import SOURCE_TABLES, Source, relations
 from db.sql import qualified
 from metrics.config import MetricConfig
+from metrics.enabled import OFF
 from reports.check_planner import probe_verdicts, statistics_verdicts
 from reports.readiness import IS_OFF, readiness
 from reports.registry import REGISTRY
@@ -165,7 +166,8 @@ def _event_findings(conn: Connection, schema: str, cfg: MetricConfig) -> tuple[l
     """Configured event names absent from events_dict, per metric that names them."""
     existing = cat.event_names(conn, qualified(schema, "events_dict"))
     present = set(existing)
-    uses = {name: list(spec.needs(cfg).events) for name, spec in REGISTRY.items()}
+    uses = {name: list(spec.needs(cfg).events) for name, spec in REGISTRY.items()
+            if cfg.enabled.get(name) != OFF}  # a metric the configuration turns off needs none
     uses["experiments"] = list(cfg.excluded_events)
     missing_by_metric = {m: list(dict.fromkeys(n for n in names if n not in present)) for m, names in uses.items()}
     missing_by_metric = {m: names for m, names in missing_by_metric.items() if names}

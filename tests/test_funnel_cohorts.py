@@ -5,8 +5,8 @@ import dataclasses
 from datetime import date
 
 import pytest
-
 from reports.sections import funnel as funnel_text
+
 from reports.serialize import jsonable
 from tests.test_funnel import STEPS, A, B, C, march, run, table
 

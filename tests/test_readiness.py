@@ -79,6 +79,15 @@ def test_switched_off_metric_is_off_even_with_its_tables(source, engine, cfg):
             "to run it when its tables exist") in report.lines()
 
 
+def test_event_names_of_a_metric_switched_off_are_not_asked_for(source, engine, cfg):
+    """A shop with its own event names turns hanging off: its pipelines' Russian names are no error."""
+    for name in [s for s in cfg.funnel.steps if s != "purchase"] + list(cfg.experiment_events):
+        source.event_id(name)
+    report = run_check(engine, source.schema, _with(cfg, hanging="off"))
+    assert report.ok and not [ln for ln in report.lines() if ": error:" in ln], report.lines()
+    assert not run_check(engine, source.schema, cfg).ok  # with hanging on, 'Дозвон 2Л' is missing
+
+
 def test_a_present_but_broken_table_is_never_off(source, engine, cfg):
     """A table the company has but that cannot serve is an error whatever the setting."""
     _configured_events(source, cfg)
