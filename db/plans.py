@@ -97,7 +97,7 @@ def conjuncts(condition: str) -> list[str]:
     """The AND-ed parts of a condition as EXPLAIN prints it: '((a = $1) AND (b >= $2))' ->
     ['(a = $1)', '(b >= $2)']. Quoted text and nested parentheses stay whole."""
     text = condition.strip()
-    while text.startswith("(") and _closing(text, 0) == len(text) - 1:
+    while text.startswith("(") and _closing(text) == len(text) - 1:
         inner = text[1:-1].strip()
         if not _split_and(inner)[1:]:
             break  # '(a = $1)' is one comparison: keep its parentheses
@@ -109,7 +109,7 @@ def operand(comparison: str, param: int) -> str | None:
     """The left side of '(<expr> = $n)', '(<expr> = ANY ($n))' or '(<expr> >= $n)': the
     comparison's last top-level operator splits it; its right side must be the parameter."""
     text = comparison.strip()
-    if text.startswith("(") and _closing(text, 0) == len(text) - 1:
+    if text.startswith("(") and _closing(text) == len(text) - 1:
         text = text[1:-1].strip()
     cut = [(i, op) for i, op in _top_level(text) if op in (" = ", " >= ", " <= ", " > ", " < ")]
     if not cut:
@@ -158,7 +158,7 @@ def unqualified(expr: str, alias: str) -> str:
 def wrapped(expr: str) -> bool:
     """'(a || b)': one parenthesised whole, as an index's expression column must be."""
     text = expr.strip()
-    return text.startswith("(") and _closing(text, 0) == len(text) - 1
+    return text.startswith("(") and _closing(text) == len(text) - 1
 
 
 def same(a: str, b: str) -> bool:
@@ -195,43 +195,29 @@ def is_column(expr: str) -> bool:
     return re.fullmatch(r'[A-Za-z_][\w$]*|"(?:[^"]|"")+"', expr.strip()) is not None
 
 
-def _closing(text: str, start: int) -> int:
-    """Index of the parenthesis that closes the one at `start` (-1 if none), skipping quoted text."""
-    depth, i, quote = 0, start, ""
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
+def _depths(text: str):
+    """(index, character, depth of parentheses after it) of every character outside quoted text."""
+    depth, quote = 0, ""
+    for i, ch in enumerate(text):
+        if quote or ch in "'\"":
+            quote = "" if ch == quote else quote or ch
+            continue
+        depth += (ch == "(") - (ch == ")")
+        yield i, ch, depth
+
+
+def _closing(text: str) -> int:
+    """Index of the parenthesis that closes the one `text` starts with (-1 if none)."""
+    return next((i for i, ch, depth in _depths(text) if ch == ")" and depth == 0), -1)
 
 
 def _top_level(text: str):
     """(position, token) of every ' AND ' and comparison operator outside parentheses and quotes."""
-    depth, quote = 0, ""
-    for i, ch in enumerate(text):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and ch == " ":
-            for token in (" AND ", " >= ", " <= ", " = ", " > ", " < "):
-                if text.startswith(token, i):
-                    yield i, token
-                    break
+    for i, ch, depth in _depths(text):
+        if depth == 0 and ch == " ":
+            token = next((t for t in (" AND ", " >= ", " <= ", " = ", " > ", " < ") if text.startswith(t, i)), None)
+            if token:
+                yield i, token
 
 
 def _split_and(text: str) -> list[str]:
