@@ -45,7 +45,7 @@ def test_user_file_overrides_only_what_it_sets(tmp_path: Path):
         ('[[hanging.pipelines]]\nname = "x"\nstart = "a"\nends = "b"\n', "hanging.pipelines[0].ends = 'b' is not valid"),
         ("[experiments]\nexclude = \"yes\"\n", "experiments.exclude = 'yes' is not valid; expected true or false"),
         ('[campaigns]\nenabled = "yes"\n', "campaigns.enabled = 'yes' is not valid; expected true (required)"),
-        ('[funnel]\ncohort = "all"\n', "funnel.cohort = 'all' is not valid; expected \"first\" or \"window\""),
+        ('[funnel]\ncohort = "all"\n', "funnel.cohort = 'all' is not valid; expected one of first, window"),
     ],
 )
 def test_broken_configuration_is_one_clear_line(tmp_path: Path, text, expected):
