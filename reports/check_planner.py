@@ -76,12 +76,11 @@ def probe_verdicts(conn: Connection, schema: str, t: Table, kind: str, indexes: 
             serving = serving or (list(s.indexes) if _joined_by_index(s) else [])
             served += serving
             if not serving and not _small(conn, s):
-                problems.setdefault(cat.partition_root(conn, s.schema, s.table), (s, key))
+                problems.setdefault(cat.partition_root(conn, s.schema, s.table), s)
         if not problems:
             used = ", ".join(dict.fromkeys(served)) or "no table read"
             out.append(Verdict(t.name, OK, f"index scan for probes by ({', '.join(ix.columns)}): {used}"))
-        out += [Verdict(t.name, WARN, _warning(t, kind, ix, s, key, root, key_seen))
-                for root, (s, key) in problems.items()]
+        out += [Verdict(t.name, WARN, _warning(t, kind, ix, s, root, key_seen)) for root, s in problems.items()]
     return out
 
 
@@ -110,9 +109,8 @@ def _small(conn: Connection, s: plans.Scan) -> bool:
     return cat.relation_bytes(conn, s.schema, s.table) <= SMALL_BYTES
 
 
-def _warning(t: Table, kind: str, ix: Index, s: plans.Scan, key_expr: str | None,
-             root: tuple[str, str, bool], key_seen: bool) -> str:
-    key, table = ix.columns[0], shown(root[0], root[1])
+def _warning(t: Table, kind: str, ix: Index, s: plans.Scan, root: tuple[str, str, bool], key_seen: bool) -> str:
+    key, table, key_expr = ix.columns[0], shown(root[0], root[1]), _key(s)
     view = kind not in ("table", "partitioned table")
     time_expr = _key(s, 2) if key != t.time_column else None
     if key_expr is None:

@@ -5,9 +5,9 @@ import dataclasses
 from datetime import date
 
 import pytest
-from reports.sections import funnel as funnel_text
 
 from reports.serialize import jsonable
+from reports.specs import funnel as funnel_text
 from tests.test_funnel import STEPS, A, B, C, march, run, table
 
 D = date(2024, 3, 14)  # UTC; cohort window (7 days) = [03-08 00:00, 03-15 00:00)
