@@ -1,7 +1,8 @@
 """Settings from the environment or `.env`: one frozen dataclass, validated once at start-up.
 
 A bad value raises `SettingsError` naming the key, the value and what is allowed, so the CLI can
-print one line and exit non-zero instead of a traceback.
+print one line and exit non-zero instead of a traceback. A field's key is its name in capitals
+(or its metadata's "env"); the README's configuration table and .env.example list every one.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class Settings:
     metric_plugins: tuple[Path, ...] = ()  # folders of metrics of one's own (reports.registry.register_folder)
     default_delivery_time: time = time(8, 45)
     delivery_grace_hours: float = 4.0
-    embedded_data_dir: Path = Path(".pgdata")
+    embedded_data_dir: Path = field(default=Path(".pgdata"), metadata={"env": "EMBEDDED_PG_DIR"})
     out_dir: Path = Path("out")
     log_level: str = "INFO"
     invite_secret: str | None = field(default=None, repr=False)

@@ -72,7 +72,9 @@ def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None =
             continue
         if o.result is None or name not in REGISTRY:
             reason = skip_reason(o.skipped or "no result", loc)
-            skipped.append(Line(t("digest.skipped", loc, metric=metric_title(name, loc), reason=reason), True))
+            # off by the configuration (absent tables under "auto") is no warning
+            key = "digest.off" if o.off else "digest.skipped"
+            skipped.append(Line(t(key, loc, metric=metric_title(name, loc), reason=reason), True))
             continue
         lines.append(Line(""))
         # the metric's company-wide usual bands (new payers print them as "as usual, 14–25")
