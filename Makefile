@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
-# The Spark session engine (DESIGN section 11) needs Java 17+ and the Postgres JDBC driver; both
+# The Spark session engine (docs/scale.md) needs Java 17+ and the Postgres JDBC driver; both
 # come from Debian's packages (we run as root on CI and the dev machines).
 JDBC_JAR := /usr/share/java/postgresql.jar
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq

@@ -1,4 +1,4 @@
-"""Is today normal? The detector of DESIGN section 12 next to today's (section 8), on businesses of
+"""Is today normal? The detector of docs/normal.md next to today's (section 8), on businesses of
 several shapes, with one-day changes, a conversion incident and a sustained drift.
 
     python -m bench.baselines [--months 6] [--leads-per-day 300] [--starts 4] [--seed 42]
@@ -37,20 +37,27 @@ from db.engine import database_url, make_engine
 from db.settings import load_settings
 from db.source import inspect_source
 from db.state import migrate
-from metrics.baselines import series as baseline_series
 from metrics.config import load_config
 from metrics.day import ReportDay
 from metrics.detector.check import HISTORY_DAYS
-from metrics.sessions.backfill import plan_backfill, run_backfill
+from metrics.sessions import SessionStore
+from metrics.sessions.backfill import day_range, prepare
+from reports.registry import names, series_of
 
 SHAPES = ("flat", "growth", "decline", "small")
+
+
+def checked_series(conn, src, cfg, tz: str, what: tuple) -> list:
+    """(metrics or None for all, days back): their checked numbers from REPORT_DAY back."""
+    metrics, back = what
+    day = ReportDay(REPORT_DAY, tz)
+    return [s for fn in series_of(metrics or names()).values() for s in fn(conn, src, cfg, day, None, back)]
 
 
 def extract(engine, schema: str, state: str, cfg, tz: str, first: date, metrics=None):
     with engine.begin() as conn:
         src = inspect_source(conn, schema, state)
-        return baseline_series.series(conn, src, cfg, ReportDay(REPORT_DAY, tz), metrics=metrics,
-                                      back=(REPORT_DAY - first).days)
+        return checked_series(conn, src, cfg, tz, (metrics, (REPORT_DAY - first).days))
 
 
 def with_incident(engine, schema, state, cfg, tz, first, start):
@@ -59,8 +66,7 @@ def with_incident(engine, schema, state, cfg, tz, first, start):
         tx = conn.begin()
         src = inspect_source(conn, schema, state)
         n = conversion_incident(conn, src, start, tz)
-        got = baseline_series.series(conn, src, cfg, ReportDay(REPORT_DAY, tz), metrics=("funnel", "hanging"),
-                                     back=(REPORT_DAY - first).days)
+        got = checked_series(conn, src, cfg, tz, (("funnel", "hanging"), (REPORT_DAY - first).days))
         tx.rollback()
     return got, n
 
@@ -96,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg, tz = load_config(), args.timezone
     days = [REPORT_DAY - timedelta(days=evaluated - 1 - i) for i in range(evaluated)]
     first = spec.start
-    plan = plan_backfill(engine, spec.schema, state, cfg.attribution, tz, first, REPORT_DAY)
-    run_backfill(engine, spec.schema, state, cfg.attribution, tz, plan, workers=2)
+    with engine.connect() as conn:
+        store = SessionStore(inspect_source(conn, spec.schema, state), cfg.attribution, tz)
+    prepare(engine, store, day_range(first, REPORT_DAY))
     began = time.perf_counter()
     base = extract(engine, spec.schema, state, cfg, tz, first)
     took_sql = time.perf_counter() - began

@@ -24,11 +24,13 @@ from db.settings import load_settings
 from db.source import inspect_source
 from db.sql import quote
 from db.state import migrate
-from metrics.baselines import daily_baselines, section8_baselines
 from metrics.config import load_config
 from metrics.day import ReportDay
 from metrics.detector.check import HISTORY_DAYS
-from metrics.sessions.backfill import plan_backfill, run_backfill
+from metrics.sessions import SessionStore
+from metrics.sessions.backfill import day_range, prepare
+from reports.baselines import checked as daily_baselines
+from reports.baselines import section8 as section8_baselines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     state = spec.schema + "_baselines"
     migrate(engine, state)
     cfg, day = load_config(), ReportDay(REPORT_DAY, "UTC")
-    plan = plan_backfill(engine, spec.schema, state, cfg.attribution, "UTC",
-                         REPORT_DAY - timedelta(days=HISTORY_DAYS), REPORT_DAY)
-    run_backfill(engine, spec.schema, state, cfg.attribution, "UTC", plan, workers=2)
+    with engine.connect() as conn:
+        store = SessionStore(inspect_source(conn, spec.schema, state), cfg.attribution, "UTC")
+    prepare(engine, store, day_range(REPORT_DAY - timedelta(days=HISTORY_DAYS), REPORT_DAY))
 
     def timed(fn) -> float:
         with engine.begin() as conn:

@@ -1,6 +1,6 @@
 """The two detectors the benchmark compares, on the same series, and how it scores them.
 
-- new: DESIGN section 12 as shipped (metrics.baselines.verdicts.judge_all; the block of
+- new: docs/normal.md as shipped (metrics.baselines.verdicts.judge_all; the block of
   reports.attention: ranked, at most 5 lines, slices under 5% left out);
 - today's: section 8 as shipped before it (metrics.baselines.baseline_of, pooled spread; its block
   was every anomaly), on the numbers it checked (no conversions, no close rates).
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from metrics.baselines import SECTION8, Baseline, Series, baseline_of
+from metrics.baselines import Baseline, Series
+from metrics.baselines.section8 import SECTION8, baseline_of
 from metrics.baselines.verdicts import judge, judge_all
 from reports.attention import shown
 
@@ -57,7 +58,7 @@ def _keep_share(new: Baseline, old: Baseline) -> Baseline:
 
 
 def s_target(s: Series) -> str:
-    return Baseline(s.metric, s.key, s.field, None, None, None, None, None).target
+    return s.target
 
 
 def detected(block: Sequence[Baseline], targets: Sequence[str], direction: str | None = None) -> bool:

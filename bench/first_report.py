@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     results = [dataset(engine, args.schema) | {"what": "dataset"}]
     firsts = [first_report(engine, args.schema, args.date) for _ in range(args.repeat)]
     results += [{k: v for k, v in f.items() if k != "attribution"} for f in firsts]
-    window_start = args.date - timedelta(days=3)  # the default 3-day lookback (DESIGN section 4)
+    window_start = args.date - timedelta(days=3)  # the default 3-day lookback (docs/metrics.md)
     if args.backfill_all or args.backfill_days:
         since = date.fromisoformat(results[0]["first_day"]) if args.backfill_all else window_start - timedelta(days=args.backfill_days)
         results.append(backfill(args.schema, since, window_start - timedelta(days=1)))

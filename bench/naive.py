@@ -2,7 +2,7 @@
 
 `pd.read_sql` of the whole events table (with event names) and the whole payments table, then new
 payers (D, D-1, D-7), hanging processes per pipeline and the funnel steps computed in pandas,
-following DESIGN section 4 literally (not the SQL of metrics/), so the comparison with the digest
+following docs/metrics.md literally (not the SQL of metrics/), so the comparison with the digest
 is also an independent check of the numbers.
 """
 from __future__ import annotations
@@ -66,7 +66,7 @@ def hanging(ev: pd.DataFrame, pay: pd.DataFrame, cfg: MetricConfig, day: ReportD
         if p.ends_on_purchase:
             paid = pay.loc[pay.paid_at < cutoff, ["user_id", "paid_at"]].rename(columns={"paid_at": "happened_at"})
             ends = pd.concat([ends, paid])
-        # An end at or after the start closes the process (DESIGN: "at or after the start").
+        # An end at or after the start closes the process (docs/metrics.md: "at or after the start").
         j = latest.merge(ends, on="user_id", how="inner")
         closed = set(j.loc[j.happened_at >= j.started_at, "user_id"])
         open_ = latest[~latest.user_id.isin(closed)]

@@ -27,6 +27,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from metrics.baselines import Series
+from metrics.new_payers import NUMBERS
 
 WEEKDAY = (1.0, 1.0, 1.0, 1.0, 1.0, 0.7, 0.55)
 
@@ -62,10 +63,12 @@ def payer_series(p: Payments, keep: np.ndarray, first: date | None) -> list[Seri
             out["new_payer_revenue"][d] = out["new_payer_revenue"].get(d, 0.0) + a
             out["new_n"][d] = out["new_n"].get(d, 0.0) + 1
     payers = {d: float(len(u)) for d, u in out["new_payers"].items()}
-    return [Series("new_payers", None, "new_payers", first, payers),
-            Series("new_payers", None, "new_payer_revenue", first, out["new_payer_revenue"], counts=out["new_n"]),
-            Series("new_payers", None, "payments", first, out["payments"]),
-            Series("new_payers", None, "revenue", first, out["revenue"], counts=out["payments"])]
+    n = {x.field: x for x in NUMBERS}  # the metric's own declarations: kind and weight
+    return [Series("new_payers", None, "new_payers", first, payers, number=n["new_payers"]),
+            Series("new_payers", None, "new_payer_revenue", first, out["new_payer_revenue"], counts=out["new_n"],
+                   number=n["new_payer_revenue"]),
+            Series("new_payers", None, "payments", first, out["payments"], number=n["payments"]),
+            Series("new_payers", None, "revenue", first, out["revenue"], counts=out["payments"], number=n["revenue"])]
 
 
 def level(kind: str, first: date, last: date, small: float = 1.0, start: date | None = None) -> Callable[[date], float]:

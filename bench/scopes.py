@@ -27,7 +27,10 @@ from metrics.config import load_config
 from metrics.day import ReportDay
 from metrics.scope import parse_scope
 from reports.digest import compute_metrics, count_scope_users, read_source
-from reports.request import METRICS, ReportRequest
+from reports.registry import names
+from reports.request import ReportRequest
+
+METRICS = names()
 
 DEFAULT_SCOPES = ("team:north", "manager:ivanov", "manager:sokolov", "team:north & region:msk", "vip")
 

@@ -1,4 +1,4 @@
-"""The source-data contract (DESIGN section 3, docs/data-contract.md) as data.
+"""The source-data contract (docs/data-contract.md) as data.
 
 One place says which columns each source table has, what kind of type each must be, which column
 is its time axis, and which indexes one report day needs. `salespulse check` compares a company's

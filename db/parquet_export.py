@@ -1,4 +1,4 @@
-"""Web events as Parquet files: the data-lake input of the Spark session build (DESIGN section 11).
+"""Web events as Parquet files: the data-lake input of the Spark session build (docs/scale.md).
 
 `salespulse seed --parquet DIR` writes the source's web_events into DIR as part-NNNNN.parquet
 files of the contract's columns, happened_at as a UTC instant (a naive column is read in the

@@ -1,7 +1,7 @@
 """The sales process of the demo data: CJM events and payments, per lead, vectorised.
 
 Each *attempt* (a lead's request; some users restart later with a second request) walks the
-funnel of DESIGN section 4 with a drop-off at every step and realistic delays: the first-line
+funnel of docs/metrics.md with a drop-off at every step and realistic delays: the first-line
 task minutes after the request, the answer hours later (sometimes days: hanging processes), the
 intro lesson (ВУ) one to three days after it is booked, the purchase hours to days after a
 successful lesson. Unanswered leads and lesson no-buyers go to the second line. Events past the

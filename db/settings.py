@@ -1,7 +1,8 @@
 """Settings from the environment or `.env`: one frozen dataclass, validated once at start-up.
 
 A bad value raises `SettingsError` naming the key, the value and what is allowed, so the CLI can
-print one line and exit non-zero instead of a traceback.
+print one line and exit non-zero instead of a traceback. A field's key is its name in capitals
+(or its metadata's "env"); the README's configuration table and .env.example list every one.
 """
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ class Settings:
     telegram_api_base_url: str | None = None
     admin_user_ids: frozenset[int] = frozenset()
     metrics_config: Path | None = None
+    metric_plugins: tuple[Path, ...] = ()  # folders of metrics of one's own (reports.registry.register_folder)
     default_delivery_time: time = time(8, 45)
     delivery_grace_hours: float = 4.0
-    embedded_data_dir: Path = Path(".pgdata")
+    embedded_data_dir: Path = field(default=Path(".pgdata"), metadata={"env": "EMBEDDED_PG_DIR"})
     out_dir: Path = Path("out")
     log_level: str = "INFO"
     invite_secret: str | None = field(default=None, repr=False)
@@ -111,7 +113,7 @@ def _port(key: str, value: str) -> int:
 
 
 def _service(get) -> dict:
-    """The settings of running as a service (DESIGN section 14): logs, metrics, webhook."""
+    """The settings of running as a service (docs/operations.md): logs, metrics, webhook."""
     kwargs: dict = {}
     if (v := get("LOG_FORMAT")) is not None:
         if v.lower() not in ("text", "json"):
@@ -188,6 +190,12 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         kwargs["admin_user_ids"] = _admins(v)
     if (v := get("METRICS_CONFIG")) is not None:
         kwargs["metrics_config"] = Path(v)
+    if (v := get("METRIC_PLUGINS")) is not None:
+        folders = tuple(Path(p) for p in v.split(os.pathsep) if p.strip())
+        if missing := [str(f) for f in folders if not (f / "metric.py").is_file()]:
+            raise SettingsError(f"METRIC_PLUGINS={v!r}: {', '.join(missing)} holds no metric.py; give folders of "
+                                f"metrics of your own, separated by {os.pathsep!r} (docs/architecture.md)")
+        kwargs["metric_plugins"] = folders
     if (v := get("DEFAULT_DELIVERY_TIME")) is not None:
         kwargs["default_delivery_time"] = parse_hhmm("DEFAULT_DELIVERY_TIME", v)
     if (v := get("DELIVERY_GRACE_HOURS")) is not None:

@@ -33,7 +33,7 @@ SOURCE_TABLES = (
     "web_events",
     "message_sends",
     "message_interactions",
-    "user_tags",  # optional: scopes and owners (DESIGN section 9); no id column
+    "user_tags",  # optional: scopes and owners (docs/scopes.md); no id column
 )
 
 

@@ -1,4 +1,4 @@
--- The source-table contract of DESIGN section 3, as the demo loader and the tests create it.
+-- The source-table contract of docs/data-contract.md, as the demo loader and the tests create it.
 -- Every timestamp column has a btree index so that one report day is a range scan; the
 -- (user_id, time) indexes serve the per-user look-ups of a day's cohort (first payment, journeys).
 -- {schema} is replaced by the configured, validated schema name.
@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS {schema}.message_interactions (
 );
 CREATE INDEX IF NOT EXISTS message_interactions_send_idx ON {schema}.message_interactions (send_id, happened_at);
 
--- Optional (DESIGN section 9): tags per user, e.g. team:north, manager:ivanov, region:msk, vip.
+-- Optional (docs/scopes.md): tags per user, e.g. team:north, manager:ivanov, region:msk, vip.
 -- (tag, user_id): a scope's users are an index-only range scan per tag; (user_id) INCLUDE (tag):
 -- a user's owner tag is one probe.
 CREATE TABLE IF NOT EXISTS {schema}.user_tags (

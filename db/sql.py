@@ -37,6 +37,13 @@ def qualified(schema: str, table: str) -> str:
     return f"{quote(schema, 'schema')}.{quote(table, 'table')}"
 
 
+def shown(*parts: str) -> str:
+    """A name ("schema"."table", or one part), quoted and escaped, for a statement SalesPulse prints
+    for a person to run (`salespulse check`) and never runs itself: a company's own table may have
+    any name."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
 @cache
 def steps(package: str, filename: str) -> dict[str, str]:
     """The named steps of a `.sql` file, in order. Each starts at a `-- step: name` line (or

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The container image, built and smoke-tested on a machine that reaches Debian's packages and PyPI
-# but no image registry (DESIGN section 14; docs/operations.md). Run as root:
+# but no image registry (docs/operations.md). Run as root:
 #
 #   deploy/image.sh base    the base image, when missing: debootstrap bookworm (minbase) + podman import
 #   deploy/image.sh build   the image from a clean checkout of HEAD (git archive), on that base

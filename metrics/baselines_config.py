@@ -1,4 +1,4 @@
-"""The `[baselines]` section of the metric configuration (DESIGN section 12, docs/normal.md)."""
+"""The `[baselines]` section of the metric configuration (docs/normal.md)."""
 from __future__ import annotations
 
 from collections.abc import Callable

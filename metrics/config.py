@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from metrics.baselines_config import BaselinesConfig, baselines_config
+from metrics.display_config import display_config
+from metrics.enabled import enabled_config
 
 PURCHASE = "purchase"
+FUNNEL_COHORTS = ("first", "window")  # first-ever step 1 in the window, or any (docs/metrics.md)
 ATTRIBUTION_MODELS = (
     "last_non_direct",
     "first_touch",
@@ -60,6 +63,7 @@ class FunnelConfig:
     conversion_days: int
     clusters: int
     max_cluster_users: int
+    cohort: str = "first"  # one of FUNNEL_COHORTS
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class MetricConfig:
     # lang -> {configured pipeline or step name: its name in that language} ([display.<lang>])
     display: dict[str, dict[str, str]] = field(default_factory=dict)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    enabled: dict[str, str] = field(default_factory=dict)  # metric -> metrics.enabled's AUTO, ON, OFF
 
     @property
     def excluded_events(self) -> tuple[str, ...]:
@@ -148,6 +153,12 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, value, "a non-empty string")
         return value.strip()
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self.str_(key)
+        if value not in allowed:
+            raise self.fail(key, value, "one of " + ", ".join(allowed))
+        return value
 
     def strs(self, key: str, value: Any = None, allow_empty: bool = True) -> tuple[str, ...]:
         value = self.get(key) if value is None else value
@@ -207,31 +218,6 @@ def _fees(r: _Reader) -> dict[str, float]:
     return {str(k).lower(): r.num(f"campaigns.channel_fees.{k}", value=v) for k, v in raw.items()}
 
 
-def _display(r: _Reader, pipelines: tuple[Pipeline, ...], steps: tuple[str, ...],
-             own: dict) -> dict[str, dict[str, str]]:
-    """[display.<lang>] tables: a language of the message catalogue, names that are configured.
-
-    `own`: the [display] of the file being read. A name it gives that no pipeline or step has is
-    a mistake; a built-in default's name for a pipeline the file replaced is simply dropped."""
-    from db.settings import LOCALES
-
-    raw = r.data.get("display", {})
-    if not isinstance(raw, dict):
-        raise r.fail("display", raw, "[display.<lang>] tables of name = shown name")
-    named = {p.name for p in pipelines} | {e for p in pipelines for e in (p.start, *p.ends)} | set(steps)
-    out: dict[str, dict[str, str]] = {}
-    for lang, names in raw.items():
-        if lang not in LOCALES:
-            raise r.fail(f"display.{lang}", names, "a table named after a language: " + ", ".join(LOCALES))
-        if not isinstance(names, dict):
-            raise r.fail(f"display.{lang}", names, "a table of name = shown name")
-        unknown = sorted(set(own.get(lang) or {}) - named)
-        if unknown:
-            raise r.fail(f"display.{lang}.{unknown[0]}", names[unknown[0]], "a name of a configured pipeline or event")
-        out[lang] = {k: r.str_(f"display.{lang}.{k}", v) for k, v in names.items() if k in named}
-    return out
-
-
 def default_config_text() -> str:
     return resources.files("metrics").joinpath("default_config.toml").read_text(encoding="utf-8")
 
@@ -258,11 +244,6 @@ def load_config(path: Path | None = None) -> MetricConfig:
     r = _Reader(data, origin)
 
     funnel_steps = r.strs("funnel.steps", allow_empty=False)
-    if len(funnel_steps) < 1:
-        raise r.fail("funnel.steps", funnel_steps, "at least one step")
-    model = r.str_("attribution.model")
-    if model not in ATTRIBUTION_MODELS:
-        raise r.fail("attribution.model", model, "one of " + ", ".join(ATTRIBUTION_MODELS))
     pipelines = _pipelines(r)
     return MetricConfig(
         experiment_events=r.strs("experiments.events"),
@@ -279,10 +260,11 @@ def load_config(path: Path | None = None) -> MetricConfig:
             conversion_days=r.int_("funnel.conversion_days", 1, 366),
             clusters=r.int_("funnel.clusters", 1, 20),
             max_cluster_users=r.int_("funnel.max_cluster_users", 100, 10_000_000),
+            cohort=r.choice("funnel.cohort", FUNNEL_COHORTS),
         ),
         new_payers_series_days=r.int_("new_payers.series_days", 1, 366),
         attribution=AttributionConfig(
-            model=model,
+            model=r.choice("attribution.model", ATTRIBUTION_MODELS),
             lookback_days=r.int_("attribution.lookback_days", 1, 90),
             session_timeout_minutes=r.int_("attribution.session_timeout_minutes", 1, 1440),
             internal_hosts=tuple(h.lower() for h in r.strs("attribution.internal_hosts")),
@@ -295,6 +277,8 @@ def load_config(path: Path | None = None) -> MetricConfig:
             conversion_hours=r.int_("campaigns.conversion_hours", 1, 24 * 90),
             channel_fees=_fees(r),
         ),
-        display=_display(r, pipelines, funnel_steps, own_display),
+        display=display_config(r, {p.name for p in pipelines} | {e for p in pipelines for e in (p.start, *p.ends)}
+                               | set(funnel_steps), own_display),
         baselines=baselines_config(r),
+        enabled=enabled_config(r),
     )

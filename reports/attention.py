@@ -7,7 +7,7 @@ given as the whole numbers inside it (ceil(low)–floor(high)), money in whole u
 percent. A number inside its band reads as today's number with "as usual" and the band instead
 of arrows against D-1 and D-7, which are noise on small numbers.
 
-The block (DESIGN section 12): at most MAX_LINES lines, ranked by significance (-log10 of the
+The block (docs/normal.md): at most MAX_LINES lines, ranked by significance (-log10 of the
 verdict's tail probability) x the number's business weight (its metric's declaration,
 metrics.checked: money and payers first, then conversions, volumes, per-channel volumes); a
 slice under MIN_SHARE of its
@@ -47,19 +47,26 @@ def _key(b: Baseline, loc: str) -> str:
     return shorten(channel_name(b.key, loc) if b.number.key == CHANNEL else shown_name(b.key or "", loc), 40)
 
 
+def _what(b: Baseline, name: str) -> str:
+    """The catalogue's words for the number (attention.what.<name>); a number nobody wrote words
+    for (a metric from a folder of its own without them) reads "name: value"."""
+    own = f"attention.what.{name}"
+    return own if known(own) else "attention.what.any.key" if b.key is not None else "attention.what.any"
+
+
 def describe(b: Baseline, loc: str) -> str:
     """One anomaly in words: '▼ 3 new payers, usually 14–25 · Paid Search −6'."""
     name, arrow = _name(b), ARROW.get(b.direction or "", "•")
     w = b.window
     if w is not None and b.since is not None and not _day_outside(b):
         shown = replace(b, low=w.low, high=w.high)
-        what = t(f"attention.what.{name}", loc, v=fmt_value(b, w.value, loc), key=_key(b, loc))
+        what = t(_what(b, name), loc, v=fmt_value(b, w.value, loc), key=_key(b, loc), name=name)
         line = t("attention.shift", loc, arrow=arrow, what=what, days=w.days, band=fmt_band(shown, loc),
                  since=fmt_short_date(b.since, loc))
     else:
         one = f"attention.one.{name}"
-        pattern = one if b.value == 1 and known(one) else f"attention.what.{name}"
-        what = t(pattern, loc, v=fmt_value(b, b.value, loc), key=_key(b, loc))
+        pattern = one if b.value == 1 and known(one) else _what(b, name)
+        what = t(pattern, loc, v=fmt_value(b, b.value, loc), key=_key(b, loc), name=name)
         line = t("attention.item", loc, arrow=arrow, what=what, band=fmt_band(b, loc))
         if b.since is not None:
             line += t("attention.since", loc, since=fmt_short_date(b.since, loc))

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from db.source import Source
-from metrics.baselines import Baseline, daily_baselines
+from metrics.baselines import Baseline, Series, daily_baselines
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope
@@ -50,6 +50,16 @@ def prepare_store(engine: Engine, src: Source, cfg: MetricConfig, days: Sequence
     except Exception:
         log.exception("building the sessions of %s failed", days[-1].day)
     return True
+
+
+def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None,
+           metrics: Sequence[str] | None = None) -> list[Series]:
+    """Every checked number's daily values over the detector's 12 weeks before D and D, of these
+    metrics (default: all with numbers), read where the store has built them. (Another window:
+    each metric's series function, reports.registry.series_of.)"""
+    from metrics.detector.check import HISTORY_DAYS
+
+    return [s for fn in series_of(metrics or names()).values() for s in fn(conn, src, cfg, day, scope, HISTORY_DAYS)]
 
 
 def section8(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None,

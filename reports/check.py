@@ -1,7 +1,8 @@
 """`salespulse check`: the configured source against the data contract, before the first report.
 
 Read-only: one READ ONLY transaction, each table probed under its own savepoint so a broken view
-is one finding, not the end of the check. Findings are data (Finding, MetricVerdict); the CLI
+is one finding, not the end of the check. Whether the indexes serve through views, and whether
+the planner has statistics, is reports.check_planner's (plain EXPLAIN, no row read). Findings are data (Finding, MetricVerdict); the CLI
 prints them one per line or as JSON.
 """
 from __future__ import annotations
@@ -17,6 +18,9 @@ from db.contract import CONTRACT, TARGETS, TIME, Table
 from db.source import SOURCE_TABLES, Source, relations
 from db.sql import qualified
 from metrics.config import MetricConfig
+from metrics.enabled import OFF
+from reports.check_planner import probe_verdicts, statistics_verdicts
+from reports.readiness import IS_OFF, readiness
 from reports.registry import REGISTRY
 
 OK, INFO, WARN, ERROR = "ok", "info", "warn", "error"
@@ -36,6 +40,8 @@ class MetricVerdict:
     runs: bool
     reason: str = ""  # why it is skipped
     notes: tuple[str, ...] = ()  # what it leaves out when it runs
+    off: bool = False  # not running is what the configuration asks for (reports.readiness)
+    hint: str = ""  # the configuration key that would change the verdict
 
 
 @dataclass
@@ -47,7 +53,8 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return all(m.runs for m in self.metrics)
+        """Every metric the configuration enables can run (and there is at least one)."""
+        return all(m.runs or m.off for m in self.metrics) and any(m.runs for m in self.metrics)
 
     def to_json(self) -> dict:
         tables: dict[str, list[dict]] = {}
@@ -58,15 +65,15 @@ class CheckReport:
             "schema": self.schema,
             "data_timezone": self.data_timezone,
             "tables": tables,
-            "metrics": {m.name: {"runs": m.runs, "reason": m.reason or None, "notes": list(m.notes)}
-                        for m in self.metrics},
+            "metrics": {m.name: {"runs": m.runs, "off": m.off, "reason": m.reason or None,
+                                 "hint": m.hint or None, "notes": list(m.notes)} for m in self.metrics},
         }
 
     def lines(self) -> list[str]:
         out = [f"{f.table}: {f.level}: {f.text}" for f in self.findings]
         for m in self.metrics:
-            verdict = "runs" if m.runs else f"skipped: {m.reason}"
-            out.append(f"metric {m.name}: {verdict}" + "".join(f"; {n}" for n in m.notes))
+            verdict = "runs" if m.runs else f"off — {m.reason}" if m.off else f"skipped: {m.reason}"
+            out.append(f"metric {m.name}: {verdict}" + "".join(f"; {n}" for n in (m.hint, *m.notes) if n))
         return out
 
 
@@ -142,18 +149,16 @@ def _check_table(conn: Connection, schema: str, t: Table, kind: str,
     col_findings, usable = _check_columns(t, cols, data_tz)
     out += col_findings
     index_findings, time_indexed = [], kind not in ("table", "partitioned table")
+    present = list(t.indexes)  # on a view: the planner says which serve (reports.check_planner)
     if kind in ("table", "partitioned table"):
         found = cat.indexes(conn, schema, t.name)
         time_indexed = bool(t.time_column) and _has_index(found, (t.time_column,), t.name, leaves)
-        for ix in t.indexes:
-            if not _has_index(found, ix.columns, t.name, leaves):
-                index_findings.append(Finding(
-                    t.name, WARN, f"no index on ({', '.join(ix.columns)}) for {ix.why}; run: "
-                    + index_statement(schema, t.name, ix, bool(leaves))))
-    elif t.indexes:
-        wanted = "; ".join(f"({', '.join(ix.columns)})" for ix in t.indexes)
-        index_findings.append(Finding(
-            t.name, INFO, f"a {kind}: the tables under it need indexes equivalent to {wanted}"))
+        present = [ix for ix in t.indexes if _has_index(found, ix.columns, t.name, leaves)]
+        index_findings += [Finding(t.name, WARN, f"no index on ({', '.join(ix.columns)}) for {ix.why}; run: "
+                                   + index_statement(schema, t.name, ix, bool(leaves)))
+                           for ix in t.indexes if ix not in present]
+    probed = [ix for ix in present if set(ix.columns + ix.include) <= set(cols)]
+    index_findings += [Finding(v.table, v.level, v.text) for v in probe_verdicts(conn, schema, t, kind, probed)]
     return out + [_size(conn, schema, t, kind, cols, time_indexed)] + index_findings, usable
 
 
@@ -161,7 +166,8 @@ def _event_findings(conn: Connection, schema: str, cfg: MetricConfig) -> tuple[l
     """Configured event names absent from events_dict, per metric that names them."""
     existing = cat.event_names(conn, qualified(schema, "events_dict"))
     present = set(existing)
-    uses = {name: list(spec.needs(cfg).events) for name, spec in REGISTRY.items()}
+    uses = {name: list(spec.needs(cfg).events) for name, spec in REGISTRY.items()
+            if cfg.enabled.get(name) != OFF}  # a metric the configuration turns off needs none
     uses["experiments"] = list(cfg.excluded_events)
     missing_by_metric = {m: list(dict.fromkeys(n for n in names if n not in present)) for m, names in uses.items()}
     missing_by_metric = {m: names for m, names in missing_by_metric.items() if names}
@@ -217,12 +223,15 @@ def run_check(engine: Engine, schema: str, cfg: MetricConfig, data_timezone: str
             report.findings += findings
             if ok:
                 usable.add(name)
+        report.findings += [Finding(v.table, v.level, v.text)
+                            for v in statistics_verdicts(conn, schema, [n for n in CONTRACT if n in found])]
         report.findings += _targets(conn, schema, "user_tags" in usable)
         conn.rollback()
     src = Source(schema=schema, tables=frozenset(usable & set(SOURCE_TABLES)))
+    present = Source(schema=schema, tables=frozenset(set(found) & set(SOURCE_TABLES)))
     broken = {f.table: f.text for f in reversed(report.findings) if f.level == ERROR and f.table in found}
     for name in names or tuple(REGISTRY):
-        report.metrics.append(_verdict(name, cfg, src, broken, missing_events))
+        report.metrics.append(_verdict(name, cfg, src, present, broken, missing_events))
     return report
 
 
@@ -250,14 +259,16 @@ def _names(names: list[str]) -> str:
     return f"{len(names)} configured events ({shown}, …)" if len(names) > 2 else f"event {shown}"
 
 
-def _verdict(name: str, cfg: MetricConfig, src: Source, broken: dict[str, str],
+def _verdict(name: str, cfg: MetricConfig, src: Source, present: Source, broken: dict[str, str],
              missing_events: dict[str, list[str]]) -> MetricVerdict:
+    """`src`: the usable tables; `present`: every table that exists, usable or not (a broken one
+    makes a metric unable to run, never off)."""
     needs = REGISTRY[name].needs(cfg)
+    ready = readiness(needs, cfg, present)
+    if not ready.runs:
+        return MetricVerdict(name, False, ready.reason, off=ready.state == IS_OFF, hint=ready.hint)
     missing = needs.missing(src)
     reasons = [broken[t] for t in missing if t in broken]
-    absent = [t for t in missing if t not in broken]
-    if absent:
-        reasons.insert(0, f"no table {', '.join(absent)}")
     if not missing and missing_events.get(name):
         reasons.append(f"{_names(missing_events[name])} not in events_dict")
     notes = tuple(needs.notes(src))

@@ -1,10 +1,11 @@
 """A Digest for one report day: computed once, then shared by every chat that receives it.
 
 Composition only: metrics compute numbers, charts draw them, text.py words them. A metric whose
-source tables are absent is skipped with a reason, never an error; a metric that fails is
-reported as failed without taking the rest of the digest down.
+source tables are absent is off (reports.readiness: unless the configuration requires it, then
+skipped), with a reason, never an error; a metric that fails is reported as failed without taking
+the rest of the digest down.
 
-A scope (DESIGN section 9; text such as "team:north & region:msk") restricts every metric to the
+A scope (docs/scopes.md; text such as "team:north & region:msk") restricts every metric to the
 scope's users. It needs the optional user_tags table: without it a scoped report is an input
 error; a scope nobody is in gives a report of zeros whose text says so.
 """
@@ -24,6 +25,7 @@ from metrics.baselines import Baseline, anomalies
 from metrics.config import MetricConfig
 from metrics.scope import Scope, scope_params, scope_users_sql
 from reports.baselines import checked, prepare_store, store_days
+from reports.readiness import IS_OFF, readiness
 from reports.registry import REGISTRY
 from reports.registry import charts as chart_specs
 from reports.request import ReportInputError, ReportRequest
@@ -37,6 +39,7 @@ class MetricOutcome:
     name: str
     result: Any | None = None
     skipped: str | None = None  # why the metric is not in this digest (missing tables, error)
+    off: bool = False  # skipped because the configuration leaves it off (reports.readiness): no error
     notes: tuple[str, ...] = ()  # what it left out (optional tables missing), e.g. the exclusion
 
 
@@ -57,8 +60,8 @@ class Digest:
     csv: str = ""
     scope: str | None = None  # canonical scope text ("region:msk & team:north"); None: company-wide
     scope_users: int | None = None  # users in the scope; None when company-wide
-    baselines: list[Baseline] = field(default_factory=list)  # DESIGN section 8: every checked number
-    pace: list = field(default_factory=list)  # DESIGN section 13: metrics.pace.Pace of each plan (reports.plan)
+    baselines: list[Baseline] = field(default_factory=list)  # docs/normal.md: every checked number
+    pace: list = field(default_factory=list)  # docs/plan.md: metrics.pace.Pace of each plan (reports.plan)
 
     def to_json(self) -> dict:
         return {
@@ -70,7 +73,8 @@ class Digest:
                 name: jsonable(o.result) if o.result is not None else None
                 for name, o in self.outcomes.items()
             },
-            "skipped": {name: o.skipped for name, o in self.outcomes.items() if o.skipped},
+            "skipped": {name: o.skipped for name, o in self.outcomes.items() if o.skipped and not o.off},
+            "off": {name: o.skipped for name, o in self.outcomes.items() if o.off},
             "notes": {name: list(o.notes) for name, o in self.outcomes.items() if o.notes},
             "baselines": [b.to_json() for b in self.baselines],
             "anomalies": [b.to_json() for b in anomalies(self.baselines)],
@@ -99,10 +103,10 @@ def compute_metrics(engine: Engine, src: Source, cfg: MetricConfig, req: ReportR
             prepare_store(engine, src, cfg, [req.day], req.metrics)
         for name in req.metrics:
             needs = REGISTRY[name].needs(cfg)
-            reason = needs.skip_reason(src)
+            ready = readiness(needs, cfg, src)
             step(name)
-            if reason:
-                outcomes[name] = MetricOutcome(name, skipped=reason)
+            if not ready.runs:
+                outcomes[name] = MetricOutcome(name, skipped=ready.reason, off=ready.state == IS_OFF)
                 continue
             notes = tuple(needs.notes(src))
             for note in notes:

@@ -1,4 +1,4 @@
-"""The digest's owner line: who has the most stuck leads (DESIGN section 9).
+"""The digest's owner line: who has the most stuck leads (docs/scopes.md).
 
 Owner totals are summed over the pipelines' `by_owner` rows (metrics.hanging); the text names the
 top owners by the part of the tag after its prefix ("manager:ivanov" reads "ivanov").

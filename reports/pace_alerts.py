@@ -37,9 +37,10 @@ def pace_readings(conn, src, cfg, day, scope) -> dict[str, float | None]:
     """Every pace target of the scope's plans on report day `day`: projected percent of plan
     (None: no projection yet)."""
     from metrics.pace_series import daily_pace
+    from reports.readiness import readiness
     from reports.registry import REGISTRY, series_of
 
-    ran = [n for n, s in REGISTRY.items() if not s.needs(cfg).missing(src)]
+    ran = [n for n, s in REGISTRY.items() if readiness(s.needs(cfg), cfg, src).runs]
     out: dict[str, float | None] = {}
     for p in daily_pace(conn, src, cfg, day, scope, series_of(ran)):
         suffix = "pace" if p.period.kind == "month" else "pace.week"

@@ -75,12 +75,14 @@ def review_period(req: ReportRequest) -> Period:
 
 
 def summed_sources(src, cfg: MetricConfig, metrics) -> dict:
-    """The series of the request's metrics that have numbers summing over days and can run on
-    this source (a funnel's conversions do not add up to a month's)."""
+    """The series of the request's metrics that have numbers summing over days and run on this
+    source under this configuration (reports.readiness; a funnel's conversions do not add up to
+    a month's)."""
+    from reports.readiness import readiness
     from reports.registry import REGISTRY, series_of
 
     return {n: fn for n, fn in series_of(list(metrics)).items()
-            if any(x.sums for x in REGISTRY[n].numbers) and not REGISTRY[n].needs(cfg).missing(src)}
+            if any(x.sums for x in REGISTRY[n].numbers) and readiness(REGISTRY[n].needs(cfg), cfg, src).runs}
 
 
 def plan_results(conn, src, p: Period, now: PeriodNumbers, scope) -> list[Pace]:

@@ -1,4 +1,4 @@
-"""Metric results (dataclasses) to the JSON interface of DESIGN section 5."""
+"""Metric results (dataclasses) to the JSON interface of docs/metrics.md#the-json-interface."""
 from __future__ import annotations
 
 import dataclasses

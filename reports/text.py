@@ -8,8 +8,8 @@ digest needs no bold/links. Lengths are counted in UTF-16 code units, as Telegra
 - render_text: the whole summary, <= 4096 (a message).
 - render_caption: the compact version, <= 1024 (an album caption): headline lines only.
 Both cut at line boundaries only, ending with a '…' line when something was left out.
-Order: the "needs attention" block first (the numbers outside their usual band, DESIGN section
-8; reports.attention), then stuck pipelines, money, funnel, channels, campaigns, then one line per
+Order: the "needs attention" block first (the numbers outside their usual band,
+docs/normal.md; reports.attention), then stuck pipelines, money, funnel, channels, campaigns, then one line per
 skipped part saying why. Money numbers with a band read "as usual, 14–25" instead of arrows.
 Each metric's own section and CSV rows live in reports/specs/, named by its reports.registry
 spec; this module orders, fits and frames them.
@@ -72,7 +72,9 @@ def build_lines(outcomes: dict, day: ReportDay, locale: str, scope: str | None =
             continue
         if o.result is None or name not in REGISTRY:
             reason = skip_reason(o.skipped or "no result", loc)
-            skipped.append(Line(t("digest.skipped", loc, metric=metric_title(name, loc), reason=reason), True))
+            # off by the configuration (absent tables under "auto") is no warning
+            key = "digest.off" if o.off else "digest.skipped"
+            skipped.append(Line(t(key, loc, metric=metric_title(name, loc), reason=reason), True))
             continue
         lines.append(Line(""))
         # the metric's company-wide usual bands (new payers print them as "as usual, 14–25")

@@ -1,4 +1,4 @@
-"""The block of DESIGN section 12 in words: drivers, sustained shifts, the ranking by significance x
+"""The block of docs/normal.md in words: drivers, sustained shifts, the ranking by significance x
 business weight, the 5% rule for slices, at most 5 lines."""
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""The baseline band on hand-built series (DESIGN section 8); every number worked out in comments.
+"""The baseline band on hand-built series (docs/normal.md); every number worked out in comments.
 
 band: expected = median; spread = 1.4826 x MAD; half-width = 3 x max(spread, sqrt(expected), 1);
 low clipped at 0. Rates: half-width = 3 x max(spread, sqrt(p(1-p)/n), 1/n), n = median denominator.

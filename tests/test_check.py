@@ -1,4 +1,5 @@
 """`salespulse check` as a user runs it: a real process against real schemas, one line per finding."""
+import dataclasses
 import json
 import uuid
 from datetime import date
@@ -116,9 +117,13 @@ def test_missing_tables_and_indexes(source, engine, cfg):
         conn.exec_driver_sql(f'drop index "{s}".events_event_time_idx')
         conn.exec_driver_sql(f'create index my_own on "{s}".events (event_id, happened_at, user_id)')
         conn.exec_driver_sql(f'drop index "{s}".payments_user_created_idx')
-    report = run_check(engine, s, cfg)
+    required = dataclasses.replace(cfg, enabled=cfg.enabled | {"attribution": "on", "campaigns": "on"})
+    report = run_check(engine, s, required)
+    assert not report.ok  # the configuration requires both metrics whose tables are gone
+    assert [m.name for m in report.metrics if not m.runs and not m.off] == ["attribution", "campaigns"]
+    report = run_check(engine, s, cfg)  # "auto": they are off, and the source is ready
+    assert report.ok and [m.name for m in report.metrics if m.off] == ["attribution", "campaigns"]
     lines = report.lines()
-    assert not report.ok
     assert f"web_events: warn: missing: no table or view {s}.web_events" in lines
     assert not any("events_event_time_idx" in ln for ln in lines)
     assert (

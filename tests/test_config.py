@@ -1,4 +1,4 @@
-"""Settings and metric configuration: defaults match DESIGN, bad values name key, value and fix."""
+"""Settings and metric configuration: defaults match the README and docs, bad values name key, value and fix."""
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,8 @@ def test_defaults_are_design_section_4():
     assert (cfg.attribution.model, cfg.attribution.lookback_days) == ("last_non_direct", 3)
     assert cfg.attribution.session_timeout_minutes == 30
     assert cfg.new_payers_series_days == 30
+    assert cfg.funnel.cohort == "first"  # new leads, as DESIGN section 4 defines the cohort
+    assert set(cfg.enabled.values()) == {"auto"} and len(cfg.enabled) == 5
 
 
 def test_user_file_overrides_only_what_it_sets(tmp_path: Path):
@@ -42,6 +44,8 @@ def test_user_file_overrides_only_what_it_sets(tmp_path: Path):
         ("[funnel\n", "is not valid TOML"),
         ('[[hanging.pipelines]]\nname = "x"\nstart = "a"\nends = "b"\n', "hanging.pipelines[0].ends = 'b' is not valid"),
         ("[experiments]\nexclude = \"yes\"\n", "experiments.exclude = 'yes' is not valid; expected true or false"),
+        ('[campaigns]\nenabled = "yes"\n', "campaigns.enabled = 'yes' is not valid; expected true (required)"),
+        ('[funnel]\ncohort = "all"\n', "funnel.cohort = 'all' is not valid; expected one of first, window"),
     ],
 )
 def test_broken_configuration_is_one_clear_line(tmp_path: Path, text, expected):

@@ -101,8 +101,9 @@ def company(engine, cfg):
     return names["salespulse_src"], f"st_{tag}"
 
 
-def test_doc_has_the_three_examples():
-    assert set(doc_examples()) == {"crm", "segment", "payments"}
+def test_doc_has_the_four_examples():
+    # the fourth, one wide event log, is tests/test_check_probes.py's
+    assert set(doc_examples()) == {"crm", "segment", "payments", "event log"}
 
 
 def test_check_accepts_the_example_views(engine, cfg, company):
@@ -118,6 +119,9 @@ def test_check_accepts_the_example_views(engine, cfg, company):
     assert "events: info: happened_at is naive (timestamp), read as DATA_TIMEZONE=UTC" in lines
     assert "payments: info: 5 rows; transaction_created_at from 2026-03-05 10:00:00+00:00 to 2026-03-11 00:00:00+00:00" in lines
     assert not [ln for ln in lines if ": error:" in ln], lines
+    # every index the reports need serves through the views, the CRM's tag expression too
+    probes = [ln for ln in lines if "probes by (" in ln or "each probe" in ln]
+    assert len(probes) == 9 and all(": ok: index scan for probes by (" in ln for ln in probes), probes
 
 
 def test_metrics_over_the_example_views(engine, cfg, company):

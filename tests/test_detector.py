@@ -1,4 +1,4 @@
-"""The detector of DESIGN section 12 on hand-built series (metrics.detector): growth, a zero where
+"""The detector of docs/normal.md on hand-built series (metrics.detector): growth, a zero where
 5 are expected, 2 where 3 are, ties, a holiday, a shift that builds over 4 days, a driver split,
 the projection after D, and the tails against scipy's distributions.
 

@@ -39,11 +39,25 @@ def test_the_languages_are_the_files_present():
     assert LOCALES[0] == FALLBACK == "en" and SETTINGS_LOCALES == LOCALES
 
 
+# The keys a language may still lack: they fall back to English (db.i18n.lookup), so a new message
+# can ship in English first. Listed here, so that a language falls behind on purpose, not by
+# forgetting. Every shipped language is complete today.
+LAGGING: dict[str, set[str]] = {"ru": set(), "vi": set(), "zh": set()}
+
+
+def _shipped(lang: str) -> dict[str, str]:
+    """A language's own file, without the words a metric of one's own may have added."""
+    import tomllib
+
+    from db.i18n import _flatten
+
+    return _flatten(tomllib.loads((FOLDER / f"{lang}.toml").read_text(encoding="utf-8")))
+
+
 @pytest.mark.parametrize("lang", [x for x in LOCALES if x != FALLBACK])
-def test_every_language_has_every_key_with_the_same_placeholders(lang):
-    # No key is allowed to fall back today: each file is a complete translation.
-    en, other = messages(FALLBACK), messages(lang)
-    assert sorted(set(en) - set(other)) == [], f"{lang}.toml lacks these keys"
+def test_every_language_has_every_key_but_its_lagging_ones_with_the_same_placeholders(lang):
+    en, other = _shipped(FALLBACK), _shipped(lang)
+    assert set(en) - set(other) == LAGGING.get(lang, set()), f"{lang}.toml lacks keys LAGGING does not list"
     assert sorted(set(other) - set(en)) == [], f"{lang}.toml has keys English does not"
     wrong = {k: (_fields(en[k]), _fields(v)) for k, v in other.items() if not _fields(v) <= _fields(en[k])}
     assert wrong == {}

@@ -85,7 +85,7 @@ def test_a_day_renders_through_the_specs():
     # the whole path (order, sections, titles of skipped metrics) on the sample results
     class Outcome:
         def __init__(self, result=None, skipped=None):
-            self.result, self.skipped = result, skipped
+            self.result, self.skipped, self.off = result, skipped, False
 
     from metrics.day import ReportDay
 

@@ -93,12 +93,15 @@ def test_hanging_matches_pandas(make_source, cfg, when, events, payments, ends, 
 # ---- funnel ---------------------------------------------------------------------------------
 
 
-def funnel_reference(ev, pay, steps, cohort_days: int, conversion_days: int, day: ReportDay) -> dict:
+def funnel_reference(ev, pay, steps, cohort_days: int, conversion_days: int, day: ReportDay,
+                     cohort: str = "first") -> dict:
     T = day.end.astimezone(UTC)
     cohort_start = day.midnight(day.day - timedelta(days=cohort_days - 1)).astimezone(UTC)
     out = {}
     for user in sorted(set(ev.user) | set(pay.user)):
         first = occurrences(ev, pay, user, steps[0])
+        if cohort == "window":  # any step 1 in the window; t1 is the first of them
+            first = first[(first >= cohort_start) & (first < T)]
         if first.empty or not cohort_start <= first.min() < T:
             continue
         t1 = first.min()
@@ -129,16 +132,18 @@ def summary_reference(steps, reached: dict) -> list[tuple]:
     payments=payments_st,
     steps=st.sampled_from([("S", "E", "purchase"), ("S", "S", "E"), ("purchase", "S"), ("S", "X", "E", "X")]),
     conversion_days=st.sampled_from([1, 2]),
+    cohort=st.sampled_from(["first", "window"]),
 )
-def test_funnel_matches_pandas(make_source, cfg, when, events, payments, steps, conversion_days):
+def test_funnel_matches_pandas(make_source, cfg, when, events, payments, steps, conversion_days, cohort):
     day = ReportDay(*when)
     cfg = dataclasses.replace(
-        cfg, funnel=dataclasses.replace(cfg.funnel, steps=steps, cohort_days=2, conversion_days=conversion_days)
+        cfg, funnel=dataclasses.replace(cfg.funnel, steps=steps, cohort_days=2, conversion_days=conversion_days,
+                                        cohort=cohort)
     )
     source, ev, pay = load(make_source, day, events, payments)
     with source.engine.connect() as conn:
         reach = funnel.cohort_reach(conn, source.src, cfg, day)
-    expected = funnel_reference(ev, pay, steps, 2, conversion_days, day)
+    expected = funnel_reference(ev, pay, steps, 2, conversion_days, day, cohort)
     got = {u: tuple(None if t is None else t.astimezone(UTC) for t in r) for u, r in reach.users.items()}
     assert got == expected
     table = [(s.users, s.conversion_from_start, s.conversion_from_previous, s.median_hours_from_start) for s in funnel.summarize(steps, reach.users.values())]

@@ -36,6 +36,7 @@ class Outcome:  # the shape of reports.digest.MetricOutcome
     name: str
     result: Any | None = None
     skipped: str | None = None
+    off: bool = False
 
 
 def normal() -> dict[str, Outcome]:

@@ -1,6 +1,6 @@
 """/alert, /alerts, the buttons under an alert, and the alert lines of /status.
 
-Rules are managed by admins (DESIGN section 8); a rule made in a scoped chat carries the chat's
+Rules are managed by admins (docs/alerts.md); a rule made in a scoped chat carries the chat's
 scope (section 9): no argument of /alert can name a scope, so an alert never widens a chat.
 /alerts shows values, so it answers whoever may see data in the chat.
 """

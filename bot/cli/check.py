@@ -1,4 +1,7 @@
-"""`salespulse check`: is the configured source ready for every metric? Exit 0 yes, 1 no.
+"""`salespulse check`: is the configured source ready for every metric it enables? Exit 0 yes, 1 no.
+
+A metric the configuration leaves off (reports.readiness: absent tables under `enabled = "auto"`)
+does not stop the source from being ready; at least one metric must run.
 
 It reads the source the way a report does (settings, metric configuration, DATA_TIMEZONE), in a
 read-only transaction, and prints one line per finding grouped by table, then one per metric.
@@ -36,9 +39,17 @@ def run(args, settings: Settings) -> int:
         print(f"source schema {settings.source_schema} in the {server_label(engine.url)}")
         for line in report.lines():
             print(line)
-        print("ready: every metric can run" if report.ok
-              else "not ready: some metrics cannot run (see above)")
+        print(_summary(report))
     return 0 if report.ok else 1
+
+
+def _summary(report) -> str:
+    off = [m.name for m in report.metrics if m.off]
+    if report.ok:
+        return "ready: every enabled metric can run" + (f" ({', '.join(off)} off)" if off else "")
+    if not any(m.runs for m in report.metrics):
+        return "not ready: no metric can run (see above)"
+    return "not ready: some metrics cannot run (see above)"
 
 
 def _first_line(exc: sa.exc.DBAPIError) -> str:

@@ -26,6 +26,7 @@ from db.state import migrate
 from metrics.config import ConfigError, load_config
 from metrics.day import ReportDay
 from reports.registry import names as metric_names
+from reports.registry import register_folder
 from reports.request import ReportInputError, parse_date, parse_metric, report_request
 
 log = logging.getLogger("salespulse")
@@ -262,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         setup_logging(settings.log_level, settings.log_format)
         install_redaction(settings.telegram_bot_token)
+        for folder in settings.metric_plugins:  # metrics of one's own, before anything lists metrics
+            register_folder(folder)
         return COMMANDS[args.command](args, settings)
     except (SettingsError, ConfigError, ReportInputError, UsageError, DatabaseError) as exc:
         print(f"salespulse: error: {redact(str(exc))}", file=sys.stderr)

@@ -1,10 +1,10 @@
 """`salespulse sessions ...`: the attribution session store, built ahead of reports.
 
 `sessions backfill --since DATE [--until DATE]` builds every day of the range that is not built
-yet (DESIGN section 10): chunk by chunk, each committed with its attribution_days rows, so it can
+yet (docs/data-contract.md): chunk by chunk, each committed with its attribution_days rows, so it can
 be stopped at any moment and run again. Progress (days, web rows a second) goes to stderr.
 
-`sessions build --engine spark|postgres [--since DATE] [--until DATE]` (DESIGN section 11) builds
+`sessions build --engine spark|postgres [--since DATE] [--until DATE]` (docs/scale.md) builds
 the store's days of the range (default: every day with web events) in one go: on Postgres as a
 report would, or on Apache Spark (metrics.sessions.spark_store) from the source Postgres over JDBC or from
 `--parquet DIR`; `--master` is the only thing that changes on a cluster.

@@ -1,6 +1,6 @@
 """How a digest becomes Telegram messages: pure functions, no I/O.
 
-Telegram limits (DESIGN section 5): a caption holds 1024 characters, a message 4096, an album
+Telegram limits (docs/delivery.md): a caption holds 1024 characters, a message 4096, an album
 2..10 media. Telegram counts UTF-16 code units, so an emoji counts twice; we count the same way
 so that nothing over the limit ever reaches the server.
 """

@@ -1,4 +1,4 @@
-"""What /metrics counts (DESIGN section 14), in a Prometheus registry of each Application's own.
+"""What /metrics counts (docs/operations.md), in a Prometheus registry of each Application's own.
 
 The delivery, alert and report code call the few hooks here; nothing else knows about
 Prometheus. A registry per Application (not prometheus-client's global one) so that two bots in

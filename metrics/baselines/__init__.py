@@ -1,4 +1,4 @@
-"""Is today normal? The checked daily numbers and their verdicts (DESIGN sections 8 and 12).
+"""Is today normal? The checked daily numbers and their verdicts (docs/normal.md).
 
 The interface the digest, the JSON and the alert rules share: names and fields below are the
 contract; do not rename them.
@@ -150,7 +150,7 @@ SeriesFn = Callable[..., list[Series]]
 
 def daily_baselines(conn, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None,
                     sources: Mapping[str, SeriesFn]) -> list[Baseline]:
-    """Every checked number of D with its verdict, shift and drivers (DESIGN section 12): each
+    """Every checked number of D with its verdict, shift and drivers (docs/normal.md): each
     metric's `series` over D-84 ... D (its finished days kept in the state schema), then
     metrics.detector. `sources`: metric name -> its series function (the metric specs')."""
     from metrics.baselines.store import has_store, stored_series

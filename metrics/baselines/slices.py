@@ -1,4 +1,4 @@
-"""The slices of the money numbers, for their drivers (DESIGN section 12): new payers, their
+"""The slices of the money numbers, for their drivers (docs/normal.md): new payers, their
 revenue, payments and revenue per day split by channel and by owner, in one SQL statement over
 D-back ... D.
 

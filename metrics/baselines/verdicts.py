@@ -1,5 +1,5 @@
 """The checked numbers' series (metrics.baselines.series) through the detector (metrics.detector):
-one Baseline per number, with its band, verdict, sustained shift and drivers (DESIGN section 12).
+one Baseline per number, with its band, verdict, sustained shift and drivers (docs/normal.md).
 
 The glue between dates and the detector's positions: a Series becomes a History over D-84 ... D
 (days before the data begin and days the store has not built are "no data"; holidays from the
@@ -162,8 +162,8 @@ def with_payer_drivers(conn, src, cfg, day, scope, judged: tuple[Sequence[Series
 
 
 def projected(s: Series, day: date, until: date, holidays: Iterable[date] = ()) -> dict[date, float] | None:
-    """The model's expected value of each day D+1 ... `until` for the plan's pace (DESIGN section
-    13): metrics.detector.project over this number's history up to D."""
+    """The model's expected value of each day D+1 ... `until` for the plan's pace
+    (docs/plan.md): metrics.detector.project over this number's history up to D."""
     from metrics.detector.project import project
 
     after = [day + timedelta(days=i) for i in range(1, (until - day).days + 1)]

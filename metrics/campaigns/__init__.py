@@ -1,6 +1,6 @@
 """Campaign performance: what the outbound messages of day D (or of the N days ending D) brought.
 
-Definitions (DESIGN section 4), with the choices the design leaves open:
+Definitions (docs/metrics.md), with the choices the design leaves open:
 - The sends reported on are those with `sent_at` in the period [start, T). `total` counts them
   all; `sent`, `blocked` and `failed` count the three statuses (they add up to `total` unless the
   table holds some other status). A blocked send without a reason counts under "unknown".

@@ -29,7 +29,7 @@ class Part:
 
 @dataclass(frozen=True)
 class Driver:
-    """The slice of a number that moved it most (DESIGN section 12): "Paid Search -6"."""
+    """The slice of a number that moved it most (docs/normal.md): "Paid Search -6"."""
     dimension: str       # "channel", "owner", ...
     key: str
     value: float         # the slice's value (a rate's slice: its numerator)

@@ -1,4 +1,4 @@
-"""The expected values of the days after D, for the plan's pace (DESIGN section 13): "Revenue 4.1M
+"""The expected values of the days after D, for the plan's pace (docs/plan.md): "Revenue 4.1M
 of 7.5M at day 16 of 30 -> on pace for 104%" adds the month's remaining days as the model
 expects them, weekday by weekday, not as a straight line.
 

@@ -111,7 +111,7 @@ def flagged(pred: Predictive, y: float, tail: float) -> tuple[str | None, float]
     """("low" | "high" | None, the smaller tail probability). `y` a rate's numerator."""
     lo, hi = pred.below(y), pred.above(y)
     if pred.kind == COUNT and y == 0 and pred.mean >= ZERO_ALWAYS:
-        return "low", min(lo, tail)  # DESIGN section 12: a zero where 5 are expected, always
+        return "low", min(lo, tail)  # docs/normal.md: a zero where 5 are expected, always
     if lo < tail and lo <= hi:
         return "low", lo
     if hi < tail:

@@ -1,10 +1,12 @@
-"""Conversion funnel: a cohort of new step-1 users, how far each got, broken down by segment.
+"""Conversion funnel: a cohort of step-1 users, how far each got, broken down by segment.
 
-Definitions (DESIGN section 4; T = cutoff = end of report day D in the report time zone):
+Definitions (docs/metrics.md; T = cutoff = end of report day D in the report time zone):
 
 - cohort window: the cohort_days calendar days ending D in the report time zone, [start, T).
-- cohort: users whose FIRST-EVER step-1 event falls in the cohort window (a user with an earlier
-  step 1 is not new and is left out), minus experiment-flow users. Step 1 is reached then (t1).
+- cohort (funnel.cohort): "first", users whose FIRST-EVER step-1 event falls in the cohort window
+  (a user with an earlier step 1 is not new and is left out); "window", every user with a step-1
+  event in the window (GA4's closed funnel). Minus experiment-flow users, either way. Step 1 is
+  reached at the user's first step-1 event in the window (t1).
 - step k (k > 1) is reached at the first occurrence at or after the instant step k-1 was reached,
   before t1 + conversion_days * 24 h (absolute time) and before T. Equal timestamps count, so one
   event can reach two consecutive steps that share an event name.
@@ -64,6 +66,7 @@ class FunnelResult:
     segments: list[FunnelSegment] = field(default_factory=list)
     cohort_users: int = 0
     clustered_users: int = 0  # the clustering sample (<= funnel.max_cluster_users)
+    cohort: str = "first"  # who is counted: metrics.config.FUNNEL_COHORTS
 
 
 Reached = tuple[datetime | None, ...]  # the instant each step was reached; [0] is step 1
@@ -134,15 +137,15 @@ def cohort_reach(
     conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, params: dict | None = None,
     scope: Scope | None = None,
 ) -> CohortReach:
-    """The cohort (first-ever step 1 in the cohort window, the scope's users only when there is a
-    scope) and when each user reached each step."""
+    """The cohort (funnel.cohort: first-ever step 1 in the cohort window, or any step 1 in it; the
+    scope's users only when there is a scope) and when each user reached each step."""
     params = dict(params or _params(conn, src, cfg, day, scope))
     steps = cfg.funnel.steps
     ids = event_ids(conn, src, [s for s in steps if s != PURCHASE])
     for k, step in enumerate(steps, start=1):
         if step != PURCHASE:
             params[f"s{k}_ids"] = ids[step] or [-1]  # an unknown event name is never reached
-    rows = conn.execute(sa.text(reach_sql(src, steps, scope)), params)
+    rows = conn.execute(sa.text(reach_sql(src, steps, scope, cfg.funnel.cohort)), params)
     return CohortReach(steps, {int(r[0]): tuple(r[1:]) for r in rows})
 
 
@@ -191,4 +194,5 @@ def compute(
         segments=segments,
         cohort_users=len(reach.users),
         clustered_users=clustered,
+        cohort=cfg.funnel.cohort,
     )

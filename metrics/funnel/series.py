@@ -1,4 +1,4 @@
-"""The funnel's daily step conversions, as checked numbers (DESIGN section 12): one SQL statement
+"""The funnel's daily step conversions, as checked numbers (docs/normal.md): one SQL statement
 over D-back ... D for every step.
 
 The funnel metric's own conversion (metrics.funnel) follows a 7-day cohort for 14 days: it reacts

@@ -1,7 +1,7 @@
 """The funnel's SQL, in one place: the cohort with its per-step reached times, and its events.
 
 Steps come from configuration, so the query is assembled per step: step 1 is a range scan of the
-cohort window (event_id, happened_at index); the first-ever check and every later step are
+cohort window (event_id, happened_at index); the first-ever check (cohort "first") and every later step are
 per-user probes of the (user_id, happened_at) indexes, one LATERAL per step, each bounded by the
 time the previous step was reached, the conversion window and the cutoff T.
 """
@@ -26,10 +26,27 @@ def _step_rows(src: Source, step: str, k: int, alias: str) -> tuple[str, str]:
     )
 
 
-def reach_sql(src: Source, steps: tuple[str, ...], scope: Scope | None = None) -> str:
-    """One row per cohort user: user_id, then the instant each step was reached (null if not)."""
-    first_rows, first_ts = _step_rows(src, steps[0], 1, "e")
+def _earlier_step_1(src: Source, steps: tuple[str, ...], cohort: str) -> str:
+    """The cohort "first" leaves out users with a step 1 before the window: a per-user probe, not
+    a scan of history (LATERAL ... LIMIT 1, unlike NOT EXISTS, cannot become a hash join over all
+    history). The cohort "window" keeps them: no probe at all."""
+    if cohort == "window":
+        return ""
     prior_rows, prior_ts = _step_rows(src, steps[0], 1, "x")
+    return f"""
+    left join lateral (
+        select 1 as found {prior_rows}
+          and x.user_id = f.user_id and {prior_ts} < :cohort_start
+        limit 1
+    ) earlier on true
+    where earlier.found is null"""
+
+
+def reach_sql(src: Source, steps: tuple[str, ...], scope: Scope | None = None, cohort: str = "first") -> str:
+    """One row per cohort user: user_id, then the instant each step was reached (null if not).
+    `cohort`: "first" (first-ever step 1 in the window) or "window" (any step 1 in it)."""
+    first_rows, first_ts = _step_rows(src, steps[0], 1, "e")
+    earlier = _earlier_step_1(src, steps, cohort)
     laterals, columns = [], ["c.user_id", "c.reached_1"]
     for k in range(2, len(steps) + 1):
         rows, ts = _step_rows(src, steps[k - 1], k, "x")
@@ -56,17 +73,10 @@ with first_in_window as (
     group by e.user_id
 ),
 cohort as (
-    -- first-EVER step 1: nothing earlier (a per-user probe, not a scan of history)
-    -- (LATERAL ... LIMIT 1, unlike NOT EXISTS, cannot become a hash join over all history)
+    -- t1 = the first step 1 in the window; the cohort "first" also wants nothing earlier
     select f.user_id, f.reached_1
-    from first_in_window f
-    left join lateral (
-        select 1 as found {prior_rows}
-          and x.user_id = f.user_id and {prior_ts} < :cohort_start
-        limit 1
-    ) earlier on true
-    where earlier.found is null
-      and {not_excluded(src, "f.user_id")}
+    from first_in_window f{earlier}
+    {"and" if earlier else "where"} {not_excluded(src, "f.user_id")}
 )
 select {", ".join(columns)}
 from cohort c

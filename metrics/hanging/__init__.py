@@ -1,6 +1,6 @@
 """Hanging business processes: per pipeline, the users whose latest start event has no end yet.
 
-Definitions (DESIGN section 4; T = cutoff = end of report day D in the report time zone):
+Definitions (docs/metrics.md; T = cutoff = end of report day D in the report time zone):
 
 - lookback window: the instants [T - lookback_days * 24 h, T). Per user and pipeline the process
   is the user's LATEST start event in that window (a restart replaces the earlier process).
@@ -19,7 +19,7 @@ Definitions (DESIGN section 4; T = cutoff = end of report day D in the report ti
 Scope (metrics.scope): only the scope's users' start events open a process; company-wide
 without one.
 
-Owners (DESIGN section 9): a user's owner is its user_tags tag with the configured prefix
+Owners (docs/scopes.md): a user's owner is its user_tags tag with the configured prefix
 (`hanging.owner_prefix`, default "manager:"), kept whole ("manager:ivanov", usable as a scope). A
 user with several owner tags counts once, under the first in sort order; a user with none counts
 under owner None. So each pipeline's `by_owner` rows add up exactly to its `hanging` and

@@ -1,4 +1,4 @@
-"""Hanging processes at an instant: what the `hanging` alert targets watch (DESIGN section 8).
+"""Hanging processes at an instant: what the `hanging` alert targets watch (docs/alerts.md).
 
 The daily metric (metrics.hanging) evaluates at the cutoff T = end of the report day; a state
 alert asks "how many hang right now", so here T is any instant `at`. Everything else is the

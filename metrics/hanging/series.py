@@ -4,7 +4,7 @@ close rate, in one SQL statement per pipeline over D-back ... D.
 A process breaches on the local day of its deadline start + SLA, so each start event maps to one
 day d; it is *due* there when it is the user's latest start before d's cutoff T_d and lies in the
 lookback window before T_d, and *breached* when besides no end came in [start, T_d) (one index
-probe per due process; DESIGN section 4, as metrics.hanging counts `breached_today`). The close
+probe per due process; docs/metrics.md, as metrics.hanging counts `breached_today`). The close
 rate is (due - breached) / due: the share of d's due processes not hanging at the end of d.
 A breach needs SLA hours of events before it, so a pipeline's series starts ceil(SLA / 24 h)
 days after the first event.

@@ -1,5 +1,5 @@
 """The session store: identity links and web sessions derived from web_events, kept per local day
-in the state schema (docs/sessions.md).
+in the state schema (docs/metrics.md, "The session store").
 
 A processor apart from the metrics, as retentioneering keeps its data processors apart from its
 tools. It is written only by its own modules:

@@ -1,4 +1,4 @@
-"""The sessionization query: web events in, one row per session out (DESIGN section 4).
+"""The sessionization query: web events in, one row per session out (docs/metrics.md).
 
 Rules: per stitched key in time order (happened_at, then id), a new session starts after more
 than the timeout without events (exactly the timeout stays), at local midnight, and when an event

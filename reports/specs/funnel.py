@@ -23,10 +23,14 @@ def _final(steps) -> float | None:
 
 def text(r: FunnelResult, loc: str, bands=None) -> list[Line]:
     span = {"start": fmt_short_date(r.cohort_start, loc), "end": fmt_short_date(r.cohort_end, loc)}
+    # the cohort says who is counted: new leads, or everyone who did step 1 (its configured name)
+    step = shorten(event_name(r.steps[0].event, loc), 32) if r.steps else ""
     if not r.steps or r.steps[0].users == 0:
-        return [Line(t("digest.funnel.empty", loc, **span), True)]
+        key = "digest.funnel.empty.window" if r.cohort == "window" else "digest.funnel.empty"
+        return [Line(t(key, loc, step=step, **span), True)]
     last = r.steps[-1]
-    out = [Line(t("digest.funnel", loc, n=fmt_num(r.steps[0].users, loc), last=fmt_num(last.users, loc),
+    cohort = t(f"digest.funnel.cohort.{r.cohort}", loc, step=step)
+    out = [Line(t("digest.funnel", loc, cohort=cohort, n=fmt_num(r.steps[0].users, loc), last=fmt_num(last.users, loc),
                   last_name=shorten(event_name(last.event, loc), 32),
                   pct=fmt_pct(last.conversion_from_start, loc), **span), True)]
     later = [(i, s) for i, s in enumerate(r.steps) if i > 0 and s.conversion_from_previous is not None]
@@ -48,7 +52,7 @@ def text(r: FunnelResult, loc: str, bands=None) -> list[Line]:
 
 
 def csv_rows(name: str, r: FunnelResult) -> list[tuple]:
-    out = rows(name, "cohort", "", r, ("cohort_start", "cohort_end", "conversion_days"))
+    out = rows(name, "cohort", "", r, ("cohort", "cohort_start", "cohort_end", "conversion_days"))
     for s in r.steps:
         out += rows(name, "all", s.event, s, STEP_FIELDS)
     for seg in r.segments:

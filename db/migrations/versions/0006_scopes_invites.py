@@ -1,6 +1,6 @@
 """Scoped chats: a subscription's scope and metrics, and the single-use invites behind deep links.
 
-A chat with a scope only ever sees that scope (DESIGN section 9); `metrics` null means every
+A chat with a scope only ever sees that scope (docs/scopes.md); `metrics` null means every
 metric. An invite row is what a deep-link token points at: the token carries only the row id and
 the expiry, signed, so the scope never travels through Telegram and a used or expired row refuses.
 

@@ -1,4 +1,4 @@
-"""Alert rules (DESIGN section 8): per-chat rules, their evaluations and their notices.
+"""Alert rules (docs/alerts.md): per-chat rules, their evaluations and their notices.
 
 alert_rules holds each rule and its current state (ok / firing / nodata / error), the last value,
 and `told`: what the chat was last told (firing or not), which is what decides the next message.
