@@ -59,7 +59,8 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
                       names: tuple[str, ...] | None = None, leads_builder=None) -> Application:
     options = options or BotOptions()
     if digest_builder is None:
-        from reports.digest import build_digest as digest_builder
+        # the daily digest, or a week or month in review (DESIGN section 13)
+        from reports.review import build_report as digest_builder
     builder = (
         Application.builder()
         .token(settings.telegram_bot_token)

@@ -26,7 +26,7 @@ def job_name(chat_id: int) -> str:
 
 def schedule_chat(app: Application, sub: Subscription) -> None:
     unschedule_chat(app, sub.chat_id)
-    if not sub.active:
+    if not sub.active or not sub.daily:  # a chat that takes only the week or month in review
         return
     app.job_queue.run_daily(
         _due, time=sub.delivery_time.replace(tzinfo=ZoneInfo(sub.timezone)),

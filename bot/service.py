@@ -10,7 +10,7 @@ import logging
 import time as _time
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -100,15 +100,16 @@ class DigestCache:
         self._listeners: dict[tuple, set[Progress]] = {}
 
     async def get(self, day: date, tz: str, locale: str, names: tuple[str, ...],
-                  scope: str | None = None, progress: Progress | None = None) -> Any:
-        key = (day, tz, locale, names, scope)
+                  scope: str | None = None, progress: Progress | None = None, period: str = "day") -> Any:
+        """`period` "week" / "month": the period in review that ends on `day` (reports.review)."""
+        key = (day, tz, locale, names, scope, period)
         now = _time.monotonic()
         entry = self._tasks.get(key)
         if entry is None or now - entry[0] > self._ttl or (entry[1].done() and (entry[1].cancelled() or entry[1].exception())):
             log.info("computing the digest for %s (%s, %s, %s, scope %s)", day, tz, locale, ",".join(names),
                      scope or "company")
             task = asyncio.ensure_future(asyncio.to_thread(
-                self._build, day, tz, locale, names, self._relay(key, asyncio.get_running_loop()), scope))
+                self._build, day, tz, locale, names, self._relay(key, asyncio.get_running_loop()), scope, period))
             self._tasks[key] = (now, task)
             self._prune(now)
             entry = self._tasks[key]
@@ -148,9 +149,9 @@ def make_builder(builder: DigestBuilder, engine, source_schema: str, cfg,
                  state_schema: str = DEFAULT_STATE_SCHEMA, stages=None) -> Callable:
     """`stages` (bot.ops.telemetry.Telemetry.stages) wraps the builder's progress to time each stage."""
     def build(day: date, tz: str, locale: str, names: tuple[str, ...], progress: Progress | None = None,
-              scope: str | None = None):
-        req = report_request(ReportDay(day, tz), locale=locale, scope=scope, metrics=names,
-                             source_schema=source_schema, state_schema=state_schema)
+              scope: str | None = None, period: str = "day"):
+        req = replace(report_request(ReportDay(day, tz), locale=locale, scope=scope, metrics=names,
+                                     source_schema=source_schema, state_schema=state_schema), period=period)
         with (stages(progress) if stages is not None else nullcontext(progress)) as step:
             return builder(engine, cfg, req, progress=step)
     return build

@@ -13,7 +13,9 @@ INTEGER = ("int2", "int4", "int8")
 NUMBER = ("int2", "int4", "int8", "numeric", "float4", "float8")
 TEXT = ("text", "varchar", "bpchar", "name")
 TIME = ("timestamp", "timestamptz")
-FAMILY_NAMES = {INTEGER: "an integer type", NUMBER: "a number type", TEXT: "text", TIME: "timestamp or timestamptz"}
+DATE = ("date",)
+FAMILY_NAMES = {INTEGER: "an integer type", NUMBER: "a number type", TEXT: "text", TIME: "timestamp or timestamptz",
+                DATE: "date"}
 
 
 @dataclass(frozen=True)
@@ -130,3 +132,13 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Index("user_tags_tag_idx", ("tag", "user_id"), why="the users of a scope"),
     )),
 )}
+
+# The optional plan (DESIGN section 13, metrics.targets): no metric reads it, so it is not among the
+# tables above; `salespulse check` looks at it on its own (its columns, then its rows).
+TARGETS = Table("targets", (
+    _c("period_start", DATE, "the first day of the month or the ISO week (a Monday) planned"),
+    _c("period", TEXT, "'month' or 'week'"),
+    _c("metric", TEXT, "revenue, new_payers, payments, new_payer_revenue, sessions or conversions"),
+    _c("scope", TEXT, "null: the company; else a scope as --scope takes it (team:north)"),
+    _c("value", NUMBER, "the plan: the number the period should reach"),
+))

@@ -98,6 +98,22 @@ def source_ddl(schema: str, naive_timestamps: bool = False) -> str:
     return text.replace("{schema}", quote(schema, "source schema")).replace("{ts}", ts)
 
 
+TARGETS_DDL = """CREATE TABLE IF NOT EXISTS {table} (
+    period_start date NOT NULL,
+    period       text NOT NULL,
+    metric       text NOT NULL,
+    scope        text,
+    value        numeric(16, 2) NOT NULL
+)"""
+
+
+def create_targets_table(conn: Connection, schema: str) -> None:
+    """The optional plan table (DESIGN section 13, metrics.targets), for `salespulse seed
+    --targets` and the tests; a company's own is usually a view over its CRM. No constraints:
+    `salespulse check` says what is wrong with a row, as it would of a company's table."""
+    conn.exec_driver_sql(TARGETS_DDL.format(table=qualified(schema, "targets")))
+
+
 def _partitioned(ddl: str, schema: str, months: tuple[date, date]) -> str:
     """The same DDL with every timed table partitioned by month on its time column.
 

@@ -22,6 +22,7 @@ from metrics.scope import parse_scope
 from reports.alert_machine import Outcome, fired_days
 from reports.alert_rules import STATE, UNUSUAL, RuleSpec, holds, metric_of
 from reports.baselines import checked, prepare_store
+from reports.pace_alerts import is_pace, pace_readings
 from reports.registry import REGISTRY
 
 log = logging.getLogger("salespulse.alerts")
@@ -133,6 +134,13 @@ def _read_all(reader: Reader, specs: list[RuleSpec], scope, at, day) -> list[Rea
             return computed[key]
 
         for spec in specs:
+            if is_pace(spec.target):  # the plan's pace (reports.pace_alerts): the percent of plan projected
+                got = numbers("pace", lambda: pace_readings(conn, src, cfg, day, scope))
+                value = None if isinstance(got, Exception) else got.get(spec.target)
+                out.append(Reading(Outcome.FAILED, day=day.day, detail=_first_line(got)) if isinstance(got, Exception)
+                           else Reading(judge(spec, value), value, day=day.day, detail=None if value is not None else
+                                        f"no plan or no projection of {spec.target} on {day.day}"))
+                continue
             metric = REGISTRY[metric_of(spec.target)]
             if spec.kind == STATE:
                 if missing := metric.needs(cfg).missing(src):
@@ -194,7 +202,7 @@ def backtest(reader: Reader, spec: RuleSpec, days: Days, scope: str | None = Non
     the digest's detector (metrics.baselines.verdicts), not one query per day; a reader with a
     detector of its own (tests) reads each day through it instead."""
     dates = days.dates
-    if spec.kind != STATE and reader.baselines is None:
+    if spec.kind != STATE and reader.baselines is None and not is_pace(spec.target):
         readings = list(zip(dates, _flow_range(reader, spec, days, scope, progress), strict=True))
     else:
         readings = []

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from metrics.channels import CHANNELS
 from metrics.checked import CHANNEL, PIPELINE, RATE, SEND_CHANNEL, STEP
 from metrics.config import MetricConfig
+from reports.pace_alerts import is_pace, pace_target
 from reports.registry import REGISTRY
 from reports.request import ReportInputError
 
@@ -129,6 +130,8 @@ def resolve_target(text: str, cfg: MetricConfig) -> tuple[str, str]:
     """(canonical target, kind) or ReportInputError naming the targets that exist."""
     name = _norm(text)
     head, dot, key = name.partition(".")
+    if dot and (pace := pace_target(head.replace(" ", "_"), key)):  # projected percent of plan (section 13)
+        return pace, FLOW
     t = targets().get(head.replace(" ", "_"))
     if t is not None and not dot and t.plain:
         return t.name, t.kind
@@ -160,12 +163,14 @@ def parse_rule(args: list[str] | str, cfg: MetricConfig) -> RuleSpec:
         target, kind = resolve_target(m.group("target"), cfg)
         if kind == STATE:
             raise usage_error("error.alert_no_band", target=target)
+        if is_pace(target):  # a percent of plan has no band (reports.pace_alerts)
+            raise usage_error("error.alert_pace_unusual", target=target)
         return RuleSpec(target, UNUSUAL, None, kind)
     m = _RULE.match(text)
     if not m:
         raise usage_error("error.alert_not_a_rule", text=text)
     target, kind = resolve_target(m.group("target"), cfg)
     number = float(m.group("num").replace(",", "."))
-    if targets()[target.partition(".")[0]].rate and not 0 <= number <= 1:
+    if not is_pace(target) and targets()[target.partition(".")[0]].rate and not 0 <= number <= 1:
         raise usage_error("error.alert_share", target=target, num=m.group("num"))
     return RuleSpec(target, m.group("op"), number, kind)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from db import catalog as cat
-from db.contract import CONTRACT, TIME, Table
+from db.contract import CONTRACT, TARGETS, TIME, Table
 from db.source import SOURCE_TABLES, Source, relations
 from db.sql import qualified
 from metrics.config import MetricConfig
@@ -225,6 +225,7 @@ def run_check(engine: Engine, schema: str, cfg: MetricConfig, data_timezone: str
                 usable.add(name)
         report.findings += [Finding(v.table, v.level, v.text)
                             for v in statistics_verdicts(conn, schema, [n for n in CONTRACT if n in found])]
+        report.findings += _targets(conn, schema, "user_tags" in usable)
         conn.rollback()
     src = Source(schema=schema, tables=frozenset(usable & set(SOURCE_TABLES)))
     present = Source(schema=schema, tables=frozenset(set(found) & set(SOURCE_TABLES)))
@@ -232,6 +233,25 @@ def run_check(engine: Engine, schema: str, cfg: MetricConfig, data_timezone: str
     for name in names or tuple(REGISTRY):
         report.metrics.append(_verdict(name, cfg, src, present, broken, missing_events))
     return report
+
+
+def _targets(conn: Connection, schema: str, has_tags: bool) -> list[Finding]:
+    """The optional plan (DESIGN section 13): its columns, then its rows (metrics.targets_audit).
+    Its findings never stop a metric, so they leave the exit code alone."""
+    from metrics.targets_audit import audit
+
+    kind = relations(conn, schema, ["targets"]).get("targets")
+    if kind is None:
+        return [Finding("targets", INFO, f"missing: no table or view {schema}.targets (optional: the plan, docs/plan.md)")]
+    try:
+        with conn.begin_nested():
+            findings, ok = _check_columns(TARGETS, cat.columns(conn, schema, "targets"), "UTC")
+            rows = [Finding("targets", level, text) for level, text in audit(conn, schema, has_tags)] if ok else []
+            return [Finding("targets", OK, kind), *findings, *rows]
+    except sa.exc.DBAPIError as exc:
+        if isinstance(exc, sa.exc.OperationalError) and exc.connection_invalidated:
+            raise
+        return [Finding("targets", ERROR, f"cannot read {kind} {schema}.targets: {str(exc.orig).strip().splitlines()[0]}")]
 
 
 def _names(names: list[str]) -> str:

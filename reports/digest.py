@@ -61,6 +61,7 @@ class Digest:
     scope: str | None = None  # canonical scope text ("region:msk & team:north"); None: company-wide
     scope_users: int | None = None  # users in the scope; None when company-wide
     baselines: list[Baseline] = field(default_factory=list)  # docs/normal.md: every checked number
+    pace: list = field(default_factory=list)  # docs/plan.md: metrics.pace.Pace of each plan (reports.plan)
 
     def to_json(self) -> dict:
         return {
@@ -77,6 +78,7 @@ class Digest:
             "notes": {name: list(o.notes) for name, o in self.outcomes.items() if o.notes},
             "baselines": [b.to_json() for b in self.baselines],
             "anomalies": [b.to_json() for b in anomalies(self.baselines)],
+            "pace": [p.to_json() for p in self.pace],
         }
 
 
@@ -167,12 +169,14 @@ def build_digest(engine: Engine, cfg: MetricConfig, req: ReportRequest, *, with_
     scope without a user_tags table raises ReportInputError."""
     from charts import render_charts  # lazy: matplotlib is only paid for when charts are drawn
     from charts.names import display_names
-    from reports.text import render_csv, render_text
+    from reports.plan import burnups, compute_pace, with_pace
+    from reports.text import MESSAGE_LIMIT, build_lines, fit, render_csv
 
     src = read_source(engine, req)
     users = count_scope_users(engine, src, req.scope) if req.scope else None
     outcomes = compute_metrics(engine, src, cfg, req, progress)
     baselines = compute_baselines(engine, src, cfg, req, outcomes)
+    pace = compute_pace(engine, src, cfg, req, [n for n, o in outcomes.items() if o.result is not None])
     day, locale = req.day, req.locale
     label = str(req.scope) if req.scope else None
     with display_names(cfg.display):  # the configured names of pipelines and steps, per language
@@ -181,7 +185,9 @@ def build_digest(engine: Engine, cfg: MetricConfig, req: ReportRequest, *, with_
             if progress:
                 progress("charts")
             charts = [Chart(n, png) for n, png in render_charts(outcomes, day, locale, baselines, charts=chart_specs())]
-        text = render_text(outcomes, day, locale, scope=label, scope_users=users, baselines=baselines)
+            charts += [Chart(n, png) for n, png in burnups(pace, locale)]  # the plan's burn-ups
+        lines = build_lines(outcomes, day, locale, scope=label, scope_users=users, baselines=baselines)
+        text = fit([x.text for x in with_pace(lines, pace, locale, baselines)], MESSAGE_LIMIT, locale)
     return Digest(
         report_date=day.day,
         timezone=day.timezone,
@@ -193,4 +199,5 @@ def build_digest(engine: Engine, cfg: MetricConfig, req: ReportRequest, *, with_
         scope=label,
         scope_users=users,
         baselines=baselines,
+        pace=pace,
     )

@@ -31,6 +31,8 @@ class ReportRequest:
     metrics: tuple[str, ...] = field(default_factory=names)  # every metric of the registry
     source_schema: str = "public"
     state_schema: str = DEFAULT_STATE_SCHEMA
+    # "day", or "week" / "month": the period in review that ends on `day` (reports.review)
+    period: str = "day"
 
 
 def report_request(day: ReportDay, *, locale: str = FALLBACK, scope: str | None = None,

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.cli import alerts as cli_alerts
 from bot.cli import check as cli_check
+from bot.cli import period as cli_period
 from bot.cli import sessions as cli_sessions
 from bot.cli.progress import digest_progress
 from bot.cli.usage import UsageError
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--scope", help="only the users with this tag, or tags joined by & ('team:north & region:msk')")
     r.add_argument("--stuck-leads", action="store_true",
                    help="print the stuck-lead list (pipeline, user_id, owner, since, age_hours) as CSV instead")
+    cli_period.add_arguments(r)
 
     s = sub.add_parser("seed", help="load deterministic demo data")
     s.add_argument("--users", type=int, default=2000)
@@ -65,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--start", help="first day YYYY-MM-DD (default: so that the data ends yesterday)")
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--targets", action="store_true",
+                   help="also add a plausible plan of the seeded months and weeks (the optional targets table)")
     s.add_argument("--parquet", type=Path, metavar="DIR",
                    help="then write all web events as Parquet files into DIR (the Spark build's lake input)")
     s.add_argument("--parquet-only", action="store_true",
@@ -81,15 +85,19 @@ def today_in(tz: str) -> date:
 
 def cmd_report(args, settings: Settings) -> int:
     tz = check_timezone("--timezone", args.timezone) if args.timezone else settings.report_timezone
-    day = parse_date(args.date, today_in(tz))
-    names = tuple(dict.fromkeys(parse_metric(m) for m in args.metric)) if args.metric else metric_names()
-    req = report_request(ReportDay(day, tz), locale=settings.locale, scope=args.scope, metrics=names,
-                         source_schema=settings.source_schema, state_schema=settings.state_schema)
+    if args.period:  # the week or month in review, named by its last day
+        req = cli_period.request(args, settings, tz, today_in(tz))
+        day, names = req.day.day, ()
+    else:
+        day = parse_date(args.date, today_in(tz))
+        names = tuple(dict.fromkeys(parse_metric(m) for m in args.metric)) if args.metric else metric_names()
+        req = report_request(ReportDay(day, tz), locale=settings.locale, scope=args.scope, metrics=names,
+                             source_schema=settings.source_schema, state_schema=settings.state_schema)
     cfg = load_config(settings.metrics_config)
     engine = engine_from_settings(settings)
     check_connection(engine)
 
-    from reports.digest import build_digest
+    from reports.review import build_report
     from reports.serialize import dumps
 
     migrate(engine, settings.state_schema)
@@ -99,14 +107,14 @@ def cmd_report(args, settings: Settings) -> int:
         print(stuck_leads_csv(engine, cfg, req), end="")
         return 0
     with digest_progress(names, args.format == "png") as progress:
-        digest = build_digest(engine, cfg, req, with_charts=args.format == "png", progress=progress)
+        digest = build_report(engine, cfg, req, with_charts=args.format == "png", progress=progress)
     if args.format == "json":
         print(dumps(digest.to_json()))
     elif args.format == "text":
         print(digest.text)
     else:
-        out = write_digest(digest, args.out or settings.out_dir)
-        print(f"digest for {day:%Y-%m-%d} written to {out}")
+        out = write_digest(digest, Path(args.out or settings.out_dir) / (args.period or ""))
+        print(f"{args.period or 'digest'} for {day:%Y-%m-%d} written to {out}")
     return 0
 
 
@@ -145,6 +153,10 @@ def cmd_seed(args, settings: Settings) -> int:
     stats = seed(engine, settings.source_schema, users=args.users, days=args.days, start=start,
                  seed=args.seed, progress=not args.no_progress)
     print(stats.summary())
+    if args.targets:
+        from db.seed_targets import add_targets
+
+        print(f"planned: {add_targets(engine, settings.source_schema, start, args.days, args.seed):,} targets rows")
     return _export_parquet(engine, settings, args.parquet) if args.parquet else 0
 
 

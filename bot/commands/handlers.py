@@ -9,10 +9,17 @@ from telegram import Update
 
 from bot.alerts.commands import status_lines
 from bot.commands.buttons import send_chat_digest
+from bot.commands.periods import (
+    REPORT_WORDS,
+    report_period,
+    split_period_arg,
+    subscribe_period,
+    unsubscribe_period,
+)
 from bot.commands.progress import ChatProgress
 from bot.commands.scopes import chat_scope, may_see_data, split_scope_arg
 from bot.context import BotContext
-from bot.delivery.status import delivery_lines
+from bot.delivery.status import delivery_lines, period_lines
 from bot.schedule import next_run, schedule_chat, unschedule_chat
 from bot.service import DatabaseDown
 from bot.subscriptions import KEEP
@@ -67,7 +74,8 @@ async def help_(update: Update, context: BotContext) -> None:
     _, settings, _ = _ctx(context)
     await _reply(update, t("bot.help", settings.locale, metrics=", ".join(metric_names()),
                            time=f"{settings.default_delivery_time:%H:%M}", tz=settings.report_timezone)
-                 + "\n" + t("bot.help_scopes", settings.locale) + "\n" + t("bot.help_alerts", settings.locale))
+                 + "\n" + t("bot.help_scopes", settings.locale) + "\n" + t("bot.help_alerts", settings.locale)
+                 + "\n" + t("bot.help_periods", settings.locale))
 
 
 async def report(update: Update, context: BotContext) -> None:
@@ -80,6 +88,9 @@ async def report(update: Update, context: BotContext) -> None:
         await _reply(update, t("bot.refuse_data", loc, chat_id=chat_id))
         return
     tz = sub.timezone if sub is not None else settings.report_timezone
+    if context.args and context.args[0].lower() in REPORT_WORDS:  # the week or month in review
+        await report_period(update, context, sub, loc, tz)
+        return
     try:
         req = parse_request(list(context.args or []), clock().astimezone(ZoneInfo(tz)).date())
     except ReportInputError as exc:
@@ -131,9 +142,13 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if not _is_admin(update, settings):
         await _reply(update, t("bot.refuse_admin", loc, user_id=update.effective_user.id, chat_id=chat.id))
         return
-    parsed = _parse_subscribe(list(context.args or []), settings, loc)
+    args, period = split_period_arg(list(context.args or []))  # weekly / monthly: DESIGN section 13
+    parsed = _parse_subscribe(args, settings, loc)
     if isinstance(parsed, str):
         await _reply(update, parsed)
+        return
+    if period not in (None, "day"):
+        await subscribe_period(update, context, parsed, period)
         return
     at, tz, locale, scope = parsed
     title = chat.title or chat.full_name or chat.username
@@ -153,6 +168,10 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     if not _is_admin(update, settings):
         await _reply(update, t("bot.refuse_admin", settings.locale, user_id=update.effective_user.id,
                                chat_id=chat.id))
+        return
+    _, period = split_period_arg(list(context.args or []))
+    if period is not None:  # that digest only; the others stay
+        await unsubscribe_period(update, context, period)
         return
     changed = await delivery.db("unsubscribing", delivery.store.deactivate, chat.id,
                                 f"unsubscribed by {update.effective_user.id}")
@@ -175,6 +194,7 @@ async def status(update: Update, context: BotContext) -> None:
         await _reply(update, t("bot.status_empty", loc))
         return
     last = await delivery.db("reading the ledger", delivery.store.last_deliveries) if subs else {}
+    reviews = await delivery.db("reading subscriptions", delivery.store.periods) if subs else []
     lines = [t("bot.status_head", loc)] if subs else []
     for s in subs:
         recent = last.get(s.chat_id, [])
@@ -183,6 +203,8 @@ async def status(update: Update, context: BotContext) -> None:
             time=f"{s.delivery_time:%H:%M}", tz=s.timezone,
             next=_fmt(next_run(context.application, s.chat_id), s.timezone),
             last=recent[0].state.value if recent else t("bot.never", loc)))
+        if s.active:  # its weekly and monthly digests (DESIGN section 13)
+            lines += period_lines([r for r in reviews if r.chat_id == s.chat_id], loc, s.timezone, context.bot_data.clock())
         lines += delivery_lines(recent, loc, s.timezone)
     lines += alert_lines
     from bot.delivery.messages import split_text

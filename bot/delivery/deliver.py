@@ -28,6 +28,7 @@ from bot.delivery.ledger import Event, Outcome, State, after_failure
 from bot.delivery.messages import Part, plan_parts
 from bot.delivery.outage import OutageNotices
 from bot.delivery.parts import PartCrashed, send_part
+from bot.delivery.periods import DAY
 from bot.ops.logs import bind
 from bot.service import BotOptions, Clock, DatabaseDown, DigestCache, retry_db
 from bot.subscriptions import Claim, Store
@@ -62,7 +63,7 @@ class Delivery:
         self.owner = uuid.uuid4().hex  # this process; ledger rows of other owners are orphans
         self.after_digest = after_digest    # the buttons under a scheduled digest (best effort)
         self.notices = OutageNotices(store, self.notify_admins, clock)
-        self._inflight: set[tuple[int, date]] = set()
+        self._inflight: set[tuple[int, date, str]] = set()  # (chat, day, period)
         self.busy_ids: set[int] = set()  # ledger rows this process is sending right now
         self._tasks: set[asyncio.Task] = set()
         self._slots = asyncio.Semaphore(options.max_parallel_chats)
@@ -78,8 +79,8 @@ class Delivery:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def in_flight(self, chat_id: int, day: date) -> bool:
-        return (chat_id, day) in self._inflight
+    def in_flight(self, chat_id: int, day: date, period: str = DAY) -> bool:
+        return (chat_id, day, period) in self._inflight
 
     @property
     def busy(self) -> bool:
@@ -136,25 +137,27 @@ class Delivery:
     # -- one scheduled delivery ---------------------------------------------------------
     async def deliver(self, chat_id: int, day: date, scheduled_for: datetime, tz: str,
                       locale: str | None, scope: str | None = None,
-                      names: tuple[str, ...] | None = None) -> Outcome:
+                      names: tuple[str, ...] | None = None, period: str = DAY) -> Outcome:
         """Deliver the digest of `day` (of `scope`, with the chat's own metric `names`) to
-        `chat_id` unless the ledger says it is done."""
-        key = (chat_id, day)
+        `chat_id` unless the ledger says it is done; `period` "week" / "month": the period in
+        review that ends on `day`, in a slot of its own."""
+        key = (chat_id, day, period)
         bind(chat=chat_id, delivery=None)  # this task's log lines name the chat (LOG_FORMAT=json)
         if key in self._inflight:
             return Outcome.DUPLICATE
         self._inflight.add(key)
         try:
             async with self._slots:
-                return await self._deliver(chat_id, day, scheduled_for, tz, locale or self.default_locale,
-                                           scope, names or self.names)
+                return await self._deliver(chat_id, (period, day), scheduled_for, tz,
+                                           locale or self.default_locale, scope, names or self.names)
         finally:
             self._inflight.discard(key)
 
-    async def _deliver(self, chat_id, day, scheduled_for, tz, locale, scope=None, names=None) -> Outcome:
+    async def _deliver(self, chat_id, slot, scheduled_for, tz, locale, scope=None, names=None) -> Outcome:
+        period, day = slot
         try:
             claim = await self.db(f"claiming chat {chat_id}", self.store.claim,
-                                  chat_id, day, scheduled_for, self.owner)
+                                  chat_id, day, scheduled_for, self.owner, period)
         except DatabaseDown as exc:
             # Nothing recorded: the sweep finds the slot empty again and retries it.
             log.error("chat %s, %s: delayed, database down: %s", chat_id, day, exc)
@@ -170,16 +173,18 @@ class Delivery:
         self.busy_ids.add(claim.delivery_id)
         bind(delivery=claim.delivery_id)
         try:
-            return await self._send_claimed(claim, chat_id, day, scheduled_for, tz, locale, scope, names)
+            return await self._send_claimed(claim, chat_id, slot, scheduled_for, tz, locale, scope, names)
         finally:
             self.busy_ids.discard(claim.delivery_id)
 
-    async def _send_claimed(self, claim: Claim, chat_id, day, scheduled_for, tz, locale,
+    async def _send_claimed(self, claim: Claim, chat_id, slot, scheduled_for, tz, locale,
                             scope=None, names=None) -> Outcome:
+        period, day = slot
         current = chat_id
         try:
             digest = await retry_db(f"computing the digest for {day}",
-                                    lambda: self.cache.get(day, tz, locale, names or self.names, scope),
+                                    lambda: self.cache.get(day, tz, locale, names or self.names, scope,
+                                                           period=period),
                                     self.options.db_attempts, self.options.db_backoff)
 
             async def progress(n: int) -> None:
@@ -190,7 +195,7 @@ class Delivery:
             await self.db("closing the delivery", self.store.transition, claim.delivery_id,
                           Event.SENT, self.owner)
             log.info("chat %s, %s: digest delivered (%d parts)", current, day, len(self.parts_of(digest)))
-            if self.after_digest is not None:
+            if self.after_digest is not None and period == DAY:  # the day's menu; a review has none
                 await self.after_digest(current, day, tz, locale, names or self.names)
             return Outcome.SENT
         except asyncio.CancelledError:

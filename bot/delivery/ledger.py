@@ -1,8 +1,9 @@
 """The delivery ledger as a state machine: states, events, and the pure decisions over them.
 
 Modelled on Superset's report executor (a state enum, one transition per event, a log row per
-transition), with one difference Superset lacks: the (chat, day) slot is held by a partial unique
-index while a row is working, waiting or sent, so a second digest for a day cannot be written.
+transition), with one difference Superset lacks: the (chat, period, day) slot is held by a partial
+unique index while a row is working, waiting or sent, so a second digest for a day (or a second
+weekly or monthly digest for its period: bot.delivery.periods) cannot be written.
 
     (none) --claim--> WORKING --sent--> SENT
     (none) --miss---> SKIPPED                 (missed beyond the grace period)
@@ -21,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from bot.delivery.periods import DAY, last_run
 
 
 class State(enum.Enum):
@@ -134,6 +137,7 @@ class Sub:
     timezone: str
     locale: str | None
     created_at: datetime
+    period: str = DAY  # or "week" / "month": the digest in review (bot.delivery.periods)
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ class Row:
     scheduled_for: datetime
     next_attempt_at: datetime | None = None
     last_error: str | None = None
+    period: str = DAY
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,7 @@ class Due:
     locale: str | None = None
     delivery_id: int | None = None
     reason: str = ""
+    period: str = DAY
 
 
 def last_occurrence(at: time, tz: str, now: datetime) -> datetime:
@@ -182,18 +188,20 @@ def plan(subs: Iterable[Sub], rows: Iterable[Row], now: datetime, grace: timedel
          missed_because: str = "bot was down") -> list[Due]:
     """Given the active subscriptions, the ledger rows of their slots and every open row, and
     now: what to do, in due-time order. `busy` are delivery ids this process is sending now;
-    `fired` are chats whose daily job has just fired (due even if subscribed after the run)."""
-    subs = {s.chat_id: s for s in subs}
-    by_slot: dict[tuple[int, date], Row] = {}
+    `fired` are chats whose daily job has just fired (due even if subscribed after the run).
+    A chat's weekly and monthly digests are subscriptions of their own (Sub.period), each with
+    its own slots."""
+    subs = {(s.chat_id, s.period): s for s in subs}
+    by_slot: dict[tuple[int, str, date], Row] = {}
     for r in rows:
-        by_slot.setdefault((r.chat_id, r.report_date), r)
+        by_slot.setdefault((r.chat_id, r.period, r.report_date), r)
     out: list[Due] = []
     for r in by_slot.values():
         if r.state.final or r.delivery_id in busy:
             continue
-        sub = subs.get(r.chat_id)
+        sub = subs.get((r.chat_id, r.period))
         base = {"chat_id": r.chat_id, "day": r.report_date, "scheduled_for": r.scheduled_for,
-                    "delivery_id": r.delivery_id}
+                "delivery_id": r.delivery_id, "period": r.period}
         if sub is None:
             out.append(Due(Action.CANCEL, **base, reason="subscription is off"))
         elif now > r.scheduled_for + grace:
@@ -202,16 +210,17 @@ def plan(subs: Iterable[Sub], rows: Iterable[Row], now: datetime, grace: timedel
         elif r.state is State.WORKING or (r.next_attempt_at is None or r.next_attempt_at <= now):
             out.append(Due(Action.DELIVER, **base, timezone=sub.timezone, locale=sub.locale))
     for sub in subs.values():
-        scheduled = last_occurrence(sub.delivery_time, sub.timezone, now)
+        scheduled = last_run(sub.period, sub.delivery_time, sub.timezone, now)
         day = report_day(scheduled, sub.timezone)
-        if (sub.chat_id, day) in by_slot:
+        if (sub.chat_id, sub.period, day) in by_slot:
             continue
-        if scheduled < sub.created_at and sub.chat_id not in fired:
+        if scheduled < sub.created_at and not (sub.period == DAY and sub.chat_id in fired):
             continue  # subscribed after that run: nothing was missed
         late = now - scheduled
         if late <= grace:
-            out.append(Due(Action.DELIVER, sub.chat_id, day, scheduled, sub.timezone, sub.locale))
+            out.append(Due(Action.DELIVER, sub.chat_id, day, scheduled, sub.timezone, sub.locale, period=sub.period))
         else:
             out.append(Due(Action.SKIP, sub.chat_id, day, scheduled, reason=(
-                f"{missed_because} at {scheduled.isoformat()}; {late} late exceeds the grace period {grace}")))
+                f"{missed_because} at {scheduled.isoformat()}; {late} late exceeds the grace period {grace}"),
+                period=sub.period))
     return sorted(out, key=lambda d: (d.scheduled_for, d.chat_id))

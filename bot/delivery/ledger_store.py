@@ -9,6 +9,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from bot.delivery.ledger import Event, Row, State, next_state
+from bot.delivery.periods import DAY
 
 
 def _states(states) -> str:
@@ -44,6 +45,7 @@ class LastDelivery:
     next_attempt_at: datetime | None
     attempts: int
     failing_since: datetime | None
+    period: str = DAY
 
 
 @dataclass(frozen=True)
@@ -102,22 +104,25 @@ class LedgerStore:
         return to
 
     # -- the slot -----------------------------------------------------------------------------
-    def claim(self, chat_id: int, day: date, scheduled_for: datetime, owner: str) -> Claim | None:
-        """Take the (chat, day) slot: a new row, a waiting row whose retry is due, or a working row
-        no run of this process is sending (killed, or its failure could not be recorded: the
-        caller checks its own in-flight set first). None when the digest is already sent."""
+    def claim(self, chat_id: int, day: date, scheduled_for: datetime, owner: str,
+              period: str = DAY) -> Claim | None:
+        """Take the (chat, period, day) slot: a new row, a waiting row whose retry is due, or a
+        working row no run of this process is sending (killed, or its failure could not be
+        recorded: the caller checks its own in-flight set first). None when the digest is
+        already sent."""
         moved: list[tuple[State, datetime | None]] = []
-        claim = self._claim(chat_id, day, scheduled_for, owner, moved)
+        claim = self._claim(chat_id, (period, day), scheduled_for, owner, moved)
         self._observed(moved)
         return claim
 
-    def _claim(self, chat_id, day, scheduled_for, owner, moved: list) -> Claim | None:
+    def _claim(self, chat_id, slot: tuple[str, date], scheduled_for, owner, moved: list) -> Claim | None:
+        period, day = slot
         with self.engine.begin() as conn:
             new_id = conn.execute(sa.text(f"""
-                insert into {self.s}.deliveries (chat_id, report_date, scheduled_for, state, owner, attempts)
-                values (:c, :d, :s, :working, :o, 1)
-                on conflict (chat_id, report_date) where state in {HOLDING} do nothing
-                returning id"""), {"c": chat_id, "d": day, "s": scheduled_for, "o": owner,
+                insert into {self.s}.deliveries (chat_id, period, report_date, scheduled_for, state, owner, attempts)
+                values (:c, :p, :d, :s, :working, :o, 1)
+                on conflict (chat_id, period, report_date) where state in {HOLDING} do nothing
+                returning id"""), {"c": chat_id, "p": period, "d": day, "s": scheduled_for, "o": owner,
                                   "working": next_state(None, Event.CLAIM).value}).scalar()
             if new_id is not None:
                 self._log(conn, new_id, chat_id, day, None, next_state(None, Event.CLAIM), owner, 0, None)
@@ -125,8 +130,8 @@ class LedgerStore:
                 return Claim(new_id, 0, False)
             row = conn.execute(sa.text(f"""
                 select id, state, owner, parts_sent, failing_since from {self.s}.deliveries
-                where chat_id = :c and report_date = :d and state in {HOLDING}
-                """), {"c": chat_id, "d": day}).one_or_none()
+                where chat_id = :c and period = :p and report_date = :d and state in {HOLDING}
+                """), {"c": chat_id, "p": period, "d": day}).one_or_none()
             if row is None or row.state == State.SENT.value:
                 return None
             event = Event.RETRY if row.state == State.WAITING.value else Event.RESUME
@@ -150,16 +155,17 @@ class LedgerStore:
         self._observed(moved)
         return to
 
-    def record_skipped(self, chat_id: int, day: date, scheduled_for: datetime, reason: str) -> bool:
-        """One 'skipped' row per chat and day, however many restarts notice the miss."""
+    def record_skipped(self, chat_id: int, day: date, scheduled_for: datetime, reason: str,
+                       period: str = DAY) -> bool:
+        """One 'skipped' row per chat, period and day, however many restarts notice the miss."""
         with self.engine.begin() as conn:
             new_id = conn.execute(sa.text(f"""
                 insert into {self.s}.deliveries
-                    (chat_id, report_date, scheduled_for, started_at, finished_at, state, error)
-                select :c, :d, :s, now(), now(), :skipped, :e
+                    (chat_id, period, report_date, scheduled_for, started_at, finished_at, state, error)
+                select :c, :p, :d, :s, now(), now(), :skipped, :e
                 where not exists (select 1 from {self.s}.deliveries
-                                  where chat_id = :c and report_date = :d)
-                returning id"""), {"c": chat_id, "d": day, "s": scheduled_for, "e": reason,
+                                  where chat_id = :c and period = :p and report_date = :d)
+                returning id"""), {"c": chat_id, "p": period, "d": day, "s": scheduled_for, "e": reason,
                                   "skipped": next_state(None, Event.MISS).value}).scalar()
             if new_id is not None:
                 self._log(conn, new_id, chat_id, day, None, next_state(None, Event.MISS), None, 0, reason)
@@ -168,17 +174,17 @@ class LedgerStore:
         return new_id is not None
 
     def ledger_rows(self, since: date) -> list[Row]:
-        """Per (chat, day) from `since` on: the row holding the slot, else the latest; plus every
-        open (working / waiting) row, however old."""
+        """Per (chat, period, day) from `since` on: the row holding the slot, else the latest; plus
+        every open (working / waiting) row, however old."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(f"""select distinct on (chat_id, report_date)
-                    id, chat_id, report_date, state, scheduled_for, next_attempt_at, last_error
+            rows = conn.execute(sa.text(f"""select distinct on (chat_id, period, report_date)
+                    id, chat_id, report_date, state, scheduled_for, next_attempt_at, last_error, period
                 from {self.s}.deliveries
                 where report_date >= :since or state in {OPEN}
-                order by chat_id, report_date, (state in {HOLDING}) desc, id desc"""),
+                order by chat_id, period, report_date, (state in {HOLDING}) desc, id desc"""),
                 {"since": since})
             return [Row(r.id, r.chat_id, r.report_date, State(r.state), r.scheduled_for,
-                        r.next_attempt_at, r.last_error) for r in rows]
+                        r.next_attempt_at, r.last_error, r.period) for r in rows]
 
     def last_deliveries(self, per_chat: int = 3) -> dict[int, list[LastDelivery]]:
         """Each chat's latest deliveries, newest first, with the reason of the last transition."""
@@ -194,7 +200,7 @@ class LedgerStore:
                 out.setdefault(r.chat_id, []).append(LastDelivery(
                     r.chat_id, r.report_date, State(r.state), r.scheduled_for, r.finished_at,
                     None if r.state == State.SENT.value else (r.error or r.last_error or r.why),
-                    r.next_attempt_at, r.attempts, r.failing_since))
+                    r.next_attempt_at, r.attempts, r.failing_since, r.period))
             return out
 
     def open_count(self) -> int:

@@ -15,7 +15,10 @@ def _hm(dt: datetime | None, tz: str) -> str:
 
 
 def delivery_line(d: LastDelivery, loc: str, tz: str) -> str:
-    fields = {"day": f"{d.report_date:%Y-%m-%d}", "due": _hm(d.scheduled_for, tz),
+    day = f"{d.report_date:%Y-%m-%d}"
+    if d.period != "day":  # a week or month in review, named by its last day
+        day = t(f"bot.status_{d.period}", loc, day=day)
+    fields = {"day": day, "due": _hm(d.scheduled_for, tz),
                   "at": _hm(d.finished_at, tz), "reason": (d.error or "—")[:160]}
     if d.state is State.WAITING:
         return t("bot.status_delayed", loc, **fields, next=_hm(d.next_attempt_at, tz),
@@ -25,3 +28,11 @@ def delivery_line(d: LastDelivery, loc: str, tz: str) -> str:
 
 def delivery_lines(recent: list[LastDelivery], loc: str, tz: str) -> list[str]:
     return ["   " + delivery_line(d, loc, tz) for d in recent]
+
+
+def period_lines(periods: list, loc: str, tz: str, now: datetime) -> list[str]:
+    """A chat's weekly and monthly digests (bot.subscriptions.PeriodSub) with their next run."""
+    from bot.delivery.periods import next_run
+
+    return ["   " + t(f"bot.status_sub_{p.period}", loc, time=f"{p.delivery_time:%H:%M}",
+                      next=_hm(next_run(p.period, p.delivery_time, tz, now), tz)) for p in periods]

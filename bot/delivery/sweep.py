@@ -27,10 +27,21 @@ from bot.delivery.ledger import (
     report_day,
     retry_wait,
 )
+from bot.delivery.periods import DAY
 from bot.service import Clock, is_db_outage
-from bot.subscriptions import Store, Subscription
+from bot.subscriptions import PeriodSub, Store, Subscription
 
 log = logging.getLogger("salespulse.bot.sweep")
+
+
+def due_subs(subs: list[Subscription], reviews: list[PeriodSub]) -> list[Sub]:
+    """What the ledger plans for: each active chat's daily digest (unless it takes only a review)
+    and its weekly and monthly digests, in the chat's zone and language (DESIGN section 13)."""
+    by_chat = {s.chat_id: s for s in subs}
+    out = [Sub(s.chat_id, s.delivery_time, s.timezone, s.locale, s.created_at) for s in subs if s.daily]
+    out += [Sub(r.chat_id, r.delivery_time, by_chat[r.chat_id].timezone, by_chat[r.chat_id].locale, r.created_at,
+                r.period) for r in reviews if r.chat_id in by_chat]
+    return out
 
 
 class Sweeper:
@@ -112,6 +123,7 @@ class Sweeper:
         if not self._ready:
             await asyncio.to_thread(self._prepare)
         subs = await asyncio.to_thread(self.store.all, True)
+        reviews = await asyncio.to_thread(self.store.periods)
         if not self._ready:
             self._schedule_all(subs)
             self._ready = True
@@ -119,23 +131,23 @@ class Sweeper:
         rows = await asyncio.to_thread(self.store.ledger_rows, (now - self.grace - timedelta(days=2)).date())
         down_since = self.delivery.notices.db_down_since
         missed = f"database unreachable since {down_since.isoformat()}" if down_since else "bot was down"
-        todo = plan([Sub(s.chat_id, s.delivery_time, s.timezone, s.locale, s.created_at) for s in subs],
-                    rows, now, self.grace, busy=frozenset(self.delivery.busy_ids),
+        todo = plan(due_subs(subs, reviews), rows, now, self.grace, busy=frozenset(self.delivery.busy_ids),
                     fired=frozenset(fired), missed_because=missed)
         by_chat = {s.chat_id: s for s in subs}  # plan delivers only for these: scope and metrics
         given_up = []
         for due in todo:
             if due.action is Action.DELIVER:
-                if self.delivery.in_flight(due.chat_id, due.day):
+                if self.delivery.in_flight(due.chat_id, due.day, due.period):
                     continue  # queued or being sent by this process already
                 late = now - due.scheduled_for
-                log.info("chat %s: digest for %s due (%s late)", due.chat_id, due.day, late)
+                what = "digest" if due.period == DAY else f"{due.period} in review"
+                log.info("chat %s: %s for %s due (%s late)", due.chat_id, what, due.day, late)
                 sub = by_chat[due.chat_id]
-                self.delivery.spawn(self.delivery.deliver(due.chat_id, due.day, due.scheduled_for,
-                                                          due.timezone, due.locale, sub.scope, sub.metrics))
+                self.delivery.spawn(self.delivery.deliver(due.chat_id, due.day, due.scheduled_for, due.timezone,
+                                                          due.locale, sub.scope, sub.metrics, period=due.period))
             elif due.action is Action.SKIP:
                 if await asyncio.to_thread(self.store.record_skipped, due.chat_id, due.day,
-                                           due.scheduled_for, due.reason):
+                                           due.scheduled_for, due.reason, due.period):
                     log.warning("chat %s: digest for %s skipped: %s", due.chat_id, due.day, due.reason)
                     if down_since is not None:
                         given_up.append(due)

@@ -15,7 +15,7 @@ from datetime import date
 from functools import cache
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_decimal
 
 from db.i18n import lookup, norm_locale, t
@@ -122,3 +122,18 @@ def fmt_short_date(d: date, locale: str | None) -> str:
     if pattern:
         return format_date(d, pattern, locale=_cldr(locale))
     return format_skeleton("MMMd", d, locale=_cldr(locale))
+
+
+def fmt_month(d: date, locale: str | None) -> str:
+    """The month of `d` with its year, as CLDR says it alone: 'April 2026', 'апрель 2026 г.'."""
+    return format_skeleton("yMMMM", d, locale=_cldr(locale))
+
+
+def fmt_days(first: date, last: date, locale: str | None) -> str:
+    """A span of days, CLDR's interval: 'Apr 6 – 12, 2026', '6—12 апр. 2026 г.', '2026年4月6日 – 12日'."""
+    return format_interval(first, last, "yMMMd", locale=_cldr(locale))
+
+
+def fmt_period(kind: str, first: date, last: date, locale: str | None) -> str:
+    """A plan's or a review's period: a month by its name, a week by its days."""
+    return fmt_month(first, locale) if kind == "month" else fmt_days(first, last, locale)
