@@ -59,7 +59,7 @@ def build_application(settings: Settings, cfg: MetricConfig, engine: Engine, *,
                       names: tuple[str, ...] | None = None, leads_builder=None) -> Application:
     options = options or BotOptions()
     if digest_builder is None:
-        # the daily digest, or a week or month in review (DESIGN section 13)
+        # the daily digest, or a week or month in review (docs/plan.md)
         from reports.review import build_report as digest_builder
     builder = (
         Application.builder()

@@ -29,7 +29,7 @@ class Subscription:
 
 @dataclass(frozen=True)
 class PeriodSub:
-    """A chat's weekly or monthly digest (DESIGN section 13): its own time, from `created_at` on;
+    """A chat's weekly or monthly digest (docs/plan.md): its own time, from `created_at` on;
     zone, language, scope and metrics are the chat's Subscription's."""
     chat_id: int
     period: str           # "week" or "month"

@@ -1,4 +1,4 @@
-"""The plan's burn-up (DESIGN section 13): the period's running total against the plan.
+"""The plan's burn-up (docs/plan.md): the period's running total against the plan.
 
 One panel per plan: the running total of the days done (solid, the report day marked and
 labelled), the model's projection of the days left (dashed, to the period's end, labelled with

@@ -133,7 +133,7 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
     )),
 )}
 
-# The optional plan (DESIGN section 13, metrics.targets): no metric reads it, so it is not among the
+# The optional plan (docs/plan.md, metrics.targets): no metric reads it, so it is not among the
 # tables above; `salespulse check` looks at it on its own (its columns, then its rows).
 TARGETS = Table("targets", (
     _c("period_start", DATE, "the first day of the month or the ISO week (a Monday) planned"),

@@ -108,7 +108,7 @@ TARGETS_DDL = """CREATE TABLE IF NOT EXISTS {table} (
 
 
 def create_targets_table(conn: Connection, schema: str) -> None:
-    """The optional plan table (DESIGN section 13, metrics.targets), for `salespulse seed
+    """The optional plan table (docs/plan.md, metrics.targets), for `salespulse seed
     --targets` and the tests; a company's own is usually a view over its CRM. No constraints:
     `salespulse check` says what is wrong with a row, as it would of a company's table."""
     conn.exec_driver_sql(TARGETS_DDL.format(table=qualified(schema, "targets")))

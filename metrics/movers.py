@@ -1,4 +1,4 @@
-"""The biggest movers of a period against the one before it (DESIGN section 13, docs/plan.md).
+"""The biggest movers of a period against the one before it (docs/plan.md).
 
 For each dimension (channel, owner, campaign: revenue; pipeline: processes past SLA) every slice
 present in either period is compared (absent in one: 0 there); the dimension's mover is the slice

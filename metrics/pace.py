@@ -1,4 +1,4 @@
-"""Pace: the period to date against its plan, and where the period will end (DESIGN section 13).
+"""Pace: the period to date against its plan, and where the period will end (docs/plan.md).
 
 For a number X with a plan for period P (a month or an ISO week) and report day D in P:
 

@@ -1,4 +1,4 @@
-"""Weeks and months as the plan and the reviews count them (DESIGN section 13, docs/plan.md).
+"""Weeks and months as the plan and the reviews count them (docs/plan.md).
 
 A week is Monday to Sunday (ISO), a month a calendar month, both in the report time zone's local
 days. A period is known by its kind and its first day; its last day is what the delivery ledger

@@ -1,4 +1,4 @@
-"""The numbers of a week or a month in review (DESIGN section 13; the definitions: docs/plan.md).
+"""The numbers of a week or a month in review (docs/plan.md; the definitions: docs/plan.md).
 
 A period's number is the sum of its days' numbers, each day counted as the daily digest counts it
 (each metric's `series`: its checked numbers' own SQL over the period's days; so a new payer is

@@ -1,4 +1,4 @@
-"""The plan: the optional `targets` source table (DESIGN section 13, docs/plan.md).
+"""The plan: the optional `targets` source table (docs/plan.md).
 
 `targets (period_start date, period text, metric text, scope text null, value numeric)`: a view
 over the CRM's plan, or rows an admin adds. One row is the plan of one checked number that sums

@@ -236,7 +236,7 @@ def run_check(engine: Engine, schema: str, cfg: MetricConfig, data_timezone: str
 
 
 def _targets(conn: Connection, schema: str, has_tags: bool) -> list[Finding]:
-    """The optional plan (DESIGN section 13): its columns, then its rows (metrics.targets_audit).
+    """The optional plan (docs/plan.md): its columns, then its rows (metrics.targets_audit).
     Its findings never stop a metric, so they leave the exit code alone."""
     from metrics.targets_audit import audit
 

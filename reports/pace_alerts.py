@@ -1,4 +1,4 @@
-"""Pace alerts (DESIGN section 13): `/alert revenue.pace < 90`, the month's projected share of its
+"""Pace alerts (docs/plan.md): `/alert revenue.pace < 90`, the month's projected share of its
 plan in percent (metrics.pace; `.pace.week`: the week's plan). A flow target: read once per
 complete day D, as the daily digest of D projects it (the plan of the chat's own scope, the
 model fitted up to D), and told once per change like every rule (reports.alert_machine).

@@ -1,4 +1,4 @@
-"""The plan in the daily digest (DESIGN section 13, docs/plan.md): a block of pace lines after
+"""The plan in the daily digest (docs/plan.md): a block of pace lines after
 "needs attention", one burn-up chart per plan in the album, and `pace` in the JSON.
 
 "Revenue 4.1M of 7.5M (55%) · day 16 of 30 · on pace for 104%": money and large counts in the

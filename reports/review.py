@@ -1,4 +1,4 @@
-"""The week or the month in review (DESIGN section 13, docs/plan.md): a digest of its own, sent on
+"""The week or the month in review (docs/plan.md): a digest of its own, sent on
 Monday for the week before and on the 1st for the month before, through the same delivery
 ledger as the daily digest (its slot is the chat, the period's kind and its last day).
 

@@ -1,4 +1,4 @@
-"""The week and the month in review through the delivery ledger (issue 26, DESIGN section 13):
+"""The week and the month in review through the delivery ledger (issue 26, docs/plan.md):
 exactly one weekly digest per chat and week, through a kill mid-delivery and restarts, beside the
 daily digest of the same chat and day; the commands that manage them. The real Application
 against the fake Bot API server and a real Postgres; the bot's clock is moved by hand."""

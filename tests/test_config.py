@@ -21,7 +21,7 @@ def test_defaults_are_design_section_4():
     assert (cfg.attribution.model, cfg.attribution.lookback_days) == ("last_non_direct", 3)
     assert cfg.attribution.session_timeout_minutes == 30
     assert cfg.new_payers_series_days == 30
-    assert cfg.funnel.cohort == "first"  # new leads, as DESIGN section 4 defines the cohort
+    assert cfg.funnel.cohort == "first"  # new leads, as docs/metrics.md defines the cohort
     assert set(cfg.enabled.values()) == {"auto"} and len(cfg.enabled) == 5
 
 

@@ -1,4 +1,4 @@
-"""The plan's pace (issue 26, DESIGN section 13, docs/plan.md) on a month worked by hand.
+"""The plan's pace (issue 26, docs/plan.md) on a month worked by hand.
 
 The fixture: April 2026 (30 days, the 1st a Wednesday), report day D = Thursday 16 April. Every
 day from D-84 on has payments in a fixed weekday profile and nothing else changes: Mon 32, Tue 30,

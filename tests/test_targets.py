@@ -1,4 +1,4 @@
-"""The plan's table (issue 26, DESIGN section 13): weeks and months, which rows a digest can use,
+"""The plan's table (issue 26, docs/plan.md): weeks and months, which rows a digest can use,
 what `salespulse check` says of them, and `salespulse seed --targets`."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""`salespulse report --period week|month [--date D]`: the week or month in review (DESIGN section
-13). The period is the one that contains D, by default the last one that is over; a period not
-over yet is refused with the last complete one named (its pace is in the daily digest)."""
+"""`salespulse report --period week|month [--date D]`: the week or month in review (docs/plan.md).
+The period is the one that contains D, by default the last one that is over; a period not over yet
+is refused with the last complete one named (its pace is in the daily digest)."""
 from __future__ import annotations
 
 from dataclasses import replace

@@ -142,7 +142,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     if not _is_admin(update, settings):
         await _reply(update, t("bot.refuse_admin", loc, user_id=update.effective_user.id, chat_id=chat.id))
         return
-    args, period = split_period_arg(list(context.args or []))  # weekly / monthly: DESIGN section 13
+    args, period = split_period_arg(list(context.args or []))  # weekly / monthly: docs/plan.md
     parsed = _parse_subscribe(args, settings, loc)
     if isinstance(parsed, str):
         await _reply(update, parsed)
@@ -203,7 +203,7 @@ async def status(update: Update, context: BotContext) -> None:
             time=f"{s.delivery_time:%H:%M}", tz=s.timezone,
             next=_fmt(next_run(context.application, s.chat_id), s.timezone),
             last=recent[0].state.value if recent else t("bot.never", loc)))
-        if s.active:  # its weekly and monthly digests (DESIGN section 13)
+        if s.active:  # its weekly and monthly digests (docs/plan.md)
             lines += period_lines([r for r in reviews if r.chat_id == s.chat_id], loc, s.timezone, context.bot_data.clock())
         lines += delivery_lines(recent, loc, s.timezone)
     lines += alert_lines

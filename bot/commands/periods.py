@@ -1,4 +1,4 @@
-"""The week and the month in review in a chat (DESIGN section 13): `/subscribe 09:00 Europe/Moscow
+"""The week and the month in review in a chat (docs/plan.md): `/subscribe 09:00 Europe/Moscow
 weekly` (or `monthly`), `/unsubscribe weekly`, `/report week`, `/report month [DATE]`.
 
 A weekly digest goes out on Monday for the week before (Monday to Sunday), a monthly one on the

@@ -1,4 +1,4 @@
-"""When a weekly or monthly digest is due (DESIGN section 13): the weekly on Monday for the week
+"""When a weekly or monthly digest is due (docs/plan.md): the weekly on Monday for the week
 before (Monday to Sunday), the monthly on the 1st for the month before, each at its own local
 time in the chat's zone. Like the daily digest's run, a run reports on what ended the day before
 it (bot.delivery.ledger.report_day), so a slot is (chat, period, that day) and a daily and a

@@ -36,7 +36,7 @@ log = logging.getLogger("salespulse.bot.sweep")
 
 def due_subs(subs: list[Subscription], reviews: list[PeriodSub]) -> list[Sub]:
     """What the ledger plans for: each active chat's daily digest (unless it takes only a review)
-    and its weekly and monthly digests, in the chat's zone and language (DESIGN section 13)."""
+    and its weekly and monthly digests, in the chat's zone and language (docs/plan.md)."""
     by_chat = {s.chat_id: s for s in subs}
     out = [Sub(s.chat_id, s.delivery_time, s.timezone, s.locale, s.created_at) for s in subs if s.daily]
     out += [Sub(r.chat_id, r.delivery_time, by_chat[r.chat_id].timezone, by_chat[r.chat_id].locale, r.created_at,

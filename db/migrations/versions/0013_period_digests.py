@@ -1,4 +1,4 @@
-"""The week and the month in review (DESIGN section 13): a chat may have a weekly and a monthly
+"""The week and the month in review (docs/plan.md): a chat may have a weekly and a monthly
 digest besides (or instead of) its daily one, each delivered once per period through the same
 ledger.
 
