@@ -1,4 +1,5 @@
-"""`salespulse seed --targets`: a plausible plan for the seeded months and weeks (docs/plan.md), into the optional `targets` table (created when absent; the rows of the periods seeded are
+"""`salespulse seed --targets`: a plausible plan for the seeded months and weeks (docs/plan.md),
+into the optional `targets` table (created when absent; the rows of the periods seeded are
 replaced, so seeding again gives the same plan).
 
 A head of sales plans a period from what the business did: here each period's plan is its own
