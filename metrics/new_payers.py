@@ -16,7 +16,7 @@ from db.source import Source
 from metrics.baselines import Series
 from metrics.baselines.days import first_day
 from metrics.checked import COUNT, MONEY, Number
-from metrics.common import excluded_event_ids, money, not_excluded
+from metrics.common import also, excluded_event_ids, money, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope, in_scope, scope_params
@@ -54,7 +54,7 @@ class NewPayersResult:
     daily: list[PayersDay] = field(default_factory=list)
 
 
-def _sql(src: Source, scope: Scope | None = None) -> str:
+def _sql(src: Source, scope: Scope | None, excluded: list[int]) -> str:
     payments = src.table("payments")
     return f"""
 with window_payments as (
@@ -65,9 +65,7 @@ with window_payments as (
     from {payments} p
     where p.transaction_created_at >= :window_start
       and p.transaction_created_at < :window_end
-      and p.amount > 0
-      and {not_excluded(src, "p.user_id")}
-      and {in_scope(src, scope, "p.user_id")}
+      and p.amount > 0{also(not_excluded(src, "p.user_id", excluded), in_scope(src, scope, "p.user_id"))}
 ),
 first_in_window as (
     select w.user_id, min(w.day) as first_day
@@ -105,14 +103,11 @@ def compute(
     """With a scope, only its users' payments count (first-ever is still per user)."""
     days = max(cfg.new_payers_series_days, 8)  # D-7 must always be inside the window
     first = day.day - timedelta(days=days - 1)
+    excluded = excluded_event_ids(conn, src, cfg)
     rows = conn.execute(
-        sa.text(_sql(src, scope)),
-        {
-            "tz": day.timezone,
-            "window_start": day.midnight(first),
-            "window_end": day.end,
-            "excluded_ids": excluded_event_ids(conn, src, cfg),
-        } | scope_params(scope),
+        sa.text(_sql(src, scope, excluded)),
+        {"tz": day.timezone, "window_start": day.midnight(first), "window_end": day.end, "excluded_ids": excluded}
+        | scope_params(scope),
     )
     by_day = {
         r[0]: PayersDay(r[0], int(r[1]), money(r[2]), int(r[3]), int(r[4]), money(r[5])) for r in rows
@@ -140,9 +135,10 @@ def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sco
            back: int) -> list[Series]:
     """NUMBERS day by day over D-back ... D, from `compute`'s own statement; money with its count
     of payments (its band needs to know how many made it)."""
-    rows = conn.execute(sa.text(_sql(src, scope)), {
+    excluded = excluded_event_ids(conn, src, cfg)
+    rows = conn.execute(sa.text(_sql(src, scope, excluded)), {
         "tz": day.timezone, "window_start": day.midnight(day.day - timedelta(days=back)), "window_end": day.end,
-        "excluded_ids": excluded_event_ids(conn, src, cfg),
+        "excluded_ids": excluded,
     } | scope_params(scope)).all()
     first = first_day(conn, src, "payments", "transaction_created_at", day)
     column = {"new_payers": 1, "new_payer_revenue": 2, "payments": 3, "revenue": 5}  # the JSON's order

@@ -83,11 +83,12 @@ def scope_users_sql(src: Source) -> str:
 
 
 def in_scope(src: Source, scope: Scope | None, user_col: str) -> str:
-    """SQL predicate: the user is in the scope ('true' for the company-wide report).
+    """SQL predicate: the user is in the scope; '' (no predicate at all) for the company-wide
+    report, so that callers compose it with `metrics.common.also` / `where`.
 
     A semi-join (`IN (subquery)`), so the planner picks a hashed set of the scope's users or a
     per-row probe, whichever is cheaper; a null user (an anonymous session) is in no scope.
     """
     if scope is None:
-        return "true"
+        return ""
     return f"{user_col} in ({scope_users_sql(src)})"

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from db.source import Source
 from metrics.baselines import Series, Slice
 from metrics.channels import channel_params, channel_sql
-from metrics.common import excluded_event_ids, not_excluded
+from metrics.common import also, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope, in_scope, scope_params
@@ -34,7 +34,7 @@ SLICES = "new_payers:slices"  # their name in the store of finished days (metric
 FIELDS = ("new_payers", "new_payer_revenue", "payments", "revenue")
 
 
-def _sql(src: Source, cfg: MetricConfig, channels: bool, owners: bool, scope: Scope | None) -> str:
+def _sql(src: Source, cfg: MetricConfig, channels: bool, owners: bool, scope: Scope | None, excluded: list[int]) -> str:
     payments, sessions = src.table("payments"), src.state_table("attribution_sessions")
     channel = f"""coalesce((
         select {channel_sql(cfg.attribution, "s.ch_source", "s.ch_medium")}
@@ -51,9 +51,7 @@ with window_payments as (
            p.transaction_created_at::timestamptz as paid_at, p.amount
     from {payments} p
     where p.transaction_created_at >= :window_start and p.transaction_created_at < :window_end
-      and p.amount > 0
-      and {not_excluded(src, "p.user_id")}
-      and {in_scope(src, scope, "p.user_id")}
+      and p.amount > 0{also(not_excluded(src, "p.user_id", excluded), in_scope(src, scope, "p.user_id"))}
 ),
 first_day as (
     select f.user_id, f.day
@@ -95,8 +93,8 @@ def payer_slices(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDa
               } | channel_params(cfg.attribution) | scope_params(scope)
     parts: dict[tuple[str, str, str], dict[date, float]] = {}
     counts: dict[tuple[str, str, str], dict[date, float]] = {}
-    for d, ch, owner, new, new_rev, new_n, n, rev in conn.execute(sa.text(_sql(src, cfg, channels, owners, scope)),
-                                                                  params):
+    sql = _sql(src, cfg, channels, owners, scope, params["excluded_ids"])
+    for d, ch, owner, new, new_rev, new_n, n, rev in conn.execute(sa.text(sql), params):
         dim, key = ("channel", ch) if owner is None else ("owner", owner)
         if key is None:
             continue  # a day without built sessions: no channel

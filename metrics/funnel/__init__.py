@@ -145,7 +145,7 @@ def cohort_reach(
     for k, step in enumerate(steps, start=1):
         if step != PURCHASE:
             params[f"s{k}_ids"] = ids[step] or [-1]  # an unknown event name is never reached
-    rows = conn.execute(sa.text(reach_sql(src, steps, scope, cfg.funnel.cohort)), params)
+    rows = conn.execute(sa.text(reach_sql(src, steps, scope, cfg.funnel.cohort, params["excluded_ids"])), params)
     return CohortReach(steps, {int(r[0]): tuple(r[1:]) for r in rows})
 
 

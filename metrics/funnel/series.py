@@ -28,7 +28,7 @@ from db.source import Source
 from metrics.baselines import Series
 from metrics.baselines.days import first_day
 from metrics.checked import RATE, STEP, Number
-from metrics.common import event_ids, excluded_event_ids, not_excluded
+from metrics.common import also, event_ids, excluded_event_ids, not_excluded, where
 from metrics.config import PURCHASE, MetricConfig
 from metrics.day import ReportDay
 from metrics.scope import Scope, in_scope, scope_params
@@ -45,9 +45,10 @@ def _occurrences(src: Source, step: str, k: int, alias: str) -> tuple[str, str]:
     return f"from {src.table('events')} {alias} where {alias}.event_id = any(:ids_{k})", f"{alias}.happened_at"
 
 
-def _step_ctes(src: Source, k: int, prev: str, step: str, scope: Scope | None) -> str:
+def _step_ctes(src: Source, k: int, steps: tuple[str, str], scope: Scope | None, excluded: list[int]) -> str:
     """Step k's due users per closing day and those who converted. The step's occurrences are one
     range scan hash-joined to the due users (not a probe per user: ~25k probes a step cost 0.1 s)."""
+    prev, step = steps
     rows, ts = _occurrences(src, prev, k - 1, "e")
     nxt, nts = _occurrences(src, step, k, "x")
     return f"""
@@ -57,11 +58,10 @@ due_{k} as (
         select e.user_id, (({ts}::timestamptz + make_interval(hours => :w)) at time zone :tz)::date as day,
                min({ts}::timestamptz) as t
         {rows}
-          and {ts} >= :lo and {ts} < :hi
-          and {in_scope(src, scope, "e.user_id")}
+          and {ts} >= :lo and {ts} < :hi{also(in_scope(src, scope, "e.user_id"))}
         group by 1, 2
     ) a
-    where {not_excluded(src, "a.user_id")}
+    {where(not_excluded(src, "a.user_id", excluded))}
 ),
 reached_{k} as (
     select x.user_id, {nts}::timestamptz as t
@@ -75,9 +75,9 @@ converted_{k} as (
 )"""
 
 
-def funnel_sql(src: Source, steps: Sequence[str], scope: Scope | None) -> str:
+def funnel_sql(src: Source, steps: Sequence[str], scope: Scope | None, excluded: list[int]) -> str:
     ks = range(2, len(steps) + 1)
-    ctes = ",".join(_step_ctes(src, k, steps[k - 2], steps[k - 1], scope) for k in ks)
+    ctes = ",".join(_step_ctes(src, k, (steps[k - 2], steps[k - 1]), scope, excluded) for k in ks)
     selects = "\nunion all\n".join(
         f"select {k} as step, a.day, count(*) as due, count(c.user_id) as converted "
         f"from due_{k} a left join converted_{k} c using (user_id, day) group by a.day" for k in ks)
@@ -99,7 +99,7 @@ def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sco
               } | {f"ids_{k}": ids.get(s) or [-1] for k, s in enumerate(steps, start=1)} | scope_params(scope)
     due: dict[int, dict[date, float]] = {k: {} for k in range(2, len(steps) + 1)}
     done: dict[int, dict[date, float]] = {k: {} for k in range(2, len(steps) + 1)}
-    for k, d, n, c in conn.execute(sa.text(funnel_sql(src, steps, scope)), params):
+    for k, d, n, c in conn.execute(sa.text(funnel_sql(src, steps, scope, params["excluded_ids"])), params):
         if first <= d <= day.day:
             due[k][d], done[k][d] = float(n), float(c)
     start = first_day(conn, src, "events", "happened_at", day)

@@ -33,6 +33,7 @@ data, never the history before it.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -40,7 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics.common import event_ids, excluded_event_ids, not_excluded
+from metrics.common import also, event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
 from metrics.scope import Scope, in_scope, scope_params
@@ -94,7 +95,7 @@ class HangingResult:
     pipelines: list[PipelineStatus] = field(default_factory=list)
 
 
-def _open_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
+def _open_sql(src: Source, ends_on_purchase: bool, scope: Scope | None, excluded: Sequence[int]) -> str:
     """CTEs up to `owned`: the open processes (user_id, started_at, owner) at the cutoff."""
     events, payments = src.table("events"), src.table("payments")
     # Every end that can close a process lies in [start, T), and start >= T - lookback, so the
@@ -125,8 +126,7 @@ with latest_starts as (
     from {events} e
     where e.event_id = any(:start_ids)
       and e.happened_at >= :lookback_start
-      and e.happened_at < :cutoff
-      and {in_scope(src, scope, "e.user_id")}
+      and e.happened_at < :cutoff{also(in_scope(src, scope, "e.user_id"))}
     group by e.user_id
 ),
 last_ends as (
@@ -147,8 +147,7 @@ open_processes as (
     select s.user_id, s.started_at
     from latest_starts s
     left join last_ends x on x.user_id = s.user_id
-    where (x.ended_at is null or x.ended_at < s.started_at)
-      and {not_excluded(src, "s.user_id")}
+    where (x.ended_at is null or x.ended_at < s.started_at){also(not_excluded(src, "s.user_id", excluded))}
 ),
 owned as (
     -- one probe of the user_tags (user_id) index per open process
@@ -157,8 +156,8 @@ owned as (
 )"""
 
 
-def _sql(src: Source, ends_on_purchase: bool, scope: Scope | None = None) -> str:
-    return f"""{_open_sql(src, ends_on_purchase, scope)},
+def _sql(src: Source, ends_on_purchase: bool, scope: Scope | None = None, excluded: Sequence[int] = ()) -> str:
+    return f"""{_open_sql(src, ends_on_purchase, scope, excluded)},
 aged as (
     select o.started_at <= :sla_cutoff as is_hanging,
            o.started_at >= :breach_from and o.started_at < :sla_cutoff as breached_today,
@@ -173,8 +172,8 @@ group by is_hanging, breached_today, age_days, owner
 """
 
 
-def _stuck_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
-    return f"""{_open_sql(src, ends_on_purchase, scope)}
+def _stuck_sql(src: Source, ends_on_purchase: bool, scope: Scope | None, excluded: list[int]) -> str:
+    return f"""{_open_sql(src, ends_on_purchase, scope, excluded)}
 select o.user_id, o.owner, o.started_at
 from owned o
 where o.started_at <= :sla_cutoff
@@ -221,7 +220,7 @@ def _pipeline_status(
     hanging = open_within = breached = 0
     hanging_by_age: dict[int, int] = {}
     owners: dict[str | None, list[int]] = {}
-    rows = conn.execute(sa.text(_sql(src, ends_on_purchase, scope)), params) if has_start else []
+    rows = conn.execute(sa.text(_sql(src, ends_on_purchase, scope, params["excluded_ids"])), params) if has_start else []
     for is_hanging, is_breached, age_days, owner, n in rows:
         if is_hanging:
             hanging += n
@@ -272,7 +271,7 @@ def stuck_leads(
         has_start, params = _params(conn, src, cfg, day, p, scope)
         if not has_start:
             continue
-        sql = _stuck_sql(src, p.ends_on_purchase and src.has("payments"), scope)
+        sql = _stuck_sql(src, p.ends_on_purchase and src.has("payments"), scope, params["excluded_ids"])
         for user_id, owner, since in conn.execute(sa.text(sql), params | {"limit": limit}):
             age = round((cutoff - since).total_seconds() / 3600, 2)
             out.append(StuckLead(p.name, int(user_id), owner, since, age))

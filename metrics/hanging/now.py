@@ -60,7 +60,7 @@ def hanging_at(conn: Connection, src: Source, cfg: MetricConfig, at: datetime,
             "breach_from": cutoff - timedelta(days=1) - sla,
             "owner_prefix": cfg.hanging.owner_prefix,
         } | scope_params(scope)
-        sql = _sql(src, p.ends_on_purchase and src.has("payments"), scope)
+        sql = _sql(src, p.ends_on_purchase and src.has("payments"), scope, excluded)
         rows = conn.execute(sa.text(sql), params)
         counts[p.name] = sum(int(n) for is_hanging, _b, _a, _o, n in rows if is_hanging)
     return HangingNow(at, counts)

@@ -21,7 +21,7 @@ from db.source import Source
 from metrics.baselines import Series
 from metrics.baselines.days import first_day, window
 from metrics.checked import COUNT, PIPELINE, RATE, Number
-from metrics.common import event_ids, excluded_event_ids, not_excluded
+from metrics.common import also, event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
 from metrics.scope import Scope, in_scope, scope_params
@@ -33,7 +33,7 @@ NUMBERS = (
 BREACHED, CLOSE_RATE = NUMBERS
 
 
-def _breach_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
+def _breach_sql(src: Source, ends_on_purchase: bool, scope: Scope | None, excluded: list[int]) -> str:
     events, payments = src.table("events"), src.table("payments")
     purchase = f"""
   and not exists (select 1 from {payments} p
@@ -46,8 +46,7 @@ with starts as (
            lead(e.happened_at::timestamptz) over (partition by e.user_id order by e.happened_at) as next_start
     from {events} e
     where e.event_id = any(:start_ids)
-      and e.happened_at >= :scan_from and e.happened_at < :cutoff
-      and {in_scope(src, scope, "e.user_id")}
+      and e.happened_at >= :scan_from and e.happened_at < :cutoff{also(in_scope(src, scope, "e.user_id"))}
 ),
 dated as (
     select s.*, ((s.started_at + make_interval(secs => :sla_s)) at time zone :tz)::date as day
@@ -63,8 +62,7 @@ due as (
     select c.*
     from candidates c
     where (c.next_start is null or c.next_start >= c.day_end)      -- the latest start before T_d
-      and c.started_at >= c.day_end - make_interval(secs => :lookback_s)
-      and {not_excluded(src, "c.user_id")}
+      and c.started_at >= c.day_end - make_interval(secs => :lookback_s){also(not_excluded(src, "c.user_id", excluded))}
 ),
 breached as (
     select c.day, count(*) as n
@@ -116,6 +114,6 @@ def _breach_counts(conn: Connection, src: Source, cfg: MetricConfig, day: Report
         "scan_from": day.midnight(days[0]).astimezone(UTC) - sla,
         "cutoff": day.end,
     } | scope_params(scope)
-    sql = _breach_sql(src, p.ends_on_purchase and src.has("payments"), scope)
+    sql = _breach_sql(src, p.ends_on_purchase and src.has("payments"), scope, excluded)
     rows = conn.execute(sa.text(sql), params).all()
     return {d: float(n) for d, n, _ in rows if n}, {d: float(due) for d, _, due in rows}
