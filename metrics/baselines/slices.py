@@ -53,17 +53,19 @@ with window_payments as (
     where p.transaction_created_at >= :window_start and p.transaction_created_at < :window_end
       and p.amount > 0{also(not_excluded(src, "p.user_id", excluded), in_scope(src, scope, "p.user_id"))}
 ),
-first_day as (
-    select f.user_id, f.day
-    from (select user_id, min(day) as day from window_payments group by user_id) f
-    where not exists (select 1 from {payments} q
-                      where q.user_id = f.user_id and q.amount > 0 and q.transaction_created_at < :window_start)
+first_in_window as (
+    select w.*, w.day = min(w.day) over (partition by w.user_id) as first_day
+    from window_payments w
 ),
 tagged as (
-    select w.day, w.user_id, w.amount, f.user_id is not null as new,
+    -- new as metrics.new_payers marks it: no join that a planner without statistics could nest
+    select w.day, w.user_id, w.amount,
+           case when w.first_day then not exists (
+               select 1 from {payments} q
+               where q.user_id = w.user_id and q.amount > 0 and q.transaction_created_at < :window_start
+           ) else false end as new,
            case when w.day = any(:built) then {channel} end as channel, {owner} as owner
-    from window_payments w
-    left join first_day f on f.user_id = w.user_id and f.day = w.day
+    from first_in_window w
 )
 select day, channel, owner,
        count(distinct user_id) filter (where new), coalesce(sum(amount) filter (where new), 0),
