@@ -3,8 +3,10 @@ close rate, in one SQL statement per pipeline over D-back ... D.
 
 A process breaches on the local day of its deadline start + SLA, so each start event maps to one
 day d; it is *due* there when it is the user's latest start before d's cutoff T_d and lies in the
-lookback window before T_d, and *breached* when besides no end came in [start, T_d) (one index
-probe per due process; docs/metrics.md, as metrics.hanging counts `breached_today`). The close
+lookback window before T_d, and *breached* when besides no end came in [start, T_d) (the window's
+ends read once and sorted with the due starts per user, not a probe per due process, which a
+planner without statistics ran as a scan of every end per process; docs/metrics.md, as
+metrics.hanging counts `breached_today`). The close
 rate is (due - breached) / due: the share of d's due processes not hanging at the end of d.
 A breach needs SLA hours of events before it, so a pipeline's series starts ceil(SLA / 24 h)
 days after the first event.
@@ -36,9 +38,10 @@ BREACHED, CLOSE_RATE = NUMBERS
 def _breach_sql(src: Source, ends_on_purchase: bool, scope: Scope | None, excluded: list[int]) -> str:
     events, payments = src.table("events"), src.table("payments")
     purchase = f"""
-  and not exists (select 1 from {payments} p
-                  where p.user_id = c.user_id and p.amount > 0
-                    and p.transaction_created_at >= c.started_at and p.transaction_created_at < c.day_end)""" \
+    union all
+    select p.user_id, p.transaction_created_at::timestamptz
+    from {payments} p
+    where p.amount > 0 and p.transaction_created_at >= :scan_from and p.transaction_created_at < :cutoff""" \
         if ends_on_purchase else ""
     return f"""
 with starts as (
@@ -59,22 +62,32 @@ candidates as (
 ),
 due as (
     -- due on d: the close rate's denominator
-    select c.*
+    select c.user_id, c.started_at, c.day, c.day_end
     from candidates c
     where (c.next_start is null or c.next_start >= c.day_end)      -- the latest start before T_d
       and c.started_at >= c.day_end - make_interval(secs => :lookback_s){also(not_excluded(src, "c.user_id", excluded))}
 ),
-breached as (
-    select c.day, count(*) as n
-    from due c
-    where not exists (select 1 from {events} x
-                      where x.user_id = c.user_id and x.event_id = any(:end_ids)
-                        and x.happened_at >= c.started_at and x.happened_at < c.day_end){purchase}
-    group by c.day
+ends as (
+    -- every end of the window once: an end that closes a due process lies in [start, T_d)
+    select e.user_id, e.happened_at::timestamptz as ended_at
+    from {events} e
+    where e.event_id = any(:end_ids) and e.happened_at >= :scan_from and e.happened_at < :cutoff{purchase}
+),
+closing as (
+    -- each due process with the user's first end at or after its start: one sort of both (an
+    -- end at the very instant of the start sorts after it, and closes it)
+    select t.day, t.day_end, t.is_start,
+           min(t.at) filter (where not t.is_start) over (
+               partition by t.user_id order by t.at, t.is_start desc
+               rows between current row and unbounded following) as first_end
+    from (select d.user_id, d.started_at as at, true as is_start, d.day, d.day_end from due d
+          union all
+          select x.user_id, x.ended_at, false, null, null from ends x) t
 )
-select d.day, coalesce(max(b.n), 0), count(*)
-from due d left join breached b using (day)
-group by d.day
+select day, count(*) filter (where first_end is null or first_end >= day_end), count(*)
+from closing
+where is_start
+group by day
 """
 
 
