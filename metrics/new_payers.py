@@ -22,7 +22,7 @@ from metrics.checked import COUNT, MONEY, Number
 from metrics.common import also, excluded_event_ids, money, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 # The checked numbers (docs/normal.md): all company-wide; money and payers weigh most. In the
 # order the block names them when they are equally certain (a day without payments).
@@ -102,7 +102,7 @@ def compute(
     rows = conn.execute(
         sa.text(_sql(src, scope, excluded)),
         {"tz": day.timezone, "window_start": day.midnight(first), "window_end": day.end, "excluded_ids": excluded}
-        | scope_params(scope),
+        | scope_binds(conn, src, scope),
     )
     by_day = {
         r[0]: PayersDay(r[0], int(r[1]), money(r[2]), int(r[3]), int(r[4]), money(r[5])) for r in rows
@@ -134,7 +134,7 @@ def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sco
     rows = conn.execute(sa.text(_sql(src, scope, excluded)), {
         "tz": day.timezone, "window_start": day.midnight(day.day - timedelta(days=back)), "window_end": day.end,
         "excluded_ids": excluded,
-    } | scope_params(scope)).all()
+    } | scope_binds(conn, src, scope)).all()
     first = first_day(conn, src, "payments", "transaction_created_at", day)
     column = {"new_payers": 1, "new_payer_revenue": 2, "payments": 3, "revenue": 5}  # the JSON's order
     counts = {"new_payer_revenue": 1, "revenue": 3}  # new payers make their revenue, payments the rest

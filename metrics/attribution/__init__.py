@@ -30,7 +30,7 @@ from metrics.channels import UNATTRIBUTED, channel_params, channel_sql
 from metrics.common import also, excluded_event_ids
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, scope_params
+from metrics.scope import Scope, scope_binds
 from metrics.sessions import SessionStore
 
 TABLES = ("web_events", "payments")
@@ -180,7 +180,7 @@ def compute(
     anonymous sessions fall outside every scope, in the Markov chain's idle journeys too.
     The store's days of `window_days` must be built (metrics.sessions.SessionsNotBuilt)."""
     scope = store(src, cfg, day).require(conn, window_days(cfg, day))
-    params = _params(conn, src, cfg, day, scope) | scope_params(users)
+    params = _params(conn, src, cfg, day, scope) | scope_binds(conn, src, users)
     _channel_table(conn, src, cfg, day, scope)
     traffic, total = {}, (0, 0)
     for ch, n, users_n in conn.execute(sa.text(_day_sessions_sql(src, users, params["excluded_ids"])), params):

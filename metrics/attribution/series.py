@@ -19,7 +19,7 @@ from metrics.checked import CHANNEL, COUNT, Number
 from metrics.common import excluded_event_ids
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, scope_params
+from metrics.scope import Scope, scope_binds
 from metrics.sessions import SessionStore
 
 # All sessions weigh as a volume, each channel's as a per-channel volume.
@@ -80,7 +80,7 @@ def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, use
         return [Series("attribution", None, "sessions", first, {}, known=frozenset(), number=SESSIONS)]
     excluded = excluded_event_ids(conn, src, cfg)
     params = {"scope": at.scope, "days": days, "lo": day.midnight(days[0]), "hi": day.end,
-              "excluded_ids": excluded} | scope_params(users) | channel_params(cfg.attribution)
+              "excluded_ids": excluded} | scope_binds(conn, src, users) | channel_params(cfg.attribution)
     total: dict[date, float] = {}
     per_channel: dict[str, dict[date, float]] = {}
     for d, ch, n in conn.execute(sa.text(_sessions_sql(src, cfg, users, excluded)), params):

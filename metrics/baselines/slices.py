@@ -26,7 +26,7 @@ from metrics.channels import channel_params, channel_sql
 from metrics.common import also, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 from metrics.sessions import SessionStore
 
 NO_SESSION, NO_OWNER = "(none)", "(no owner)"
@@ -92,7 +92,7 @@ def payer_slices(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDa
     params = {"tz": day.timezone, "window_start": day.midnight(days[0]), "window_end": day.end,
               "excluded_ids": excluded_event_ids(conn, src, cfg), "store": store, "built": built,
               "lookback": cfg.attribution.lookback_days, "owner_prefix": cfg.hanging.owner_prefix,
-              } | channel_params(cfg.attribution) | scope_params(scope)
+              } | channel_params(cfg.attribution) | scope_binds(conn, src, scope)
     parts: dict[tuple[str, str, str], dict[date, float]] = {}
     counts: dict[tuple[str, str, str], dict[date, float]] = {}
     sql = _sql(src, cfg, channels, owners, scope, params["excluded_ids"])

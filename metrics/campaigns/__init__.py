@@ -39,7 +39,7 @@ from db.sql import compose, steps
 from metrics.common import also, excluded_event_ids, money, not_excluded, ratio
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 # How far before the period an older send may have been sent and still out-rank a period send
 # for a payment (its click or open must still fall in the 24 h before the payment).
@@ -192,7 +192,7 @@ def compute(
         raise ValueError(f"days must be at least 1, got {days}")
     # A scope keeps its users' sends; everything else follows from those sends' users.
     excluded = excluded_event_ids(conn, src, cfg)
-    bind = params(src, cfg, day, days) | {"excluded_ids": excluded} | scope_params(scope)
+    bind = params(src, cfg, day, days) | {"excluded_ids": excluded} | scope_binds(conn, src, scope)
     rows = conn.execute(sa.text(_sql(src, scope, excluded)), bind).all()
     campaigns = [_row(r) for r in rows]
     return CampaignResult(

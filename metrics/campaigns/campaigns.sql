@@ -5,7 +5,7 @@
 -- {filters} (the exclusion and the scope as `and ...` lines, empty when neither applies), {human_click};
 -- the per-send probe {touches_of_sends}.
 -- Bind parameters: :start, :end, :rival_start, :before, :after, :conversion, :fee_channels,
--- :fee_values, :excluded_ids and, with a scope, :scope_tags.
+-- :fee_values, :excluded_ids and, with a scope, :scope_users.
 
 -- step: fees (channel, fee)
 select * from unnest(cast(:fee_channels as text[]), cast(:fee_values as numeric[]))

@@ -20,7 +20,7 @@ from metrics.checked import COUNT, RATE, SEND_CHANNEL, Number
 from metrics.common import also, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 NUMBERS = (
     Number("campaigns", "conversion_rate", RATE, 2, key=SEND_CHANNEL, total=False, target="conversions",
@@ -86,7 +86,7 @@ def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sco
         "tz": day.timezone, "first": days[0], "start": day.midnight(days[0]),
         "rival_start": day.midnight(days[0] - timedelta(days=RIVAL_LOOKBACK_DAYS)),
         "excluded_ids": excluded_event_ids(conn, src, cfg),
-    } | scope_params(scope)
+    } | scope_binds(conn, src, scope)
     first = first_day(conn, src, "message_sends", "sent_at", day)
     per: dict[str, dict[str, dict[date, float]]] = {}
     for d, ch, total, sent, blocked, conv in conn.execute(sa.text(_campaigns_sql(src, scope, bind["excluded_ids"])), bind):

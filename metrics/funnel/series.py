@@ -31,7 +31,7 @@ from metrics.checked import RATE, STEP, Number
 from metrics.common import also, event_ids, excluded_event_ids, not_excluded, where
 from metrics.config import PURCHASE, MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 TABLES = ("events", "events_dict")
 NUMBERS = (Number("funnel", "step_conversion", RATE, 3, key=STEP, total=False, target="conversion",
@@ -96,7 +96,7 @@ def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sco
     params = {"tz": day.timezone, "w": w, "excluded_ids": excluded_event_ids(conn, src, cfg),
               # occurrences whose window closes on first ... D
               "lo": day.midnight(first) - timedelta(hours=w), "hi": day.end - timedelta(hours=w),
-              } | {f"ids_{k}": ids.get(s) or [-1] for k, s in enumerate(steps, start=1)} | scope_params(scope)
+              } | {f"ids_{k}": ids.get(s) or [-1] for k, s in enumerate(steps, start=1)} | scope_binds(conn, src, scope)
     due: dict[int, dict[date, float]] = {k: {} for k in range(2, len(steps) + 1)}
     done: dict[int, dict[date, float]] = {k: {} for k in range(2, len(steps) + 1)}
     for k, d, n, c in conn.execute(sa.text(funnel_sql(src, steps, scope, params["excluded_ids"])), params):

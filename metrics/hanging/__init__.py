@@ -44,7 +44,7 @@ from db.source import Source
 from metrics.common import also, event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 # Tables: events + events_dict; `purchase` ends also read payments when the table exists (without
 # it there are no purchases, so such a pipeline closes by its end events only). The digest derives
@@ -203,7 +203,7 @@ def _params(
         # deadline start + SLA in [D.start, T) <=> start in [D.start - SLA, T - SLA)
         "breach_from": day.start.astimezone(UTC) - sla,
         "owner_prefix": cfg.hanging.owner_prefix,
-    } | scope_params(scope)
+    } | scope_binds(conn, src, scope)
     return bool(start_ids), params
 
 

@@ -26,7 +26,7 @@ from metrics.checked import COUNT, PIPELINE, RATE, Number
 from metrics.common import also, event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 NUMBERS = (
     Number("hanging", "breached_today", COUNT, 2, key=PIPELINE, total=False, target="breached"),
@@ -126,7 +126,7 @@ def _breach_counts(conn: Connection, src: Source, cfg: MetricConfig, day: Report
         # read for `next_start` (a restart replaces the process)
         "scan_from": day.midnight(days[0]).astimezone(UTC) - sla,
         "cutoff": day.end,
-    } | scope_params(scope)
+    } | scope_binds(conn, src, scope)
     sql = _breach_sql(src, p.ends_on_purchase and src.has("payments"), scope, excluded)
     rows = conn.execute(sa.text(sql), params).all()
     return {d: float(n) for d, n, _ in rows if n}, {d: float(due) for d, _, due in rows}
