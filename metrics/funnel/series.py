@@ -46,8 +46,10 @@ def _occurrences(src: Source, step: str, k: int, alias: str) -> tuple[str, str]:
 
 
 def _step_ctes(src: Source, k: int, steps: tuple[str, str], scope: Scope | None, excluded: list[int]) -> str:
-    """Step k's due users per closing day and those who converted. The step's occurrences are one
-    range scan hash-joined to the due users (not a probe per user: ~25k probes a step cost 0.1 s)."""
+    """Step k's due users per closing day, each with the first step k occurrence at or after its
+    t. The step's occurrences are one range scan, sorted with the due users per user (not a probe
+    per user: ~25k probes a step cost 0.1 s; and not a join, which a planner without statistics
+    ran as a scan of every occurrence per due user: 1,387 x 2,828 rows, 0.65 s a step)."""
     prev, step = steps
     rows, ts = _occurrences(src, prev, k - 1, "e")
     nxt, nts = _occurrences(src, step, k, "x")
@@ -68,10 +70,15 @@ reached_{k} as (
     {nxt}
       and {nts} >= :lo and {nts} <= :hi + make_interval(hours => :w)
 ),
-converted_{k} as (
-    select distinct a.user_id, a.day
-    from due_{k} a
-    join reached_{k} x on x.user_id = a.user_id and x.t >= a.t and x.t <= a.t + make_interval(hours => :w)
+next_{k} as (
+    -- an occurrence at the very instant t sorts after the due row, and counts
+    select u.day, u.t, u.is_due,
+           min(u.t) filter (where not u.is_due) over (
+               partition by u.user_id order by u.t, u.is_due desc
+               rows between current row and unbounded following) as reached_at
+    from (select a.user_id, a.day, a.t, true as is_due from due_{k} a
+          union all
+          select x.user_id, null, x.t, false from reached_{k} x) u
 )"""
 
 
@@ -79,8 +86,9 @@ def funnel_sql(src: Source, steps: Sequence[str], scope: Scope | None, excluded:
     ks = range(2, len(steps) + 1)
     ctes = ",".join(_step_ctes(src, k, (steps[k - 2], steps[k - 1]), scope, excluded) for k in ks)
     selects = "\nunion all\n".join(
-        f"select {k} as step, a.day, count(*) as due, count(c.user_id) as converted "
-        f"from due_{k} a left join converted_{k} c using (user_id, day) group by a.day" for k in ks)
+        f"select {k} as step, n.day, count(*) as due, "
+        f"count(*) filter (where n.reached_at <= n.t + make_interval(hours => :w)) as converted "
+        f"from next_{k} n where n.is_due group by n.day" for k in ks)
     return f"with {ctes}\n{selects}"
 
 
