@@ -143,11 +143,19 @@ last_ends as (
     group by user_id
 ),
 open_processes as (
-    -- open: no end at or after the start (an end at the very instant of the start closes it)
-    select s.user_id, s.started_at
-    from latest_starts s
-    left join last_ends x on x.user_id = s.user_id
-    where (x.ended_at is null or x.ended_at < s.started_at){also(not_excluded(src, "s.user_id", excluded))}
+    -- open: no end at or after the start (an end at the very instant of the start closes it);
+    -- the two per-user rows meet in one aggregate, not a join, which a planner without
+    -- statistics ran as a scan of every user's end per started user
+    select o.user_id, o.started_at
+    from (
+        select u.user_id, max(u.started_at) as started_at, max(u.ended_at) as ended_at
+        from (select s.user_id, s.started_at, null::timestamptz as ended_at from latest_starts s
+              union all
+              select x.user_id, null, x.ended_at from last_ends x) u
+        group by u.user_id
+    ) o
+    where o.started_at is not null
+      and (o.ended_at is null or o.ended_at < o.started_at){also(not_excluded(src, "o.user_id", excluded))}
 ),
 owned as (
     -- one probe of the user_tags (user_id) index per open process
