@@ -74,9 +74,10 @@ first_in_window as (
     select w.*, w.day = min(w.day) over (partition by w.user_id) as first_day
     from window_payments w
 ),
-marked as (
+marked as materialized (
     -- new: that first day is the first ever (no payment before the window); the probe runs once
-    -- per payment of a first day, in the select list, where no join can repeat it
+    -- per payment of a first day, in the select list, where no join can repeat it (materialized:
+    -- inlined, each aggregate's FILTER below would run it again)
     select f.day, f.user_id, f.amount,
            case when f.first_day then not exists (
                select 1 from {payments} q

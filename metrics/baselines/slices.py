@@ -57,8 +57,9 @@ first_in_window as (
     select w.*, w.day = min(w.day) over (partition by w.user_id) as first_day
     from window_payments w
 ),
-tagged as (
-    -- new as metrics.new_payers marks it: no join that a planner without statistics could nest
+tagged as materialized (
+    -- new as metrics.new_payers marks it: no join that a planner without statistics could nest;
+    -- materialized, so that the three aggregates below do not each run the probe
     select w.day, w.user_id, w.amount,
            case when w.first_day then not exists (
                select 1 from {payments} q
