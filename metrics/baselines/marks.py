@@ -1,0 +1,72 @@
+"""Late rows: the first kept day of a baseline store that rows arrived since could have changed.
+
+A source table's `id` increases with insertion (the data contract says so of web_events, whose
+session store relies on it; the others' bigserial ids do the same). A store keeps, per table, the
+highest id its kept days have seen (table baseline_marks); a digest reads the rows above it (a
+primary-key range: the day's arrivals) and their earliest time. A day a late row falls on, and
+every day after it, may have moved: a late payment can make a later payer no longer new, a late
+close ends a breach, a late touch re-ranks the payments of the next 24 h. The day before it too: a
+campaign click just before midnight is proven human by a web event just after. A late event of an
+experiment flow excludes its user from every day. Those days are computed afresh like the lacking
+ones. A table without an `id` column cannot say when a row arrived: its late rows reach the
+numbers only within the RECENT_DAYS the store always recomputes (metrics.baselines.store).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from db.source import TIME_COLUMNS, Source
+
+
+@dataclass(frozen=True)
+class Marks:
+    stale_from: date | None  # the first day to compute again (None: no late rows)
+    seen: dict[str, int]     # table -> its highest id now, kept once the store is brought up to date
+
+
+def _id_tables(conn: Connection, src: Source) -> list[str]:
+    """The source tables with a time axis and an `id` column (views included)."""
+    names = [t for t in TIME_COLUMNS if src.has(t)]
+    rows = conn.execute(sa.text(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "join pg_attribute a on a.attrelid = c.oid and a.attname = 'id' and not a.attisdropped "
+        "where n.nspname = :schema and c.relname = any(:names)"), {"schema": src.schema, "names": names})
+    return sorted(r[0] for r in rows)
+
+
+def late_rows(conn: Connection, src: Source, store: str, first: date, tz, excluded_ids: list[int]) -> Marks:
+    """The first day of D-84 ... D (`first` is D-84) that rows arrived since the last digest of
+    this store may have changed, and the ids to mark. A table never marked: every day."""
+    marks = dict(conn.execute(sa.text(f"select source_table, max_id from {src.state_table('baseline_marks')} "
+                                      "where store = :store"), {"store": store}).all())
+    seen: dict[str, int] = {}
+    stale: list[date] = []
+    for table in _id_tables(conn, src):
+        if table not in marks:  # nothing says which rows the kept days saw
+            top = conn.execute(sa.text(f"select max(id) from {src.table(table)}")).scalar()
+            seen[table] = -1 if top is None else int(top)
+            stale.append(first)
+            continue
+        col = TIME_COLUMNS[table]
+        excluded = "bool_or(event_id = any(:ids))" if table == "events" else "false"
+        top, earliest, exclusion = conn.execute(sa.text(
+            f"select max(id), min({col})::timestamptz, {excluded} from {src.table(table)} where id > :mark"),
+            {"mark": marks[table], "ids": excluded_ids or [-1]}).one()
+        seen[table] = marks[table] if top is None else int(top)
+        if exclusion:
+            stale.append(first)
+        elif earliest is not None:
+            stale.append(earliest.astimezone(tz).date() - timedelta(days=1))
+    return Marks(min(stale, default=None), seen)
+
+
+def keep_marks(conn: Connection, src: Source, store: str, marks: Marks) -> None:
+    if marks.seen:
+        conn.execute(sa.text(
+            f"insert into {src.state_table('baseline_marks')} (store, source_table, max_id) "
+            "values (:store, :table, :id) on conflict (store, source_table) do update set max_id = excluded.max_id"),
+            [{"store": store, "table": t, "id": i} for t, i in marks.seen.items()])

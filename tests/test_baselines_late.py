@@ -1,0 +1,101 @@
+"""Late rows and the baselines' store of finished days (metrics.baselines.marks) on hand-built
+Postgres data: a row that arrives after its day was kept sends that day, the one before it and
+every later one back to be computed, and nothing else; a late experiment event, every day."""
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from db.state import migrate
+from metrics.baselines.store import stored_series
+from metrics.day import ReportDay
+from tests.conftest import checked_series
+
+UTC = ZoneInfo("UTC")
+D = date(2024, 3, 14)
+WA = "Отправка сообщения WA"  # an experiment-flow event of the default configuration
+
+
+def at(d: date, h: int) -> datetime:
+    return datetime(d.year, d.month, d.day, h, tzinfo=UTC)
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)
+
+
+@pytest.fixture
+def state(source, engine):
+    name = f"st_{source.schema}"
+    migrate(engine, name)
+    source.src = replace(source.src, state_schema=name)
+    yield name
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'drop schema "{name}" cascade')
+
+
+def digest(source, cfg):
+    """One digest's new payers series through the store, and the `back` it computed."""
+    asked: list[int] = []
+
+    def compute(back: int):
+        asked.append(back)
+        return checked_series(conn, source.src, cfg, ReportDay(D), None, ("new_payers",), back)
+
+    with source.engine.begin() as conn:
+        got = {s.field: s for s in stored_series(conn, source.src, cfg, ReportDay(D), None, {"new_payers": compute})}
+    return got["new_payers"], asked[0]
+
+
+def fresh(source, cfg):
+    with source.engine.connect() as conn:
+        return {s.field: s for s in checked_series(conn, source.src, cfg, ReportDay(D), None, ("new_payers",))}[
+            "new_payers"]
+
+
+def test_a_late_payment_sends_its_day_and_the_later_ones_back(source, cfg, state):
+    source.events((99, "Создание заявки", at(D - days(100), 9)))  # the events table has rows (and ids)
+    # one new payer a day from D-90; user 500 first pays on D-10
+    source.payments(*[(u, at(D - days(u), 12), 10) for u in range(1, 91)], (500, at(D - days(10), 15), 10))
+    first, back = digest(source, cfg)
+    assert back == 84  # an empty store: every day of the window
+    assert first.value(D - days(10)) == 2 and first.value(D - days(30)) == 1
+    again, back = digest(source, cfg)
+    assert back == 2  # nothing arrived: only the recent days (D-2 ... D)
+    # user 500's older payment arrives late (a higher id) with a time on D-30: D-30 gains a new
+    # payer, and D-10 loses one, since 500 is no longer new there
+    source.payments((500, at(D - days(30), 8), 10))
+    late, back = digest(source, cfg)
+    assert back == 31  # D-30, the day before it, and every day after
+    assert (late.value(D - days(30)), late.value(D - days(10))) == (2, 1)
+    expected = fresh(source, cfg)
+    assert {d: late.value(d) for d in late.values} == {d: expected.value(d) for d in expected.values}
+    # kept as corrected: the next digest reads the store again
+    after, back = digest(source, cfg)
+    assert back == 2 and (after.value(D - days(30)), after.value(D - days(10))) == (2, 1)
+
+
+def test_a_late_experiment_event_recomputes_every_day(source, cfg, state):
+    source.events((99, "Создание заявки", at(D - days(100), 9)))
+    source.payments(*[(u, at(D - days(u), 12), 10) for u in range(1, 91)])
+    digest(source, cfg)
+    # user 40 (a payer on D-40) turns out to be in an experiment flow: an event of today's
+    # arrivals, but it takes the user out of every day
+    source.events((40, WA, at(D, 9)))
+    got, back = digest(source, cfg)
+    assert back == 84
+    assert got.value(D - days(40)) == 0 and got.value(D - days(41)) == 1
+
+
+def test_a_store_without_marks_trusts_none_of_its_kept_days(source, cfg, state):
+    source.events((99, "Создание заявки", at(D - days(100), 9)))
+    source.payments(*[(u, at(D - days(u), 12), 10) for u in range(1, 91)])
+    digest(source, cfg)
+    with source.engine.begin() as conn:  # as after the upgrade that added the marks
+        conn.execute(sa.text(f'delete from "{state}".baseline_marks'))
+    _, back = digest(source, cfg)
+    assert back == 84
+    _, back = digest(source, cfg)
+    assert back == 2
