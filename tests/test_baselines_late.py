@@ -99,3 +99,53 @@ def test_a_store_without_marks_trusts_none_of_its_kept_days(source, cfg, state):
     assert back == 84
     _, back = digest(source, cfg)
     assert back == 2
+
+
+def sessions_digest(source, cfg):
+    """One digest's sessions series (all channels) through the store, and the `back` it computed."""
+    from metrics.attribution.series import series as sessions_series
+
+    asked: list[int] = []
+
+    def compute(back: int):
+        asked.append(back)
+        return sessions_series(conn, source.src, cfg, ReportDay(D), None, back)
+
+    with source.engine.begin() as conn:
+        got = stored_series(conn, source.src, cfg, ReportDay(D), None, {"attribution": compute})
+    return next(s for s in got if s.key is None), asked[0]
+
+
+def test_a_session_day_kept_unbuilt_is_computed_once_built(source, cfg, state):
+    from metrics.sessions.store import ensure_days
+
+    source.insert("web_events", [{"user_id": u, "anonymous_id": f"dev{u}", "happened_at": at(D - days(u % 30), 9),
+                                  "utm_source": "google", "utm_medium": "cpc"} for u in range(1, 61)])
+    with source.engine.begin() as conn:
+        ensure_days(conn, source.src, cfg.attribution, "UTC", [D - days(7), D - days(1), D])
+    first, back = sessions_digest(source, cfg)
+    assert back == 84 and first.value(D - days(7)) == 2 and first.value(D - days(20)) is None  # not built
+    # the unbuilt days are kept without numbers: the next digest computes only the recent days
+    _, back = sessions_digest(source, cfg)
+    assert back == 2
+    # a backfill builds D-20: from that day on the store computes again, and D-20 has its sessions
+    with source.engine.begin() as conn:
+        ensure_days(conn, source.src, cfg.attribution, "UTC", [D - days(20)])
+    built, back = sessions_digest(source, cfg)
+    assert back == 20 and built.value(D - days(20)) == 2 and built.value(D - days(7)) == 2
+    _, back = sessions_digest(source, cfg)
+    assert back == 2
+
+
+def test_a_day_only_some_series_know_is_not_kept_without_numbers():
+    # money slices: owners are known every day, channels only on built session days; keeping
+    # D-9 "without numbers" would lose its owners' values in every later digest
+    from metrics.baselines import Series
+    from metrics.baselines.store import _finished
+
+    owners = Series("new_payers", "manager:x", "revenue", D - days(30), {D - days(9): 5.0, D - days(8): 7.0})
+    channels = Series("new_payers", "Direct", "revenue", D - days(30), {D - days(8): 7.0}, known=frozenset({D - days(8)}))
+    unknown = Series("attribution", None, "sessions", D - days(30), {}, known=frozenset())
+    kept = _finished([owners, channels], D - days(9), D - days(7))
+    assert D - days(9) not in kept and kept[D - days(8)]  # partly known: computed again next time
+    assert _finished([unknown], D - days(9), D - days(7)) == {D - days(9): None, D - days(8): None}

@@ -9,7 +9,9 @@ close ends a breach, a late touch re-ranks the payments of the next 24 h. The da
 campaign click just before midnight is proven human by a web event just after. A late event of an
 experiment flow excludes its user from every day. Those days are computed afresh like the lacking
 ones. A table without an `id` column cannot say when a row arrived: its late rows reach the
-numbers only within the RECENT_DAYS the store always recomputes (metrics.baselines.store).
+numbers only within the RECENT_DAYS the store always recomputes (metrics.baselines.store). The
+session store's days are marked alike by their built_at: a day kept without numbers because it
+was not built goes back when it is.
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import TIME_COLUMNS, Source
+
+
+BUILT = "attribution_days"  # the session store's built days (a state table), marked by built_at
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,27 @@ def late_rows(conn: Connection, src: Source, store: str, first: date, tz, exclud
             stale.append(first)
         elif earliest is not None:
             stale.append(earliest.astimezone(tz).date() - timedelta(days=1))
+    built = _built_days(conn, src, marks.get(BUILT, -1))
+    if built is not None:
+        seen[BUILT], since = built
+        if BUILT not in marks:
+            stale.append(first)
+        elif since is not None:
+            stale.append(since)
     return Marks(min(stale, default=None), seen)
+
+
+def _built_days(conn: Connection, src: Source, mark: int) -> tuple[int, date | None] | None:
+    """The session days built since `mark` (microseconds of their built_at): the mark to keep and
+    the first such day. A day the session store had not built was kept without numbers; built
+    since, it has some. None without a session store."""
+    table = src.state_table("attribution_days")
+    if conn.execute(sa.text("select to_regclass(:t)"), {"t": table}).scalar() is None:
+        return None
+    us = "(extract(epoch from built_at) * 1000000)::bigint"
+    top, since = conn.execute(sa.text(f"select max({us}), min(local_day) from {table} where {us} > :mark"),
+                              {"mark": mark}).one()
+    return (mark if top is None else int(top)), since
 
 
 def keep_marks(conn: Connection, src: Source, store: str, marks: Marks) -> None:

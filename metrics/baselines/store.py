@@ -74,7 +74,7 @@ def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportD
                 f"insert into {table} (store, metric, day, numbers) values (:store, :metric, :day, cast(:n as jsonb)) "
                 "on conflict (store, metric, day) do update set numbers = excluded.numbers, computed_at = now()"),
                 [{"store": store, "metric": metric, "day": d, "n": json.dumps(rows)} for d, rows in done.items()])
-        out.extend(_merge(fresh, {d: r for d, r in kept.items() if d < start}))
+        out.extend(_merge(fresh, {d: r for d, r in kept.items() if d < start and r is not None}))
     keep_marks(conn, src, store, marks)
     return out
 
@@ -85,16 +85,22 @@ def _entries(s: Series, d: date) -> list:
             (s.counts or {}).get(d)]
 
 
-def _finished(fresh: list[Series], start: date, recent: date) -> dict[date, list]:
-    """Day -> its rows, for the computed days before the recent ones that have numbers at all
-    (a session day outside `known` was not built: not kept)."""
-    out: dict[date, list] = {}
+def _finished(fresh: list[Series], start: date, recent: date) -> dict[date, list | None]:
+    """Day -> its rows, for the computed days before the recent ones; None for a day no series has
+    numbers for yet (before the data begin, or a session day outside `known`, not built): kept as
+    such, so it is not computed again every digest, until rows arrive for it or the session store
+    builds it (metrics.baselines.marks sends it back then). A day only some series know (money
+    slices: owners every day, channels on built days) is not kept."""
+    out: dict[date, list | None] = {}
     d = start
     while d < recent:
         if fresh and all(s.first_day is not None and d >= s.first_day and (s.known is None or d in s.known)
                          for s in fresh):
             rows = [_entries(s, d) for s in fresh]
             out[d] = [e for e in rows if any(x is not None for x in e[2:])]
+        elif fresh and all(s.first_day is None or d < s.first_day or (s.known is not None and d not in s.known)
+                           for s in fresh):
+            out[d] = None  # no series has numbers (a day some series know is not kept at all)
         d += timedelta(days=1)
     return out
 
