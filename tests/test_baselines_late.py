@@ -149,3 +149,13 @@ def test_a_day_only_some_series_know_is_not_kept_without_numbers():
     kept = _finished([owners, channels], D - days(9), D - days(7))
     assert D - days(9) not in kept and kept[D - days(8)]  # partly known: computed again next time
     assert _finished([unknown], D - days(9), D - days(7)) == {D - days(9): None, D - days(8): None}
+
+
+def test_only_integer_ids_mark_arrivals(source, cfg, state, engine):
+    from metrics.baselines.marks import _id_tables
+
+    with engine.begin() as conn:
+        assert _id_tables(conn, source.src) == ["events", "message_interactions", "message_sends", "payments",
+                                                "web_events"]
+        conn.exec_driver_sql(f'alter table "{source.schema}".message_interactions alter column id type text')
+        assert "message_interactions" not in _id_tables(conn, source.src)

@@ -34,11 +34,13 @@ class Marks:
 
 
 def _id_tables(conn: Connection, src: Source) -> list[str]:
-    """The source tables with a time axis and an `id` column (views included)."""
+    """The source tables with a time axis and an integer `id` column (views included; a text or
+    uuid id says nothing about arrival order)."""
     names = [t for t in TIME_COLUMNS if src.has(t)]
     rows = conn.execute(sa.text(
         "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
         "join pg_attribute a on a.attrelid = c.oid and a.attname = 'id' and not a.attisdropped "
+        "and a.atttypid = any(array['smallint', 'integer', 'bigint']::regtype[]) "
         "where n.nspname = :schema and c.relname = any(:names)"), {"schema": src.schema, "names": names})
     return sorted(r[0] for r in rows)
 
