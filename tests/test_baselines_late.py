@@ -159,3 +159,26 @@ def test_only_integer_ids_mark_arrivals(source, cfg, state, engine):
                                                 "web_events"]
         conn.exec_driver_sql(f'alter table "{source.schema}".message_interactions alter column id type text')
         assert "message_interactions" not in _id_tables(conn, source.src)
+
+
+def test_each_metric_of_a_store_sees_the_late_rows_itself(source, cfg, state):
+    # the money slices and the pace read the same store in calls of their own, later in the
+    # digest (or not at all that day): the first call must not use up the late rows for them
+    source.events((99, "Создание заявки", at(D - days(100), 9)))
+    source.payments(*[(u, at(D - days(u), 12), 10) for u in range(1, 91)])
+
+    def call(name: str) -> int:
+        asked: list[int] = []
+
+        def compute(back: int):
+            asked.append(back)
+            return checked_series(conn, source.src, cfg, ReportDay(D), None, ("new_payers",), back)
+
+        with source.engine.begin() as conn:
+            stored_series(conn, source.src, cfg, ReportDay(D), None, {name: compute})
+        return asked[0]
+
+    assert (call("new_payers"), call("new_payers:slices")) == (84, 84)
+    assert (call("new_payers"), call("new_payers:slices")) == (2, 2)
+    source.payments((500, at(D - days(30), 8), 10))
+    assert (call("new_payers"), call("new_payers:slices")) == (31, 31)

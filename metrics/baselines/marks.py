@@ -1,8 +1,8 @@
 """Late rows: the first kept day of a baseline store that rows arrived since could have changed.
 
 A source table's `id` increases with insertion (the data contract says so of web_events, whose
-session store relies on it; the others' bigserial ids do the same). A store keeps, per table, the
-highest id its kept days have seen (table baseline_marks); a digest reads the rows above it (a
+session store relies on it; the others' bigserial ids do the same). A store keeps, per metric
+and table, the highest id its kept days have seen (table baseline_marks); a digest reads the rows above it (a
 primary-key range: the day's arrivals) and their earliest time. A day a late row falls on, and
 every day after it, may have moved: a late payment can make a later payer no longer new, a late
 close ends a breach, a late touch re-ranks the payments of the next 24 h. The day before it too: a
@@ -45,41 +45,62 @@ def _id_tables(conn: Connection, src: Source) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-def late_rows(conn: Connection, src: Source, store: str, first: date, tz, excluded_ids: list[int]) -> Marks:
-    """The first day of D-84 ... D (`first` is D-84) that rows arrived since the last digest of
-    this store may have changed, and the ids to mark. A table never marked: every day."""
-    marks = dict(conn.execute(sa.text(f"select source_table, max_id from {src.state_table('baseline_marks')} "
-                                      "where store = :store"), {"store": store}).all())
-    seen: dict[str, int] = {}
-    stale: list[date] = []
-    for table in _id_tables(conn, src):
-        if table not in marks:  # nothing says which rows the kept days saw
-            top = conn.execute(sa.text(f"select max(id) from {src.table(table)}")).scalar()
-            seen[table] = -1 if top is None else int(top)
-            stale.append(first)
-            continue
-        col = TIME_COLUMNS[table]
-        excluded = "bool_or(r.event_id = any(:ids))" if table == "events" else "false"
-        # `offset 0` keeps the scan on the id range: min(time) alone lets the planner walk the
-        # time index from history's first row until it meets a new id (15-30 s on src180's
-        # web events, against 60 ms for a day's 117k arrivals by the primary key)
-        top, earliest, exclusion = conn.execute(sa.text(
-            f"select max(r.id), min(r.{col})::timestamptz, {excluded} "
-            f"from (select * from {src.table(table)} where id > :mark offset 0) r"),
-            {"mark": marks[table], "ids": excluded_ids or [-1]}).one()
-        seen[table] = marks[table] if top is None else int(top)
-        if exclusion:
-            stale.append(first)
-        elif earliest is not None:
-            stale.append(earliest.astimezone(tz).date() - timedelta(days=1))
-    built = _built_days(conn, src, marks.get(BUILT, -1))
-    if built is not None:
-        seen[BUILT], since = built
-        if BUILT not in marks:
-            stale.append(first)
-        elif since is not None:
-            stale.append(since)
-    return Marks(min(stale, default=None), seen)
+def late_rows(conn: Connection, src: Source, keys: list[str], first: date, tz,
+              excluded_ids: list[int]) -> dict[str, Marks]:
+    """Per mark key (a store's metric: each is brought up to date in its own call, the slices and
+    the pace's only on some days), the first day of D-84 ... D (`first` is D-84) that rows arrived
+    since may have changed, and the ids to mark. A key never marked: every day. The rows above a
+    mark are read once for all the keys that share it (the usual case)."""
+    marks: dict[str, dict[str, int]] = {k: {} for k in keys}
+    for key, table, top in conn.execute(sa.text(
+            f"select store, source_table, max_id from {src.state_table('baseline_marks')} where store = any(:keys)"),
+            {"keys": keys}):
+        marks[key][table] = top
+    above = _memo(lambda table, mark: _above(conn, src, table, mark, excluded_ids))
+    built = _memo(lambda _table, mark: _built_days(conn, src, mark))
+    out = {}
+    for key, mine in marks.items():
+        seen: dict[str, int] = {}
+        stale: list[date] = []
+        for table in _id_tables(conn, src):
+            top, earliest, exclusion = above(table, mine.get(table))
+            seen[table] = top
+            if table not in mine or exclusion:  # nothing says which rows the kept days saw
+                stale.append(first)
+            elif earliest is not None:
+                stale.append(earliest.astimezone(tz).date() - timedelta(days=1))
+        days = built(BUILT, mine.get(BUILT, -1))
+        if days is not None:
+            seen[BUILT], since = days
+            if BUILT not in mine:
+                stale.append(first)
+            elif since is not None:
+                stale.append(since)
+        out[key] = Marks(min(stale, default=None), seen)
+    return out
+
+
+def _memo(fn):
+    cache: dict = {}
+    return lambda *args: cache[args] if args in cache else cache.setdefault(args, fn(*args))
+
+
+def _above(conn: Connection, src: Source, table: str, mark: int | None, excluded_ids: list[int]):
+    """(the table's highest id, the earliest time above `mark`, whether an experiment event is
+    among them); without a mark only the highest id."""
+    if mark is None:
+        top = conn.execute(sa.text(f"select max(id) from {src.table(table)}")).scalar()
+        return (-1 if top is None else int(top)), None, False
+    col = TIME_COLUMNS[table]
+    excluded = "bool_or(r.event_id = any(:ids))" if table == "events" else "false"
+    # `offset 0` keeps the scan on the id range: min(time) alone lets the planner walk the time
+    # index from history's first row until it meets a new id (15-30 s on src180's web events,
+    # against 60 ms for a day's 117k arrivals by the primary key)
+    top, earliest, exclusion = conn.execute(sa.text(
+        f"select max(r.id), min(r.{col})::timestamptz, {excluded} "
+        f"from (select * from {src.table(table)} where id > :mark offset 0) r"),
+        {"mark": mark, "ids": excluded_ids or [-1]}).one()
+    return (mark if top is None else int(top)), earliest, bool(exclusion)
 
 
 def _built_days(conn: Connection, src: Source, mark: int) -> tuple[int, date | None] | None:

@@ -57,7 +57,8 @@ def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportD
     table = src.state_table("baseline_days")
     first = day.day - timedelta(days=HISTORY_DAYS)
     recent = day.day - timedelta(days=RECENT_DAYS - 1)
-    marks = late_rows(conn, src, store, first, day.tz, excluded_event_ids(conn, src, cfg))
+    keys = {metric: f"{store}|{metric}" for metric in computes}
+    marks = late_rows(conn, src, list(keys.values()), first, day.tz, excluded_event_ids(conn, src, cfg))
     out: list[Series] = []
     for metric, compute in computes.items():
         kept = {d: rows for d, rows in conn.execute(sa.text(
@@ -65,7 +66,8 @@ def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportD
             "and day >= :first and day < :recent"), {"store": store, "metric": metric, "first": first,
                                                     "recent": recent})}
         lacking = [first + timedelta(days=i) for i in range((recent - first).days) if first + timedelta(days=i) not in kept]
-        start = min([*lacking, *([marks.stale_from] if marks.stale_from else [])], default=recent)
+        stale = marks[keys[metric]].stale_from
+        start = min([*lacking, *([stale] if stale else [])], default=recent)
         start = max(min(start, recent), first)
         fresh = compute((day.day - start).days)
         done = _finished(fresh, start, recent)
@@ -75,7 +77,7 @@ def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportD
                 "on conflict (store, metric, day) do update set numbers = excluded.numbers, computed_at = now()"),
                 [{"store": store, "metric": metric, "day": d, "n": json.dumps(rows)} for d, rows in done.items()])
         out.extend(_merge(fresh, {d: r for d, r in kept.items() if d < start and r is not None}))
-    keep_marks(conn, src, store, marks)
+        keep_marks(conn, src, keys[metric], marks[keys[metric]])
     return out
 
 
