@@ -229,7 +229,7 @@ def write_report(results: list[SizeResult], machine: dict, out: Path, command: s
         top = run.extra.get("top_queries") or [{}]
         charts_s = f", charts {run.extra['charts_s']} s" if "charts_s" in run.extra else ""
         lines.append(f"- {name}: {run.wall_s:.2f} s, of which SQL {sql_s} s{charts_s}"
-                     + (f", import of retentioneering {run.extra['import_s']} s (not in wall)" if "import_s" in run.extra else "")
+                     + (f", import of scikit-learn {run.extra['import_s']} s (not in wall)" if "import_s" in run.extra else "")
                      + (f"; slowest statement {top[0].get('s')} s: `{top[0].get('sql', '')[:160]}`" if top[0] else ""))
     mism = [f"- {r.spec.months} months: {d}" for r in results for ds in r.match.values() for d in ds[:20]]
     if mism:

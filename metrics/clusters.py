@@ -1,8 +1,9 @@
-"""Behavioural clusters of the funnel cohort: retentioneering's k-means over per-user behaviour.
+"""Behavioural clusters of the funnel cohort: retentioneering's k-means over per-user behaviour
+(its add_clusters, computed here with the scikit-learn it calls: _kmeans_labels).
 
 Pure: a bounded frame of events in, user -> human-readable cluster label out. No SQL here.
 
-Features per user (retentioneering MetricBuilder): whether and how often each event happened in
+Features per user (as retentioneering's MetricBuilder builds them): whether and how often each event happened in
 the user's conversion window, min-max scaled; k-means with retentioneering's fixed random_state
 (42), on rows in a fixed order, so the same events always give the same clusters. Each cluster is
 then named by its most distinctive event: the event whose share of users in the cluster exceeds
@@ -74,23 +75,28 @@ def _with_reached(presence: pd.DataFrame, reached: Mapping[int, Collection[str]]
 
 
 def _kmeans_labels(events: pd.DataFrame, k: int) -> pd.Series:
-    """user_id -> raw cluster id, via retentioneering's Eventstream.add_clusters."""
-    os.environ["RETENTIONEERING_NO_TRACK"] = "1"  # never send telemetry; set before the import
-    from retentioneering import Eventstream  # heavy import, only when clustering runs
+    """user_id -> raw cluster id ("cluster_<n>"), exactly as retentioneering's
+    Eventstream.add_clusters(features=has_event_bulk + event_count_bulk, scaler="minmax",
+    method="kmeans") gives it (tests/test_clusters.py compares them on random cohorts).
 
-    frame = events.rename(columns={"happened_at": "timestamp"})[["user_id", "event", "timestamp"]]
-    frame = frame.assign(event=frame["event"].str.replace(_DELIMITER, _SAFE, regex=False))
-    frame = frame.sort_values(["user_id", "timestamp", "event"], kind="stable").reset_index(drop=True)
-    stream = Eventstream(frame, schema={"path_cols": ["user_id"], "event_col": "event", "timestamp_col": "timestamp"})
-    clustered = stream.add_clusters(
-        name="cluster",
-        features=[{"metric": "has_event_bulk"}, {"metric": "event_count_bulk"}],
-        method="kmeans",
-        method_args={"n_clusters": k},
-        scaler="minmax",
-    )
-    out = clustered.df.drop_duplicates("user_id").set_index("user_id")["cluster"]
-    return out.astype(str)
+    Built here from the same matrix with scikit-learn, which retentioneering calls: importing
+    retentioneering cost a digest ~1 s and ~65 MB (its duckdb engine, scipy.stats, its MCP server)
+    for a k-means over a few thousand rows. The matrix: one row per user in ascending id (the
+    order of the sorted event frame), a 0/1 column per event then a count column per event, the
+    events in Python's sorted order of their names with retentioneering's "->" replaced."""
+    # retentioneering is no longer imported here; anything that imports it in this process (the
+    # equality test, a metric of one's own) must still send no telemetry
+    os.environ["RETENTIONEERING_NO_TRACK"] = "1"
+    from sklearn.cluster import KMeans  # heavy import, only when clustering runs
+    from sklearn.preprocessing import MinMaxScaler
+
+    names = events["event"].str.replace(_DELIMITER, _SAFE, regex=False)
+    counts = events.assign(event=names).groupby(["user_id", "event"], sort=True).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=sorted(counts.columns), fill_value=0)
+    features = pd.concat([(counts > 0).astype(int), counts], axis=1).fillna(0).values
+    scaled = MinMaxScaler().fit_transform(features)
+    raw = KMeans(n_clusters=k, random_state=42, n_init="auto").fit_predict(scaled)
+    return pd.Series([f"cluster_{x}" for x in raw], index=counts.index, name="cluster")
 
 
 def _name(share: float, lift: float, event: str, steps: Collection[str]) -> Label:

@@ -58,3 +58,47 @@ def test_label_phrases_are_the_english_catalogue():
     from metrics.clusters import PHRASES
 
     assert PHRASES and {code: lookup(f"segment.{code}", "en", fallback=False) for code in PHRASES} == PHRASES
+
+
+def _retentioneering_labels(events: pd.DataFrame, k: int) -> pd.Series:
+    """The clustering as it ran through retentioneering itself (before _kmeans_labels built the
+    same matrix with scikit-learn): the reference the direct one must equal."""
+    import os
+
+    os.environ["RETENTIONEERING_NO_TRACK"] = "1"
+    from retentioneering import Eventstream
+
+    frame = events.rename(columns={"happened_at": "timestamp"})[["user_id", "event", "timestamp"]]
+    frame = frame.assign(event=frame["event"].str.replace("->", "→", regex=False))
+    frame = frame.sort_values(["user_id", "timestamp", "event"], kind="stable").reset_index(drop=True)
+    stream = Eventstream(frame, schema={"path_cols": ["user_id"], "event_col": "event", "timestamp_col": "timestamp"})
+    clustered = stream.add_clusters(name="cluster", features=[{"metric": "has_event_bulk"}, {"metric": "event_count_bulk"}],
+                                    method="kmeans", method_args={"n_clusters": k}, scaler="minmax")
+    return clustered.df.drop_duplicates("user_id").set_index("user_id")["cluster"].astype(str)
+
+
+def _random_cohort(seed: int) -> pd.DataFrame:
+    import random
+
+    r = random.Random(seed)
+    names = [f"e{i}" for i in range(r.randint(1, 12))] + ["x->y", "x→y", "Дозвон 2Л", "purchase", "Z"]
+    rows = [(u, r.choice(names[: r.randint(1, len(names))]), T0 + timedelta(minutes=r.randint(0, 5000)))
+            for u in r.sample(range(1, 10**6), r.randint(2, 1500)) for _ in range(r.randint(1, 8))]
+    return pd.DataFrame(rows, columns=["user_id", "event", "happened_at"])
+
+
+def test_direct_kmeans_equals_retentioneerings_add_clusters():
+    # same matrix, same scaler, same seed: the raw cluster of every user is retentioneering's, so
+    # the labels (named biggest cluster first, ties by raw id) and the digest stay as they were
+    from metrics.clusters import _kmeans_labels
+
+    compared = 0
+    for seed in range(12):
+        events = _random_cohort(seed)
+        k = min(2 + seed % 6, len(events.groupby(["user_id", "event"]).size().unstack(fill_value=0).drop_duplicates()))
+        if k < 2:
+            continue
+        ours, theirs = _kmeans_labels(events, k), _retentioneering_labels(events, k)
+        assert ours.sort_index().to_dict() == theirs.sort_index().to_dict(), seed
+        compared += 1
+    assert compared >= 10

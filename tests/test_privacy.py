@@ -14,6 +14,8 @@ events = pd.DataFrame({
     "happened_at": pd.to_datetime(["2024-03-14 10:00", "2024-03-14 11:00"] * 3, utc=True),
 })
 _kmeans_labels(events, 2)
+import sys
+assert "retentioneering" not in sys.modules  # clustering no longer imports it
 from retentioneering import _tracking
 print("no-track" if _tracking._no_track_requested() else "TRACKING")
 """

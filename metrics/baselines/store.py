@@ -3,14 +3,15 @@
 The model reads 12 weeks of every number; computing them afresh cost ~7 s a digest at 2,000
 leads and 40,000 web events a day (bench/README). A day's numbers do not depend on the report
 day that reads them (each is counted at its own cutoff), so a day is computed once and kept:
-a digest runs one query per metric over the days the store lacks plus the last RECENT_DAYS days
-(late data, processes still moving), and reads the rest from here.
+a digest runs one query per metric over the days the store lacks, the last RECENT_DAYS days
+(processes still moving) and the days rows that arrived since the last digest fall on (late rows:
+metrics.baselines.marks), and reads the rest from here.
 
 A store is one source schema, time zone, scope and metric configuration (a hash of it, with
 VERSION: a changed pipeline, step or definition starts a new store, never a mix). A session day
-the session store has not built is not kept (it has no numbers yet). What is kept is not read
-again: a correction to the source older than RECENT_DAYS reaches the model when the store is
-emptied (`delete from <state>.baseline_days`), as the session store's days.
+the session store has not built is not kept (it has no numbers yet). A correction that changes
+rows in place (an UPDATE, or a table without an `id`) is not seen: it reaches the model within
+RECENT_DAYS, or older when the store is emptied (`delete from <state>.baseline_days`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from sqlalchemy.engine import Connection
 
 from db.source import Source
 from metrics.baselines import Series, Slice
+from metrics.baselines.marks import keep_marks, late_rows
+from metrics.common import excluded_event_ids
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
 from metrics.detector.check import HISTORY_DAYS
@@ -54,6 +57,8 @@ def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportD
     table = src.state_table("baseline_days")
     first = day.day - timedelta(days=HISTORY_DAYS)
     recent = day.day - timedelta(days=RECENT_DAYS - 1)
+    keys = {metric: f"{store}|{metric}" for metric in computes}
+    marks = late_rows(conn, src, list(keys.values()), first, day.tz, excluded_event_ids(conn, src, cfg))
     out: list[Series] = []
     for metric, compute in computes.items():
         kept = {d: rows for d, rows in conn.execute(sa.text(
@@ -61,7 +66,9 @@ def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportD
             "and day >= :first and day < :recent"), {"store": store, "metric": metric, "first": first,
                                                     "recent": recent})}
         lacking = [first + timedelta(days=i) for i in range((recent - first).days) if first + timedelta(days=i) not in kept]
-        start = min(lacking, default=recent)
+        stale = marks[keys[metric]].stale_from
+        start = min([*lacking, *([stale] if stale else [])], default=recent)
+        start = max(min(start, recent), first)
         fresh = compute((day.day - start).days)
         done = _finished(fresh, start, recent)
         if done:
@@ -69,7 +76,8 @@ def stored_series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportD
                 f"insert into {table} (store, metric, day, numbers) values (:store, :metric, :day, cast(:n as jsonb)) "
                 "on conflict (store, metric, day) do update set numbers = excluded.numbers, computed_at = now()"),
                 [{"store": store, "metric": metric, "day": d, "n": json.dumps(rows)} for d, rows in done.items()])
-        out.extend(_merge(fresh, {d: r for d, r in kept.items() if d < start}))
+        out.extend(_merge(fresh, {d: r for d, r in kept.items() if d < start and r is not None}))
+        keep_marks(conn, src, keys[metric], marks[keys[metric]])
     return out
 
 
@@ -79,16 +87,22 @@ def _entries(s: Series, d: date) -> list:
             (s.counts or {}).get(d)]
 
 
-def _finished(fresh: list[Series], start: date, recent: date) -> dict[date, list]:
-    """Day -> its rows, for the computed days before the recent ones that have numbers at all
-    (a session day outside `known` was not built: not kept)."""
-    out: dict[date, list] = {}
+def _finished(fresh: list[Series], start: date, recent: date) -> dict[date, list | None]:
+    """Day -> its rows, for the computed days before the recent ones; None for a day no series has
+    numbers for yet (before the data begin, or a session day outside `known`, not built): kept as
+    such, so it is not computed again every digest, until rows arrive for it or the session store
+    builds it (metrics.baselines.marks sends it back then). A day only some series know (money
+    slices: owners every day, channels on built days) is not kept."""
+    out: dict[date, list | None] = {}
     d = start
     while d < recent:
         if fresh and all(s.first_day is not None and d >= s.first_day and (s.known is None or d in s.known)
                          for s in fresh):
             rows = [_entries(s, d) for s in fresh]
             out[d] = [e for e in rows if any(x is not None for x in e[2:])]
+        elif fresh and all(s.first_day is None or d < s.first_day or (s.known is not None and d not in s.known)
+                           for s in fresh):
+            out[d] = None  # no series has numbers (a day some series know is not kept at all)
         d += timedelta(days=1)
     return out
 
