@@ -24,7 +24,6 @@ from sqlalchemy.engine import Connection
 
 from db.source import TIME_COLUMNS, Source
 
-
 BUILT = "attribution_days"  # the session store's built days (a state table), marked by built_at
 
 
