@@ -119,7 +119,7 @@ def _run(kind: str, schema: str, state_schema: str, day: date, tz: str) -> dict:
     if kind in ("digest", "metric:funnel"):
         # A running bot imports these once; time it apart from the day's work (one-shot CLI pays it).
         t = time.perf_counter()
-        import sklearn.cluster  # noqa: F401 - funnel clusters (metrics.clusters)
+        import sklearn.cluster  # the funnel's clustering (metrics.clusters)
         import sklearn.preprocessing  # noqa: F401
         out["import_s"] = round(time.perf_counter() - t, 2)
     plans: list[str] = []

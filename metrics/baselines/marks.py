@@ -11,7 +11,8 @@ experiment flow excludes its user from every day. Those days are computed afresh
 ones. A table without an `id` column cannot say when a row arrived: its late rows reach the
 numbers only within the RECENT_DAYS the store always recomputes (metrics.baselines.store). The
 session store's days are marked alike by their built_at: a day kept without numbers because it
-was not built goes back when it is.
+was not built goes back when it is. Not seen: a login that re-keys a device's sessions of older
+days to a user of an experiment flow or outside a scope (the sessions' count of those days moves).
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import TIME_COLUMNS, Source
-
 
 BUILT = "attribution_days"  # the session store's built days (a state table), marked by built_at
 
@@ -58,11 +58,12 @@ def late_rows(conn: Connection, src: Source, keys: list[str], first: date, tz,
         marks[key][table] = top
     above = _memo(lambda table, mark: _above(conn, src, table, mark, excluded_ids))
     built = _memo(lambda _table, mark: _built_days(conn, src, mark))
+    tables = _id_tables(conn, src)
     out = {}
     for key, mine in marks.items():
         seen: dict[str, int] = {}
         stale: list[date] = []
-        for table in _id_tables(conn, src):
+        for table in tables:
             top, earliest, exclusion = above(table, mine.get(table))
             seen[table] = top
             if table not in mine or exclusion:  # nothing says which rows the kept days saw
