@@ -67,6 +67,7 @@ select e.event_id as id, e.user_id::text || ':' || e.platform as anonymous_id, e
        e.utm_source, e.utm_medium, e.utm_campaign, null::text as utm_content, null::text as utm_term
 from {shop}.event_log e;
 
+create unique index if not exists event_log_id_idx on {shop}.event_log (event_id);
 create index if not exists event_log_time_idx on {shop}.event_log (event_time);
 create index if not exists event_log_type_idx on {shop}.event_log (event_type, event_time) include (user_id);
 create index if not exists event_log_user_idx on {shop}.event_log (user_id, event_time);

@@ -98,6 +98,8 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Index("web_events_happened_at_idx", ("happened_at",), why="a day's hits are a range scan"),
         Index("web_events_user_time_idx", ("user_id", "happened_at"), where="user_id IS NOT NULL",
               why="a user's web activity around a message click"),
+        Index("web_events_id_idx", ("id",),
+              why="the session store's new hits: the newest id, then the rows above the last one seen"),
         Index("web_events_anon_time_idx", ("anonymous_id", "happened_at"),
               why="a device's hits: identity stitching and sessions"),
     )),

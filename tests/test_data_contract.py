@@ -121,7 +121,7 @@ def test_check_accepts_the_example_views(engine, cfg, company):
     assert not [ln for ln in lines if ": error:" in ln], lines
     # every index the reports need serves through the views, the CRM's tag expression too
     probes = [ln for ln in lines if "probes by (" in ln or "each probe" in ln]
-    assert len(probes) == 9 and all(": ok: index scan for probes by (" in ln for ln in probes), probes
+    assert len(probes) == 10 and all(": ok: index scan for probes by (" in ln for ln in probes), probes
 
 
 def test_metrics_over_the_example_views(engine, cfg, company):
