@@ -2,11 +2,13 @@
 several source shapes and sizes, exclusion on and off, scoped and not.
 
     python -m bench.plans --date 2026-11-22 --state-prefix i23corpus_st_ \\
-        --source seeded:30k:i23corpus_s30k --source seeded:20M:src180 ... [--repeat 3]
+        --source seeded:30k:i23corpus_s30k --source seeded:20M:src180 \\
+        --source views:250k:shop_src:shop ... [--repeat 3]
     python -m bench.plans --report-only            # the tables again from the results JSON
 
-Each `--source shape:size:schema` (DATABASE_URL selects the Postgres; the schemas are read only,
-the state goes to `<state-prefix><schema>`) runs in four variants: `on` (the default
+Each `--source shape:size:schema[:under]` (DATABASE_URL selects the Postgres; the schemas are
+read only, the state goes to `<state-prefix><schema>`; `under`: the schema of the tables under
+the source's views, bench/shop.py's `--shop`) runs in four variants: `on` (the default
 configuration: experiment exclusion on, the whole company), `off` (exclusion off), `scoped`
 (`--scope`, default team:north) and `scoped off`; a source without user_tags skips the scoped
 two. Per variant: a first digest on a plain engine warms the stores, as a daily bot's are; then
@@ -60,6 +62,7 @@ class Case:
     size: str
     schema: str
     variant: str
+    under: tuple[str, ...] = ()  # schemas of the tables under the source's views (the wide table's)
 
 
 @contextmanager
@@ -114,7 +117,7 @@ def measure(case: Case, cfg: MetricConfig, req: ReportRequest, repeat: int,
         capture.set_stage("setup")
         digest(engine, cfg, req, capture)
         runs.append(list(capture.plans))
-    schemas = (req.source_schema, req.state_schema)
+    schemas = (req.source_schema, req.state_schema, *case.under)
     days = DayRows(schemas)
     times: dict[tuple, list[float]] = defaultdict(list)
     for plans in runs:
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     day = ReportDay(date.fromisoformat(args.date), "UTC")
     records, began = [], time.time()
     for spec in args.source:
-        shape, size, schema = spec.split(":")
+        shape, size, schema, *under = spec.split(":")
         state = f"{args.state_prefix}{schema}"
         migrate(engine, state)
         for variant in args.variants.split(","):
@@ -189,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             t0, load = time.perf_counter(), psutil.getloadavg()[0]
             cfg = configs["off" if variant.endswith("off") else "on"]
-            found = measure(Case(shape, size, schema, variant), cfg, req, args.repeat,
+            found = measure(Case(shape, size, schema, variant, tuple(under)), cfg, req, args.repeat,
                             lambda: engine_from_settings(settings))
             print(f"{shape} {size} {variant}: {len(found)} statements, {time.perf_counter() - t0:.0f} s, "
                   f"load {load:.1f}", file=sys.stderr)
