@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     configs = {"on": base, "off": replace(base, exclude_experiments=False)}
     day = ReportDay(date.fromisoformat(args.date), "UTC")
     records, began = [], time.time()
+    result = {"date": args.date, "argv": sys.argv[1:], "machine": machine_info(engine), "started": began}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for spec in args.source:
         shape, size, schema, *under = spec.split(":")
         state = f"{args.state_prefix}{schema}"
@@ -197,10 +199,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{shape} {size} {variant}: {len(found)} statements, {time.perf_counter() - t0:.0f} s, "
                   f"load {load:.1f}", file=sys.stderr)
             records.extend(found)
-    result = {"date": args.date, "argv": sys.argv[1:], "machine": machine_info(engine),
-              "load": list(psutil.getloadavg()), "started": began, "records": records}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, default=str))
+            # written after every case: a long corpus interrupted keeps what it measured
+            result |= {"load": list(psutil.getloadavg()), "records": records}
+            args.out.write_text(json.dumps(result, indent=1, default=str))
     print(render(result))
     return 0
 
