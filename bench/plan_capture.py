@@ -122,6 +122,7 @@ def hint(stats: PlanStats) -> str:
 class Capture:
     """psycopg2's `connection.notices` for every connection of an engine: plans by stage."""
     stage: str = "setup"
+    phase: str = "measured"  # or "warm-up": the first digest, whose statements are not explained
     plans: list[tuple[str, PlanStats]] = field(default_factory=list)
     unparsed: int = 0
 

@@ -115,11 +115,22 @@ def render(result: dict, top: int = 3) -> str:
     target = ("holds: no statement has a node whose loops × rows exceeds 10 × the rows of the days it reads"
               if not flagged else f"missed: {flagged} statement(s) with a node over 10 × the rows of the days they "
               f"read ({large} of them with a node of at least {MIN_WORK:,} rows)")
+    n_failed = len(result.get("failures", []))
+    stopped = f"; not judged: {n_failed} case(s) stopped by the statement timeout (below)" if n_failed else ""
     m = result["machine"]
     return "\n".join([
         (f"`python -m bench.plans {' '.join(result['argv'])}`: report day {result['date']}; {m['cpus']} CPUs "
         f"({m['cpu']}), {m['ram_gb']} GB RAM, {m['postgres']}; load average at the end "
         f"{', '.join(f'{x:.1f}' for x in result['load'])}."),
-        "", f"Target: {target}; growth flags: {len(grown)}.", "",
-        *summary(records, grown), "", *detail(records, grown, top),
+        "", f"Target: {target}{stopped}; growth flags: {len(grown)}.", "",
+        *summary(records, grown), "", *failed(result.get("failures", [])), *detail(records, grown, top),
     ])
+
+
+def failed(failures: list[dict]) -> list[str]:
+    """Cases a statement timeout stopped (bench.plans --timeout): no plan, only where it was."""
+    if not failures:
+        return []
+    return ["| shape | size | variant | stopped in | after | why |", "|---|---|---|---|---:|---|",
+            *(f"| {f['shape']} | {f['size']} | {f['variant']} | {f['stage']} | {f['seconds']} s | {f['error']} |"
+              for f in failures), ""]

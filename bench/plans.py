@@ -36,6 +36,7 @@ from datetime import date
 from pathlib import Path
 
 import psutil
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import reports.baselines as report_baselines
@@ -87,28 +88,26 @@ def named_series(capture: Capture):
         report_baselines.series_of = original
 
 
-def digest(engine, cfg: MetricConfig, req: ReportRequest, capture: Capture | None = None) -> None:
+def digest(engine, cfg: MetricConfig, req: ReportRequest, capture: Capture) -> None:
     src = read_source(engine, req)
-    outcomes = compute_metrics(engine, src, cfg, req, capture.set_stage if capture else None)
+    outcomes = compute_metrics(engine, src, cfg, req, capture.set_stage)
     failed = {n: o.skipped for n, o in outcomes.items() if o.skipped and not o.off}
     if failed:
         log.warning("%s: %s", req.source_schema, failed)
-    if capture is None:
-        compute_baselines(engine, src, cfg, req, outcomes)
-        return
     capture.set_stage("baselines")
     with named_series(capture):
         compute_baselines(engine, src, cfg, req, outcomes)
 
 
 def measure(case: Case, cfg: MetricConfig, req: ReportRequest, repeat: int,
-            new_engine: Callable[[], Engine]) -> list[dict]:
+            new_engine: Callable[[], Engine], capture: Capture | None = None) -> list[dict]:
     """The statements of `repeat` digests of one case, one record per statement (`new_engine`:
-    a fresh engine of the database, each call)."""
-    warm = new_engine()
-    digest(warm, cfg, req)  # the stores as a daily bot's are
+    a fresh engine of the database, each call; `capture`'s stage says where a failure was)."""
+    capture = capture or Capture()
+    capture.phase, warm = "warm-up", new_engine()
+    digest(warm, cfg, req, capture)  # the stores as a daily bot's are; no plans: not attached
     warm.dispose()
-    capture = Capture()
+    capture.phase = "measured"
     engine = new_engine()
     attach(engine, capture)
     runs: list[list[tuple[str, object]]] = []
@@ -144,6 +143,20 @@ def measure(case: Case, cfg: MetricConfig, req: ReportRequest, repeat: int,
     return out
 
 
+def limited(settings, seconds: int) -> Engine:
+    """An engine whose every statement is cancelled after `seconds` (a quadratic plan at 20M rows
+    runs for hours)."""
+    engine = engine_from_settings(settings)
+
+    @sa.event.listens_for(engine, "connect")
+    def _timeout(dbapi_conn, _record) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"set statement_timeout = {int(seconds) * 1000}")
+        dbapi_conn.commit()
+
+    return engine
+
+
 def grouped(plans, schemas) -> dict[tuple[str, str], list]:
     """The plans of one digest by (stage, statement): a statement run once per pipeline or per
     stored day is one entry, its times summed."""
@@ -167,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scope", default="team:north")
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--timeout", type=int, default=600, help="statement_timeout, seconds: a case past it is a failure")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--report-only", action="store_true")
     args = p.parse_args(argv)
@@ -179,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     base = load_config(settings.metrics_config)
     configs = {"on": base, "off": replace(base, exclude_experiments=False)}
     day = ReportDay(date.fromisoformat(args.date), "UTC")
-    records, began = [], time.time()
+    records, failures, began = [], [], time.time()
     result = {"date": args.date, "argv": sys.argv[1:], "machine": machine_info(engine), "started": began}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for spec in args.source:
@@ -194,13 +208,20 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             t0, load = time.perf_counter(), psutil.getloadavg()[0]
             cfg = configs["off" if variant.endswith("off") else "on"]
-            found = measure(Case(shape, size, schema, variant, tuple(under)), cfg, req, args.repeat,
-                            lambda: engine_from_settings(settings))
+            case, where = Case(shape, size, schema, variant, tuple(under)), Capture()
+            try:
+                found = measure(case, cfg, req, args.repeat, lambda: limited(settings, args.timeout), where)
+            except sa.exc.OperationalError as exc:  # the statement timeout: the case is a finding, not a crash
+                reason = str(exc.orig).strip().splitlines()[0]
+                failures.append(asdict(case) | {"stage": f"{where.phase}: {where.stage}", "error": reason,
+                                                "seconds": round(time.perf_counter() - t0)})
+                print(f"{shape} {size} {variant}: failed in {where.phase}: {where.stage}: {reason}", file=sys.stderr)
+                found = []
             print(f"{shape} {size} {variant}: {len(found)} statements, {time.perf_counter() - t0:.0f} s, "
                   f"load {load:.1f}", file=sys.stderr)
             records.extend(found)
             # written after every case: a long corpus interrupted keeps what it measured
-            result |= {"load": list(psutil.getloadavg()), "records": records}
+            result |= {"load": list(psutil.getloadavg()), "records": records, "failures": failures}
             args.out.write_text(json.dumps(result, indent=1, default=str))
     print(render(result))
     return 0
