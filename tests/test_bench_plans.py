@@ -96,3 +96,12 @@ def test_corpus_runs_on_a_tiny_seeded_schema(engine, database_url, cfg):
     text = render({"date": "2026-03-08", "argv": [], "load": [1.0, 1.0, 1.0], "records": records,
                    "machine": {"cpus": 2, "cpu": "x", "ram_gb": 1, "postgres": "pg"}})
     assert "| seeded | tiny | scoped |" in text
+
+
+def test_a_case_stopped_by_the_timeout_is_not_judged_as_holding():
+    failure = {"shape": "views", "size": "8M", "variant": "on", "stage": "warm-up: new_payers", "seconds": 120,
+               "error": "canceling statement due to statement timeout"}
+    text = render({"date": "2026-11-22", "argv": [], "load": [1.0, 1.0, 1.0], "records": [], "failures": [failure],
+                   "machine": {"cpus": 2, "cpu": "x", "ram_gb": 1, "postgres": "pg"}})
+    assert "not judged: 1 case(s) stopped by the statement timeout" in text
+    assert "| views | 8M | on | warm-up: new_payers | 120 s |" in text
