@@ -85,7 +85,8 @@ def summary(records: list[dict], grown: dict[int, str]) -> list[str]:
 
 
 def detail(records: list[dict], grown: dict[int, str], top: int) -> list[str]:
-    """Every flagged statement, and the `top` slowest of each case."""
+    """The `top` slowest statements of each case and every flagged one whose node reaches
+    MIN_WORK rows or that grew (a tiny table's over 10× is counted in the summary, kept in the JSON)."""
     cases: dict[tuple, list[dict]] = defaultdict(list)
     for r in records:
         cases[(r["shape"], r["size"], r["variant"])].append(r)
@@ -96,7 +97,7 @@ def detail(records: list[dict], grown: dict[int, str], top: int) -> list[str]:
         slow = {id(r) for r in sorted(recs, key=lambda r: -r["ms"])[:top]}
         for r in recs:
             flags = [f for f in ("over 10×" if over(r) else "", grown.get(id(r), "")) if f]
-            if id(r) not in slow and not flags:
+            if id(r) not in slow and not big(r) and id(r) not in grown:
                 continue
             count = f" (×{r['count']})" if r["count"] > 1 else ""
             ratio_text = f"{ratio(r):,.1f}" if ratio(r) is not None else "-"
@@ -108,7 +109,7 @@ def detail(records: list[dict], grown: dict[int, str], top: int) -> list[str]:
     return lines
 
 
-def render(result: dict, top: int = 3) -> str:
+def render(result: dict, top: int = 2) -> str:
     records = result["records"]
     grown = growth(records)
     flagged, large = sum(over(r) for r in records), sum(big(r) for r in records)
@@ -118,8 +119,9 @@ def render(result: dict, top: int = 3) -> str:
     n_failed = len(result.get("failures", []))
     stopped = f"; not judged: {n_failed} case(s) stopped by the statement timeout (below)" if n_failed else ""
     m = result["machine"]
+    commands = " and ".join(f"`python -m bench.plans {' '.join(a)}`" for a in result.get("argvs", [result["argv"]]))
     return "\n".join([
-        (f"`python -m bench.plans {' '.join(result['argv'])}`: report day {result['date']}; {m['cpus']} CPUs "
+        (f"{commands}: report day {result['date']}; {m['cpus']} CPUs "
         f"({m['cpu']}), {m['ram_gb']} GB RAM, {m['postgres']}; load average at the end "
         f"{', '.join(f'{x:.1f}' for x in result['load'])}."),
         "", f"Target: {target}{stopped}; growth flags: {len(grown)}.", "",

@@ -172,6 +172,14 @@ def _ours(conn, relation: str, schemas) -> bool:
         "where c.relname = %(r)s and n.nspname = any(%(s)s)", {"r": relation, "s": list(schemas)}).first())
 
 
+def merged(results: list[dict]) -> dict:
+    """Several runs' results as one (each size of a shape in one run, or a size run apart with
+    another --repeat): their records and failures in order, every command, the last load."""
+    return results[0] | {"argvs": [r["argv"] for r in results], "load": results[-1]["load"],
+                         "records": [x for r in results for x in r["records"]],
+                         "failures": [x for r in results for x in r.get("failures", [])]}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.plans", description=__doc__.split("\n\n")[0])
     p.add_argument("--date", help="report day YYYY-MM-DD (UTC)")
@@ -183,10 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=600, help="statement_timeout, seconds: a case past it is a failure")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--report-only", action="store_true")
+    p.add_argument("--from", dest="inputs", type=Path, action="append",
+                   help="with --report-only: results JSON to render together (default: --out)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.report_only:
-        print(render(json.loads(args.out.read_text())))
+        print(render(merged([json.loads(f.read_text()) for f in args.inputs or [args.out]])))
         return 0
     settings = load_settings()
     engine = engine_from_settings(settings)
