@@ -1,6 +1,7 @@
 """Small pieces every metric shares: event-name resolution and the experiment-flow exclusion."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -37,18 +38,37 @@ def excluded_event_ids(conn: Connection, src: Source, cfg: MetricConfig) -> list
     return sorted({i for v in ids.values() for i in v}) or [-1]
 
 
-def not_excluded(src: Source, user_col: str) -> str:
-    """SQL predicate: the user has no experiment-flow event, ever.
+def excluding(ids: Sequence[int]) -> bool:
+    """Whether `excluded_event_ids` found anything to exclude ([-1] is its "nothing")."""
+    return any(i != -1 for i in ids)
+
+
+def not_excluded(src: Source, user_col: str, ids: Sequence[int]) -> str:
+    """SQL predicate: the user has no experiment-flow event, ever; '' (no predicate at all) when
+    nothing is excluded (`ids` of `excluded_event_ids`).
 
     A per-user probe of the (user_id, happened_at) INCLUDE (event_id) index, so its cost follows
-    the users being reported on, not the size of the experiment.
+    the users being reported on, not the size of the experiment. Never emitted when it is always
+    true: the planner cannot see that `= any(ARRAY[-1])` matches nothing, and without statistics
+    it guessed the probe's outer side at one row and nested every later join inside it (issue 23).
     """
-    if not src.has("events"):
-        return "true"
+    if not src.has("events") or not excluding(ids):
+        return ""
     return (
         f"not exists (select 1 from {src.table('events')} x "
         f"where x.user_id = {user_col} and x.event_id = any(:excluded_ids))"
     )
+
+
+def also(*predicates: str) -> str:
+    """`and <predicate>` for each predicate that is not '', to follow a WHERE's first condition."""
+    return "".join(f"\n      and {p}" for p in predicates if p)
+
+
+def where(*predicates: str) -> str:
+    """`where p1 and p2 ...` over the predicates that are not '', or '' when none is left."""
+    kept = [p for p in predicates if p]
+    return "where " + " and ".join(kept) if kept else ""
 
 
 def money(value: Decimal | float | None) -> float:

@@ -27,10 +27,10 @@ from metrics.attribution.models import (
     session_users_sql,
 )
 from metrics.channels import UNATTRIBUTED, channel_params, channel_sql
-from metrics.common import excluded_event_ids
+from metrics.common import also, excluded_event_ids
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, scope_params
+from metrics.scope import Scope, scope_binds
 from metrics.sessions import SessionStore
 
 TABLES = ("web_events", "payments")
@@ -100,14 +100,13 @@ def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sc
     }
 
 
-def _day_sessions_sql(src: Source, cfg: MetricConfig, users: Scope | None = None) -> str:
+def _day_sessions_sql(src: Source, users: Scope | None, excluded: list[int]) -> str:
     sessions = src.state_table("attribution_sessions")
     return f"""
 with day_sessions as (
     select {_LOOKUP} as channel, s.skey
     from {sessions} s
-    where s.scope = :scope and s.local_day = :day and s.started_at >= :start and s.started_at < :end
-      and {session_users_sql(src, users)}
+    where s.scope = :scope and s.local_day = :day and s.started_at >= :start and s.started_at < :end{also(session_users_sql(src, users, excluded))}
 )
 select channel, count(*) as sessions, count(distinct skey) as users
 from day_sessions
@@ -123,7 +122,7 @@ _JOURNEYS = "with payments_d as (select * from _payments_d), journeys as (select
 
 def _journeys_tables(conn: Connection, src: Source, users: Scope | None, params: dict) -> None:
     conn.execute(sa.text("drop table if exists _journeys; drop table if exists _payments_d"))
-    conn.execute(sa.text(f"create temp table _payments_d on commit drop as {payments_sql(src, users)}"), params)
+    conn.execute(sa.text(f"create temp table _payments_d on commit drop as {payments_sql(src, users, params['excluded_ids'])}"), params)
     conn.execute(sa.text(f"""create temp table _journeys on commit drop as
         with payments_d as (select * from _payments_d), {journeys_sql(src, _LOOKUP)}
         select * from journeys"""), params)
@@ -181,10 +180,10 @@ def compute(
     anonymous sessions fall outside every scope, in the Markov chain's idle journeys too.
     The store's days of `window_days` must be built (metrics.sessions.SessionsNotBuilt)."""
     scope = store(src, cfg, day).require(conn, window_days(cfg, day))
-    params = _params(conn, src, cfg, day, scope) | scope_params(users)
+    params = _params(conn, src, cfg, day, scope) | scope_binds(conn, src, users)
     _channel_table(conn, src, cfg, day, scope)
     traffic, total = {}, (0, 0)
-    for ch, n, users_n in conn.execute(sa.text(_day_sessions_sql(src, cfg, users)), params):
+    for ch, n, users_n in conn.execute(sa.text(_day_sessions_sql(src, users, params["excluded_ids"])), params):
         if ch is None:
             total = (int(n), int(users_n))
         else:
@@ -196,7 +195,7 @@ def compute(
     credit: dict[str, dict[str, tuple[float, float]]] = {m: {} for m in RULE_MODELS}
     for model, ch, conv, rev in conn.execute(sa.text(f"{_JOURNEYS}\n{rule_credits_sql()}"), params):
         credit[model][ch] = (float(conv), float(rev))
-    markov_sql = f"{_JOURNEYS}{markov_transitions_sql(src, _LOOKUP, users)}"
+    markov_sql = f"{_JOURNEYS}{markov_transitions_sql(src, _LOOKUP, users, params['excluded_ids'])}"
     counts = {(a, b): int(c) for a, b, c in conn.execute(sa.text(markov_sql), params)}
     shares = markov_shares(counts)
     credit[MARKOV] = {ch: (s * attributed[0], s * attributed[1]) for ch, s in shares.items()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from db.source import Source
-from metrics.common import not_excluded
+from metrics.common import also, not_excluded
 from metrics.scope import Scope, in_scope
 
 RULE_MODELS = ("last_non_direct", "first_touch", "last_touch", "linear", "position_based", "time_decay")
@@ -19,15 +19,13 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 DECAY_HALF_LIFE_HOURS = 168.0
 
 
-def payments_sql(src: Source, scope: Scope | None = None) -> str:
+def payments_sql(src: Source, scope: Scope | None, excluded: list[int]) -> str:
     """D's payments (payment_id, user_id, paid_at, amount): the rows of `payments_d`."""
     return f"""
     select p.id as payment_id, p.user_id, p.transaction_created_at::timestamptz as paid_at, p.amount
     from {src.table('payments')} p
     where p.transaction_created_at >= :start and p.transaction_created_at < :end
-      and p.amount > 0
-      and {not_excluded(src, "p.user_id")}
-      and {in_scope(src, scope, "p.user_id")}"""
+      and p.amount > 0{also(not_excluded(src, "p.user_id", excluded), in_scope(src, scope, "p.user_id"))}"""
 
 
 def journeys_sql(src: Source, channel_expr: str) -> str:
@@ -78,15 +76,17 @@ group by m.model, j.channel
 """
 
 
-def session_users_sql(src: Source, scope: Scope | None, user_col: str = "s.user_id") -> str:
+def session_users_sql(src: Source, scope: Scope | None, excluded: list[int], user_col: str = "s.user_id") -> str:
     """SQL predicate on a session's stitched user: company-wide, anonymous sessions count and
-    experiment-flow users' do not; with a scope, only its users' sessions (never anonymous ones)."""
+    experiment-flow users' do not; with a scope, only its users' sessions (never anonymous ones).
+    '' when it would keep every session (no scope, nothing excluded)."""
+    exclusion = not_excluded(src, user_col, excluded)
     if scope is None:
-        return f"({user_col} is null or {not_excluded(src, user_col)})"
-    return f"({in_scope(src, scope, user_col)} and {not_excluded(src, user_col)})"
+        return f"({user_col} is null or {exclusion})" if exclusion else ""
+    return " and ".join(p for p in (in_scope(src, scope, user_col), exclusion) if p)
 
 
-def markov_transitions_sql(src: Source, channel_expr: str, scope: Scope | None = None) -> str:
+def markov_transitions_sql(src: Source, channel_expr: str, scope: Scope | None, excluded: list[int]) -> str:
     """Transition counts between states over D's converting journeys and the non-converting ones:
     every stitched key without a payment on D, with its sessions that started in [T - lookback, T)
     (the journey it would have had, had it paid at the cutoff). Reads CTEs payments_d, journeys;
@@ -100,8 +100,7 @@ def markov_transitions_sql(src: Source, channel_expr: str, scope: Scope | None =
     from {sessions} s
     where s.scope = :scope and s.local_day between :idle_from_day and :day
       and s.started_at >= :end - make_interval(hours => 24 * :lookback) and s.started_at < :end
-      and (s.user_id is null or s.user_id not in (select user_id from payments_d))
-      and {session_users_sql(src, scope)}
+      and (s.user_id is null or s.user_id not in (select user_id from payments_d)){also(session_users_sql(src, scope, excluded))}
 ),
 steps as (
     select 'p' || payment_id as path, rn, channel from journeys

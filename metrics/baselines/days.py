@@ -25,6 +25,13 @@ def window(day: ReportDay, back: int = HISTORY_DAYS) -> list[date]:
 
 
 def first_day(conn: Connection, src: Source, table: str, column: str, day: ReportDay) -> date | None:
-    """The local day of the table's first row (one index probe)."""
-    first = conn.execute(sa.text(f"select min({column})::timestamptz from {src.table(table)}")).scalar_one()
+    """The local day of the table's first row (one index probe).
+
+    `order by ... limit 1`, not `min()`: on a table Postgres turns either into one probe of the
+    time index, but through a view that joins (the docs' `events` over an event log and its
+    types) only the first stays a probe; `min()` joined and sorted every row (0.16 s of 250k,
+    four times a digest)."""
+    first = conn.execute(sa.text(
+        f"select {column}::timestamptz from {src.table(table)} where {column} is not null order by {column} limit 1"
+    )).scalar()
     return None if first is None else first.astimezone(day.tz).date()

@@ -23,10 +23,10 @@ from sqlalchemy.engine import Connection
 from db.source import Source
 from metrics.baselines import Series, Slice
 from metrics.channels import channel_params, channel_sql
-from metrics.common import excluded_event_ids, not_excluded
+from metrics.common import also, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 from metrics.sessions import SessionStore
 
 NO_SESSION, NO_OWNER = "(none)", "(no owner)"
@@ -34,7 +34,7 @@ SLICES = "new_payers:slices"  # their name in the store of finished days (metric
 FIELDS = ("new_payers", "new_payer_revenue", "payments", "revenue")
 
 
-def _sql(src: Source, cfg: MetricConfig, channels: bool, owners: bool, scope: Scope | None) -> str:
+def _sql(src: Source, cfg: MetricConfig, channels: bool, owners: bool, scope: Scope | None, excluded: list[int]) -> str:
     payments, sessions = src.table("payments"), src.state_table("attribution_sessions")
     channel = f"""coalesce((
         select {channel_sql(cfg.attribution, "s.ch_source", "s.ch_medium")}
@@ -51,21 +51,22 @@ with window_payments as (
            p.transaction_created_at::timestamptz as paid_at, p.amount
     from {payments} p
     where p.transaction_created_at >= :window_start and p.transaction_created_at < :window_end
-      and p.amount > 0
-      and {not_excluded(src, "p.user_id")}
-      and {in_scope(src, scope, "p.user_id")}
+      and p.amount > 0{also(not_excluded(src, "p.user_id", excluded), in_scope(src, scope, "p.user_id"))}
 ),
-first_day as (
-    select f.user_id, f.day
-    from (select user_id, min(day) as day from window_payments group by user_id) f
-    where not exists (select 1 from {payments} q
-                      where q.user_id = f.user_id and q.amount > 0 and q.transaction_created_at < :window_start)
-),
-tagged as (
-    select w.day, w.user_id, w.amount, f.user_id is not null as new,
-           case when w.day = any(:built) then {channel} end as channel, {owner} as owner
+first_in_window as (
+    select w.*, w.day = min(w.day) over (partition by w.user_id) as first_day
     from window_payments w
-    left join first_day f on f.user_id = w.user_id and f.day = w.day
+),
+tagged as materialized (
+    -- new as metrics.new_payers marks it: no join that a planner without statistics could nest;
+    -- materialized, so that the three aggregates below do not each run the probe
+    select w.day, w.user_id, w.amount,
+           case when w.first_day then not exists (
+               select 1 from {payments} q
+               where q.user_id = w.user_id and q.amount > 0 and q.transaction_created_at < :window_start
+           ) else false end as new,
+           case when w.day = any(:built) then {channel} end as channel, {owner} as owner
+    from first_in_window w
 )
 select day, channel, owner,
        count(distinct user_id) filter (where new), coalesce(sum(amount) filter (where new), 0),
@@ -92,11 +93,11 @@ def payer_slices(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDa
     params = {"tz": day.timezone, "window_start": day.midnight(days[0]), "window_end": day.end,
               "excluded_ids": excluded_event_ids(conn, src, cfg), "store": store, "built": built,
               "lookback": cfg.attribution.lookback_days, "owner_prefix": cfg.hanging.owner_prefix,
-              } | channel_params(cfg.attribution) | scope_params(scope)
+              } | channel_params(cfg.attribution) | scope_binds(conn, src, scope)
     parts: dict[tuple[str, str, str], dict[date, float]] = {}
     counts: dict[tuple[str, str, str], dict[date, float]] = {}
-    for d, ch, owner, new, new_rev, new_n, n, rev in conn.execute(sa.text(_sql(src, cfg, channels, owners, scope)),
-                                                                  params):
+    sql = _sql(src, cfg, channels, owners, scope, params["excluded_ids"])
+    for d, ch, owner, new, new_rev, new_n, n, rev in conn.execute(sa.text(sql), params):
         dim, key = ("channel", ch) if owner is None else ("owner", owner)
         if key is None:
             continue  # a day without built sessions: no channel

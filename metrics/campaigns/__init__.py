@@ -27,6 +27,7 @@ Definitions (docs/metrics.md), with the choices the design leaves open:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -35,10 +36,10 @@ from sqlalchemy.engine import Connection
 
 from db.source import Source
 from db.sql import compose, steps
-from metrics.common import excluded_event_ids, money, not_excluded, ratio
+from metrics.common import also, excluded_event_ids, money, not_excluded, ratio
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 # How far before the period an older send may have been sent and still out-rank a period send
 # for a payment (its click or open must still fall in the 24 h before the payment).
@@ -113,14 +114,14 @@ def touches_of_sends_sql(touches: str) -> str:
     ) i"""
 
 
-def _sql(src: Source, scope: Scope | None = None, until: str | None = None) -> str:
-    """The metric's query, composed of the named steps of campaigns.sql (`until`: up to that step)."""
+def _sql(src: Source, scope: Scope | None = None, excluded: Sequence[int] = (), until: str | None = None) -> str:
+    """The metric's query, composed of the named steps of campaigns.sql (`until`: up to that step;
+    `excluded`: the ids of `excluded_event_ids`, none by default)."""
     fragments = {
         "sends": src.table("message_sends"),
         "touches": src.table("message_interactions"),
         "payments": src.table("payments"),
-        "not_excluded": not_excluded(src, "s.user_id"),
-        "in_scope": in_scope(src, scope, "s.user_id"),
+        "filters": also(not_excluded(src, "s.user_id", excluded), in_scope(src, scope, "s.user_id")),
         "touches_of_sends": touches_of_sends_sql(src.table("message_interactions")),
         "human_click": human_click(src),
     }
@@ -190,8 +191,9 @@ def compute(
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     # A scope keeps its users' sends; everything else follows from those sends' users.
-    bind = params(src, cfg, day, days) | {"excluded_ids": excluded_event_ids(conn, src, cfg)} | scope_params(scope)
-    rows = conn.execute(sa.text(_sql(src, scope)), bind).all()
+    excluded = excluded_event_ids(conn, src, cfg)
+    bind = params(src, cfg, day, days) | {"excluded_ids": excluded} | scope_binds(conn, src, scope)
+    rows = conn.execute(sa.text(_sql(src, scope, excluded)), bind).all()
     campaigns = [_row(r) for r in rows]
     return CampaignResult(
         report_date=day.day,

@@ -2,9 +2,10 @@
 -- each step is one CTE reading the steps above it; the last is the query's result. db.sql.compose
 -- joins them; compose(..., until="step") reads any step on its own.
 -- {placeholders} are SQL the code builds: quoted tables {sends}, {touches}, {payments}; predicates
--- {not_excluded}, {in_scope}, {human_click}; the per-send probe {touches_of_sends}.
+-- {filters} (the exclusion and the scope as `and ...` lines, empty when neither applies), {human_click};
+-- the per-send probe {touches_of_sends}.
 -- Bind parameters: :start, :end, :rival_start, :before, :after, :conversion, :fee_channels,
--- :fee_values, :excluded_ids and, with a scope, :scope_tags.
+-- :fee_values, :excluded_ids and, with a scope, :scope_users.
 
 -- step: fees (channel, fee)
 select * from unnest(cast(:fee_channels as text[]), cast(:fee_values as numeric[]))
@@ -15,9 +16,7 @@ select s.id, s.user_id, s.channel, s.campaign, s.status,
        coalesce(s.cost, case when s.status = 'sent' then f.fee end, 0) as cost
 from {sends} s
 left join fees f on f.channel = lower(s.channel)
-where s.sent_at >= :start and s.sent_at < :end
-  and {not_excluded}
-  and {in_scope}
+where s.sent_at >= :start and s.sent_at < :end{filters}
 
 -- step: period_touches
 select i.send_id, s.user_id, i.kind, i.at, true as in_period

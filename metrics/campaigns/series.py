@@ -17,10 +17,10 @@ from metrics.baselines import Series
 from metrics.baselines.days import first_day, window
 from metrics.campaigns import RIVAL_LOOKBACK_DAYS, human_click, params, touches_of_sends_sql
 from metrics.checked import COUNT, RATE, SEND_CHANNEL, Number
-from metrics.common import excluded_event_ids, not_excluded
+from metrics.common import also, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 NUMBERS = (
     Number("campaigns", "conversion_rate", RATE, 2, key=SEND_CHANNEL, total=False, target="conversions",
@@ -31,15 +31,13 @@ NUMBERS = (
 CONVERSION_RATE, BLOCK_SHARE, SENDS = NUMBERS
 
 
-def _campaigns_sql(src: Source, scope: Scope | None) -> str:
+def _campaigns_sql(src: Source, scope: Scope | None, excluded: list[int]) -> str:
     sends, touches, payments = src.table("message_sends"), src.table("message_interactions"), src.table("payments")
     return f"""
 with sends_w as (
     select s.id, s.user_id, s.channel, s.status, (s.sent_at::timestamptz at time zone :tz)::date as day
     from {sends} s
-    where s.sent_at >= :rival_start and s.sent_at < :end
-      and {not_excluded(src, "s.user_id")}
-      and {in_scope(src, scope, "s.user_id")}
+    where s.sent_at >= :rival_start and s.sent_at < :end{also(not_excluded(src, "s.user_id", excluded), in_scope(src, scope, "s.user_id"))}
 ),
 counts as (
     select day, channel, count(*) as total,
@@ -88,10 +86,10 @@ def series(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, sco
         "tz": day.timezone, "first": days[0], "start": day.midnight(days[0]),
         "rival_start": day.midnight(days[0] - timedelta(days=RIVAL_LOOKBACK_DAYS)),
         "excluded_ids": excluded_event_ids(conn, src, cfg),
-    } | scope_params(scope)
+    } | scope_binds(conn, src, scope)
     first = first_day(conn, src, "message_sends", "sent_at", day)
     per: dict[str, dict[str, dict[date, float]]] = {}
-    for d, ch, total, sent, blocked, conv in conn.execute(sa.text(_campaigns_sql(src, scope)), bind):
+    for d, ch, total, sent, blocked, conv in conn.execute(sa.text(_campaigns_sql(src, scope, bind["excluded_ids"])), bind):
         c = per.setdefault(ch, {k: {} for k in ("total", "sent", "blocked", "conv")})
         c["total"][d], c["sent"][d], c["blocked"][d], c["conv"][d] = float(total), float(sent), float(blocked), float(conv)
     out = []

@@ -36,7 +36,7 @@ from metrics.common import event_ids, excluded_event_ids, ratio
 from metrics.config import PURCHASE, MetricConfig
 from metrics.day import ReportDay
 from metrics.funnel.sql import cohort_events_sql, reach_sql
-from metrics.scope import Scope, scope_params
+from metrics.scope import Scope, scope_binds
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def _sample(users: Iterable[int], limit: int) -> list[int]:
 
 
 def _params(conn: Connection, src: Source, cfg: MetricConfig, day: ReportDay, scope: Scope | None = None) -> dict:
-    return scope_params(scope) | {
+    return scope_binds(conn, src, scope) | {
         "cohort_start": day.midnight(day.day - timedelta(days=cfg.funnel.cohort_days - 1)),
         "cutoff": day.end.astimezone(UTC),
         "conversion_hours": cfg.funnel.conversion_days * 24,
@@ -145,7 +145,7 @@ def cohort_reach(
     for k, step in enumerate(steps, start=1):
         if step != PURCHASE:
             params[f"s{k}_ids"] = ids[step] or [-1]  # an unknown event name is never reached
-    rows = conn.execute(sa.text(reach_sql(src, steps, scope, cfg.funnel.cohort)), params)
+    rows = conn.execute(sa.text(reach_sql(src, steps, scope, cfg.funnel.cohort, params["excluded_ids"])), params)
     return CohortReach(steps, {int(r[0]): tuple(r[1:]) for r in rows})
 
 

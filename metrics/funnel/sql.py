@@ -8,7 +8,7 @@ time the previous step was reached, the conversion window and the cutoff T.
 from __future__ import annotations
 
 from db.source import Source
-from metrics.common import not_excluded
+from metrics.common import also, not_excluded, where
 from metrics.config import PURCHASE
 from metrics.scope import Scope, in_scope
 
@@ -42,11 +42,12 @@ def _earlier_step_1(src: Source, steps: tuple[str, ...], cohort: str) -> str:
     where earlier.found is null"""
 
 
-def reach_sql(src: Source, steps: tuple[str, ...], scope: Scope | None = None, cohort: str = "first") -> str:
+def reach_sql(src: Source, steps: tuple[str, ...], scope: Scope | None, cohort: str, excluded: list[int]) -> str:
     """One row per cohort user: user_id, then the instant each step was reached (null if not).
     `cohort`: "first" (first-ever step 1 in the window) or "window" (any step 1 in it)."""
     first_rows, first_ts = _step_rows(src, steps[0], 1, "e")
     earlier = _earlier_step_1(src, steps, cohort)
+    exclusion = not_excluded(src, "f.user_id", excluded)
     laterals, columns = [], ["c.user_id", "c.reached_1"]
     for k in range(2, len(steps) + 1):
         rows, ts = _step_rows(src, steps[k - 1], k, "x")
@@ -68,15 +69,14 @@ with first_in_window as (
     -- step 1 inside the cohort window
     select e.user_id, min({first_ts}::timestamptz) as reached_1
     {first_rows}
-      and {first_ts} >= :cohort_start and {first_ts} < :cutoff
-      and {in_scope(src, scope, "e.user_id")}
+      and {first_ts} >= :cohort_start and {first_ts} < :cutoff{also(in_scope(src, scope, "e.user_id"))}
     group by e.user_id
 ),
 cohort as (
     -- t1 = the first step 1 in the window; the cohort "first" also wants nothing earlier
     select f.user_id, f.reached_1
     from first_in_window f{earlier}
-    {"and" if earlier else "where"} {not_excluded(src, "f.user_id")}
+    {also(exclusion) if earlier else where(exclusion)}
 )
 select {", ".join(columns)}
 from cohort c

@@ -33,6 +33,7 @@ data, never the history before it.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -40,10 +41,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.source import Source
-from metrics.common import event_ids, excluded_event_ids, not_excluded
+from metrics.common import also, event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 # Tables: events + events_dict; `purchase` ends also read payments when the table exists (without
 # it there are no purchases, so such a pipeline closes by its end events only). The digest derives
@@ -94,7 +95,7 @@ class HangingResult:
     pipelines: list[PipelineStatus] = field(default_factory=list)
 
 
-def _open_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
+def _open_sql(src: Source, ends_on_purchase: bool, scope: Scope | None, excluded: Sequence[int]) -> str:
     """CTEs up to `owned`: the open processes (user_id, started_at, owner) at the cutoff."""
     events, payments = src.table("events"), src.table("payments")
     # Every end that can close a process lies in [start, T), and start >= T - lookback, so the
@@ -125,8 +126,7 @@ with latest_starts as (
     from {events} e
     where e.event_id = any(:start_ids)
       and e.happened_at >= :lookback_start
-      and e.happened_at < :cutoff
-      and {in_scope(src, scope, "e.user_id")}
+      and e.happened_at < :cutoff{also(in_scope(src, scope, "e.user_id"))}
     group by e.user_id
 ),
 last_ends as (
@@ -143,12 +143,19 @@ last_ends as (
     group by user_id
 ),
 open_processes as (
-    -- open: no end at or after the start (an end at the very instant of the start closes it)
-    select s.user_id, s.started_at
-    from latest_starts s
-    left join last_ends x on x.user_id = s.user_id
-    where (x.ended_at is null or x.ended_at < s.started_at)
-      and {not_excluded(src, "s.user_id")}
+    -- open: no end at or after the start (an end at the very instant of the start closes it);
+    -- the two per-user rows meet in one aggregate, not a join, which a planner without
+    -- statistics ran as a scan of every user's end per started user
+    select o.user_id, o.started_at
+    from (
+        select u.user_id, max(u.started_at) as started_at, max(u.ended_at) as ended_at
+        from (select s.user_id, s.started_at, null::timestamptz as ended_at from latest_starts s
+              union all
+              select x.user_id, null, x.ended_at from last_ends x) u
+        group by u.user_id
+    ) o
+    where o.started_at is not null
+      and (o.ended_at is null or o.ended_at < o.started_at){also(not_excluded(src, "o.user_id", excluded))}
 ),
 owned as (
     -- one probe of the user_tags (user_id) index per open process
@@ -157,8 +164,8 @@ owned as (
 )"""
 
 
-def _sql(src: Source, ends_on_purchase: bool, scope: Scope | None = None) -> str:
-    return f"""{_open_sql(src, ends_on_purchase, scope)},
+def _sql(src: Source, ends_on_purchase: bool, scope: Scope | None = None, excluded: Sequence[int] = ()) -> str:
+    return f"""{_open_sql(src, ends_on_purchase, scope, excluded)},
 aged as (
     select o.started_at <= :sla_cutoff as is_hanging,
            o.started_at >= :breach_from and o.started_at < :sla_cutoff as breached_today,
@@ -173,8 +180,8 @@ group by is_hanging, breached_today, age_days, owner
 """
 
 
-def _stuck_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
-    return f"""{_open_sql(src, ends_on_purchase, scope)}
+def _stuck_sql(src: Source, ends_on_purchase: bool, scope: Scope | None, excluded: list[int]) -> str:
+    return f"""{_open_sql(src, ends_on_purchase, scope, excluded)}
 select o.user_id, o.owner, o.started_at
 from owned o
 where o.started_at <= :sla_cutoff
@@ -204,7 +211,7 @@ def _params(
         # deadline start + SLA in [D.start, T) <=> start in [D.start - SLA, T - SLA)
         "breach_from": day.start.astimezone(UTC) - sla,
         "owner_prefix": cfg.hanging.owner_prefix,
-    } | scope_params(scope)
+    } | scope_binds(conn, src, scope)
     return bool(start_ids), params
 
 
@@ -221,7 +228,7 @@ def _pipeline_status(
     hanging = open_within = breached = 0
     hanging_by_age: dict[int, int] = {}
     owners: dict[str | None, list[int]] = {}
-    rows = conn.execute(sa.text(_sql(src, ends_on_purchase, scope)), params) if has_start else []
+    rows = conn.execute(sa.text(_sql(src, ends_on_purchase, scope, params["excluded_ids"])), params) if has_start else []
     for is_hanging, is_breached, age_days, owner, n in rows:
         if is_hanging:
             hanging += n
@@ -272,7 +279,7 @@ def stuck_leads(
         has_start, params = _params(conn, src, cfg, day, p, scope)
         if not has_start:
             continue
-        sql = _stuck_sql(src, p.ends_on_purchase and src.has("payments"), scope)
+        sql = _stuck_sql(src, p.ends_on_purchase and src.has("payments"), scope, params["excluded_ids"])
         for user_id, owner, since in conn.execute(sa.text(sql), params | {"limit": limit}):
             age = round((cutoff - since).total_seconds() / 3600, 2)
             out.append(StuckLead(p.name, int(user_id), owner, since, age))

@@ -18,7 +18,7 @@ from db.source import Source
 from metrics.common import event_ids, excluded_event_ids
 from metrics.config import MetricConfig
 from metrics.hanging import _sql
-from metrics.scope import Scope, scope_params
+from metrics.scope import Scope, scope_binds
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ def hanging_at(conn: Connection, src: Source, cfg: MetricConfig, at: datetime,
             # breached_today is not read here; any window keeps the shared SQL valid
             "breach_from": cutoff - timedelta(days=1) - sla,
             "owner_prefix": cfg.hanging.owner_prefix,
-        } | scope_params(scope)
-        sql = _sql(src, p.ends_on_purchase and src.has("payments"), scope)
+        } | scope_binds(conn, src, scope)
+        sql = _sql(src, p.ends_on_purchase and src.has("payments"), scope, excluded)
         rows = conn.execute(sa.text(sql), params)
         counts[p.name] = sum(int(n) for is_hanging, _b, _a, _o, n in rows if is_hanging)
     return HangingNow(at, counts)

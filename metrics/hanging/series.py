@@ -3,8 +3,10 @@ close rate, in one SQL statement per pipeline over D-back ... D.
 
 A process breaches on the local day of its deadline start + SLA, so each start event maps to one
 day d; it is *due* there when it is the user's latest start before d's cutoff T_d and lies in the
-lookback window before T_d, and *breached* when besides no end came in [start, T_d) (one index
-probe per due process; docs/metrics.md, as metrics.hanging counts `breached_today`). The close
+lookback window before T_d, and *breached* when besides no end came in [start, T_d) (the window's
+ends read once and sorted with the due starts per user, not a probe per due process, which a
+planner without statistics ran as a scan of every end per process; docs/metrics.md, as
+metrics.hanging counts `breached_today`). The close
 rate is (due - breached) / due: the share of d's due processes not hanging at the end of d.
 A breach needs SLA hours of events before it, so a pipeline's series starts ceil(SLA / 24 h)
 days after the first event.
@@ -21,10 +23,10 @@ from db.source import Source
 from metrics.baselines import Series
 from metrics.baselines.days import first_day, window
 from metrics.checked import COUNT, PIPELINE, RATE, Number
-from metrics.common import event_ids, excluded_event_ids, not_excluded
+from metrics.common import also, event_ids, excluded_event_ids, not_excluded
 from metrics.config import MetricConfig, Pipeline
 from metrics.day import ReportDay
-from metrics.scope import Scope, in_scope, scope_params
+from metrics.scope import Scope, in_scope, scope_binds
 
 NUMBERS = (
     Number("hanging", "breached_today", COUNT, 2, key=PIPELINE, total=False, target="breached"),
@@ -33,12 +35,13 @@ NUMBERS = (
 BREACHED, CLOSE_RATE = NUMBERS
 
 
-def _breach_sql(src: Source, ends_on_purchase: bool, scope: Scope | None) -> str:
+def _breach_sql(src: Source, ends_on_purchase: bool, scope: Scope | None, excluded: list[int]) -> str:
     events, payments = src.table("events"), src.table("payments")
     purchase = f"""
-  and not exists (select 1 from {payments} p
-                  where p.user_id = c.user_id and p.amount > 0
-                    and p.transaction_created_at >= c.started_at and p.transaction_created_at < c.day_end)""" \
+    union all
+    select p.user_id, p.transaction_created_at::timestamptz
+    from {payments} p
+    where p.amount > 0 and p.transaction_created_at >= :scan_from and p.transaction_created_at < :cutoff""" \
         if ends_on_purchase else ""
     return f"""
 with starts as (
@@ -46,8 +49,7 @@ with starts as (
            lead(e.happened_at::timestamptz) over (partition by e.user_id order by e.happened_at) as next_start
     from {events} e
     where e.event_id = any(:start_ids)
-      and e.happened_at >= :scan_from and e.happened_at < :cutoff
-      and {in_scope(src, scope, "e.user_id")}
+      and e.happened_at >= :scan_from and e.happened_at < :cutoff{also(in_scope(src, scope, "e.user_id"))}
 ),
 dated as (
     select s.*, ((s.started_at + make_interval(secs => :sla_s)) at time zone :tz)::date as day
@@ -60,23 +62,32 @@ candidates as (
 ),
 due as (
     -- due on d: the close rate's denominator
-    select c.*
+    select c.user_id, c.started_at, c.day, c.day_end
     from candidates c
     where (c.next_start is null or c.next_start >= c.day_end)      -- the latest start before T_d
-      and c.started_at >= c.day_end - make_interval(secs => :lookback_s)
-      and {not_excluded(src, "c.user_id")}
+      and c.started_at >= c.day_end - make_interval(secs => :lookback_s){also(not_excluded(src, "c.user_id", excluded))}
 ),
-breached as (
-    select c.day, count(*) as n
-    from due c
-    where not exists (select 1 from {events} x
-                      where x.user_id = c.user_id and x.event_id = any(:end_ids)
-                        and x.happened_at >= c.started_at and x.happened_at < c.day_end){purchase}
-    group by c.day
+ends as (
+    -- every end of the window once: an end that closes a due process lies in [start, T_d)
+    select e.user_id, e.happened_at::timestamptz as ended_at
+    from {events} e
+    where e.event_id = any(:end_ids) and e.happened_at >= :scan_from and e.happened_at < :cutoff{purchase}
+),
+closing as (
+    -- each due process with the user's first end at or after its start: one sort of both (an
+    -- end at the very instant of the start sorts after it, and closes it)
+    select t.day, t.day_end, t.is_start,
+           min(t.at) filter (where not t.is_start) over (
+               partition by t.user_id order by t.at, t.is_start desc
+               rows between current row and unbounded following) as first_end
+    from (select d.user_id, d.started_at as at, true as is_start, d.day, d.day_end from due d
+          union all
+          select x.user_id, x.ended_at, false, null, null from ends x) t
 )
-select d.day, coalesce(max(b.n), 0), count(*)
-from due d left join breached b using (day)
-group by d.day
+select day, count(*) filter (where first_end is null or first_end >= day_end), count(*)
+from closing
+where is_start
+group by day
 """
 
 
@@ -115,7 +126,7 @@ def _breach_counts(conn: Connection, src: Source, cfg: MetricConfig, day: Report
         # read for `next_start` (a restart replaces the process)
         "scan_from": day.midnight(days[0]).astimezone(UTC) - sla,
         "cutoff": day.end,
-    } | scope_params(scope)
-    sql = _breach_sql(src, p.ends_on_purchase and src.has("payments"), scope)
+    } | scope_binds(conn, src, scope)
+    sql = _breach_sql(src, p.ends_on_purchase and src.has("payments"), scope, excluded)
     rows = conn.execute(sa.text(sql), params).all()
     return {d: float(n) for d, n, _ in rows if n}, {d: float(due) for d, _, due in rows}
