@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from telegram.error import InvalidToken
-
 from db.engine import redact
+
+
+def _rejected_token(exc: BaseException) -> bool:
+    # Looked up, not imported: importing python-telegram-bot costs every command line ~0.3 s, and
+    # a process that never imported it cannot have raised its InvalidToken.
+    errors = sys.modules.get("telegram.error")
+    return errors is not None and isinstance(exc, errors.InvalidToken)
 
 
 class RedactFilter(logging.Filter):
@@ -30,7 +36,7 @@ class RedactFilter(logging.Filter):
         cleaned = self._clean(message)
         if record.exc_info and record.exc_info[1] is not None:
             # A rejected token is a setting, not a bug: the CLI says so in one line, no traceback.
-            if not isinstance(record.exc_info[1], InvalidToken):
+            if not _rejected_token(record.exc_info[1]):
                 # Tracebacks are formatted later from exc_info; bake a clean text in now.
                 cleaned += "\n" + self._clean(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
