@@ -6,8 +6,8 @@ day d; it is *due* there when it is the user's latest start before d's cutoff T_
 lookback window before T_d, and *breached* when besides no end came in [start, T_d) (the window's
 ends read once and sorted with the due starts per user, not a probe per due process, which a
 planner without statistics ran as a scan of every end per process; docs/metrics.md, as
-metrics.hanging counts `breached_today`). The close
-rate is (due - breached) / due: the share of d's due processes not hanging at the end of d.
+metrics.hanging counts `breached_today`). The close rate is (due - breached) / due: the share of
+d's due processes not hanging at the end of d.
 A breach needs SLA hours of events before it, so a pipeline's series starts ceil(SLA / 24 h)
 days after the first event.
 """
