@@ -33,7 +33,6 @@ import argparse
 import math
 import time
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from db.engine import engine_from_settings

@@ -5,7 +5,7 @@ from metrics.day import ReportDay
 from metrics.funnel import series as baseline_funnel
 from metrics.hanging import series as hanging_series
 from metrics.scope import Scope
-from tests.test_detector_db import D, E2, S2, WA, at, days, two_steps
+from tests.test_detector_db import E2, S2, WA, D, at, days, two_steps
 
 SV = "Успешный ВУ"  # "Intro-lesson payment": SV -> purchase or S2
 
