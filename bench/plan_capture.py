@@ -137,6 +137,17 @@ class Capture:
         self.stage = stage
 
 
+def has_auto_explain(engine: Engine) -> bool:
+    """Whether the server can load auto_explain: it ships with Postgres' contrib (Debian's
+    postgresql has it), not with every build (the embedded server of pgserver has none)."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("LOAD 'auto_explain'")
+    except sa.exc.OperationalError:
+        return False
+    return True
+
+
 def attach(engine: Engine, capture: Capture) -> None:
     """Every connection the engine opens from now on explains its statements into `capture`."""
     @sa.event.listens_for(engine, "connect")

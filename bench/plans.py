@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import reports.baselines as report_baselines
-from bench.plan_capture import Capture, attach, fingerprint, hint
+from bench.plan_capture import Capture, attach, fingerprint, has_auto_explain, hint
 from bench.plan_days import DayRows, days_read
 from bench.plan_table import render
 from bench.report import machine_info
@@ -200,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     settings = load_settings()
     engine = engine_from_settings(settings)
+    if not has_auto_explain(engine):
+        print("bench.plans: this Postgres server cannot LOAD 'auto_explain', which the corpus reads "
+              "every plan through; point DATABASE_URL at a server with Postgres' contrib modules "
+              "(Debian's postgresql has them; the embedded server does not)", file=sys.stderr)
+        return 2
     base = load_config(settings.metrics_config)
     configs = {"on": base, "off": replace(base, exclude_experiments=False)}
     day = ReportDay(date.fromisoformat(args.date), "UTC")
