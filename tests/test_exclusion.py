@@ -7,20 +7,20 @@ is kept.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from metrics.common import not_excluded
 
-T0 = datetime(2026, 9, 1, 12, tzinfo=timezone.utc)
+T0 = datetime(2026, 9, 1, 12, tzinfo=UTC)
 
 
 def test_not_excluded_keeps_exactly_the_users_without_an_excluded_event(source):
     source.events(
         (1, "exp_a", T0), (1, "visit", T0),
         (2, "visit", T0),
-        (4, "exp_b", datetime(2020, 1, 1, tzinfo=timezone.utc)),
+        (4, "exp_b", datetime(2020, 1, 1, tzinfo=UTC)),
     )
     ids = [source.event_id("exp_a"), source.event_id("exp_b")]
     sql = f"""
