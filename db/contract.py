@@ -64,9 +64,10 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
     ), "happened_at", (
         Index("events_happened_at_idx", ("happened_at",), why="a day's events are a range scan"),
         Index("events_event_time_idx", ("event_id", "happened_at"), ("user_id",),
-              why="the start and end events of a pipeline and the funnel steps in a window"),
+              why="the start and end events of a pipeline, the funnel steps in a window, "
+                  "the experiment's users"),
         Index("events_user_time_idx", ("user_id", "happened_at"), ("event_id",),
-              why="per-user probes: the experiment exclusion and the funnel's cohort events"),
+              why="per-user probes: the funnel's cohort events"),
     )),
     Table("payments", (
         _c("id", INTEGER, "payment id (attribution credits each payment once)"),
