@@ -47,20 +47,24 @@ def not_excluded(src: Source, user_col: str, ids: Sequence[int]) -> str:
     """SQL predicate: the user has no experiment-flow event, ever; '' (no predicate at all) when
     nothing is excluded (`ids` of `excluded_event_ids`). A row without a user is kept.
 
-    The experiment's users are a small set, looked up once per statement (a hashed subplan) and
-    one event type at a time: under a view whose type is a join (docs' one wide event log) the
-    planner sees `event_id = any(...)` as a fifth of the log and scanned all of it, up to once
-    per outer row (22 s a statement on 8M rows); per type, the join hands a name to the log's
-    (type, time) index. Never emitted when it is always true: without statistics the planner
-    nested every later join inside a guess of one row (issue 23).
+    The experiment's users are a set looked up once per statement, one event type at a time:
+    under a view whose type is a join (docs' one wide event log) the planner saw `event_id =
+    any(...)` as a fifth of the log and scanned all of it, up to once per outer row (22 s a
+    statement on 8M rows); per type, the join hands a name to the log's (type, time) index.
+    `offset 0` keeps the set whole (no per-row probe pushed into it), so the rows meet it in a
+    hash anti join, which spills to disk when an experiment is large; `not in` over the same set
+    ran as fast but is hashed only while the planner thinks the set fits work_mem, and compares
+    every row with the whole set beyond it. A row without a user never matches, so it is kept.
+    Never emitted when it is always true: without statistics the planner nested every later join
+    inside a guess of one row (issue 23).
     """
     if not src.has("events") or not excluding(ids):
         return ""
     return (
-        f"({user_col} is null or {user_col} not in (select distinct x.user_id "
+        f"not exists (select 1 from (select distinct x.user_id "
         f"from unnest(cast(:excluded_ids as integer[])) as k(id) "
         f"cross join lateral (select x.user_id from {src.table('events')} x "
-        f"where x.event_id = k.id and x.user_id is not null) x))"
+        f"where x.event_id = k.id) x offset 0) e where e.user_id = {user_col})"
     )
 
 
