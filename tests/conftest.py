@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ os.environ.setdefault("RETENTIONEERING_NO_TRACK", "1")
 
 from db.engine import embedded_url, make_engine
 from db.source import Source, create_source_tables
+from db.state import migrate
 from metrics.config import load_config
 
 _counter = itertools.count()
@@ -164,6 +166,17 @@ def _make_source(engine, naive: bool, data_timezone: str = "UTC") -> SourceDB:
 def source(engine) -> SourceDB:
     """Source tables with timestamptz columns in a schema of this test's own."""
     return _make_source(engine, naive=False)
+
+
+@pytest.fixture
+def state(source, engine):
+    """A state schema of the source's own, named after it, the source pointed at it."""
+    name = f"st_{source.schema}"
+    migrate(engine, name)
+    source.src = replace(source.src, state_schema=name)
+    yield name
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'drop schema "{name}" cascade')
 
 
 @pytest.fixture

@@ -1,39 +1,15 @@
 """Late rows and the baselines' store of finished days (metrics.baselines.marks) on hand-built
 Postgres data: a row that arrives after its day was kept sends that day, the one before it and
 every later one back to be computed, and nothing else; a late experiment event, every day."""
-from dataclasses import replace
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 
-from db.state import migrate
 from metrics.baselines.store import stored_series
 from metrics.day import ReportDay
 from tests.conftest import checked_series
 
-UTC = ZoneInfo("UTC")
-D = date(2024, 3, 14)
-WA = "Отправка сообщения WA"  # an experiment-flow event of the default configuration
-
-
-def at(d: date, h: int) -> datetime:
-    return datetime(d.year, d.month, d.day, h, tzinfo=UTC)
-
-
-def days(n: int) -> timedelta:
-    return timedelta(days=n)
-
-
-@pytest.fixture
-def state(source, engine):
-    name = f"st_{source.schema}"
-    migrate(engine, name)
-    source.src = replace(source.src, state_schema=name)
-    yield name
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'drop schema "{name}" cascade')
+# the hand-built days of the detector's tests (and its state fixture, in conftest)
+from tests.test_detector_db import WA, D, at, days
 
 
 def digest(source, cfg):

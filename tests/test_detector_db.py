@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from db.state import migrate
 from metrics import hanging
 from metrics.baselines.slices import as_slices, payer_slices
 from metrics.baselines.store import store_key
@@ -89,16 +88,6 @@ def test_a_pipelines_close_rate_is_the_share_of_its_due_processes_not_hanging_at
     assert (rate.denominators[D], rate.numerators[D], rate.values[D]) == (4, 2, 0.5)
     assert (rate.denominators[D - days(1)], rate.numerators[D - days(1)], rate.values[D - days(1)]) == (1, 1, 1.0)
     assert rate.value(D - days(3)) is None  # nothing due: a rate of nothing
-
-
-@pytest.fixture
-def state(source, engine):
-    name = f"st_{source.schema}"
-    migrate(engine, name)
-    source.src = replace(source.src, state_schema=name)
-    yield name
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'drop schema "{name}" cascade')
 
 
 def web(source, *rows):
