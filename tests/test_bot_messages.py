@@ -65,6 +65,26 @@ def test_split_never_exceeds_the_limit_and_loses_nothing(lines, limit):
     assert "".join("".join(chunks).split()) == "".join(text.split())
 
 
+def test_the_get_updates_error_telegram_suppresses_at_stop_is_one_line():
+    """PTB logs its last get_updates call of a stop at ERROR with a traceback, then suppresses it;
+    every other error keeps its traceback."""
+    def record(logger: str, message: str) -> logging.LogRecord:
+        try:
+            raise TimeoutError("pool timeout")
+        except TimeoutError:
+            import sys
+
+            return logging.LogRecord(logger, logging.ERROR, __file__, 1, message, (), sys.exc_info())
+
+    ptb = record("telegram.ext.Updater", "Error while calling `get_updates` one more time to mark all "
+                 "fetched updates. Suppressing error to ensure graceful shutdown.")
+    RedactFilter([]).filter(ptb)
+    assert logging.Formatter().format(ptb).endswith("graceful shutdown. (TimeoutError)")
+    other = record("telegram.ext.Updater", "Exception happened while polling for updates.")
+    RedactFilter([]).filter(other)
+    assert "Traceback" in logging.Formatter().format(other)
+
+
 def test_token_is_redacted_from_log_records():
     token = "123456:TEST-token_secret"
     flt = RedactFilter([token])

@@ -21,6 +21,14 @@ def _rejected_token(exc: BaseException) -> bool:
     return errors is not None and isinstance(exc, errors.InvalidToken)
 
 
+def _suppressed_by_telegram(record: logging.LogRecord) -> bool:
+    # python-telegram-bot's last get_updates call while it stops: it suppresses the error itself
+    # ("to ensure graceful shutdown"); the call times out when the stop interrupts a request in
+    # flight, and its traceback would only alarm whoever reads the log of a clean stop.
+    return record.name == "telegram.ext.Updater" and record.getMessage().startswith(
+        "Error while calling `get_updates` one more time")
+
+
 class RedactFilter(logging.Filter):
     def __init__(self, secrets: list[str]):
         super().__init__()
@@ -36,7 +44,11 @@ class RedactFilter(logging.Filter):
         cleaned = self._clean(message)
         if record.exc_info and record.exc_info[1] is not None:
             # A rejected token is a setting, not a bug: the CLI says so in one line, no traceback.
-            if not _rejected_token(record.exc_info[1]):
+            if _rejected_token(record.exc_info[1]):
+                pass
+            elif _suppressed_by_telegram(record):
+                cleaned += f" ({type(record.exc_info[1]).__name__})"
+            else:
                 # Tracebacks are formatted later from exc_info; bake a clean text in now.
                 cleaned += "\n" + self._clean(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
